@@ -1,0 +1,33 @@
+# ief_exporter: every entry point does its own set-up (packages, configure, build).
+#   make demo   run the exporter against the built-in IEF simulator on http://127.0.0.1:10038/
+#   make test   build with -Werror and run every test (unit + integration with real promtool)
+#   make asan   the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
+BUILD_DIR ?= build
+ASAN_DIR  ?= build-asan
+JOBS      ?= $(shell nproc)
+CTEST_ARGS ?= --output-on-failure --no-tests=error -j $(JOBS)
+
+.PHONY: all deps build test demo asan clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release -DIEF_WERROR=ON
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: build
+	ctest --test-dir $(BUILD_DIR) $(CTEST_ARGS)
+
+demo: build
+	$(BUILD_DIR)/ief_exporter --demo
+
+asan: deps
+	cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DIEF_WERROR=ON -DIEF_SANITIZE=ON
+	cmake --build $(ASAN_DIR) -j $(JOBS)
+	ctest --test-dir $(ASAN_DIR) $(CTEST_ARGS)
+
+clean:
+	rm -rf $(BUILD_DIR) $(ASAN_DIR)

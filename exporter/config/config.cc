@@ -1,0 +1,479 @@
+#include "config/config.h"
+
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <regex>
+#include <set>
+
+#include "util/file.h"
+#include "util/text.h"
+
+namespace ief {
+namespace {
+
+constexpr size_t kMaxConfigBytes = 4 * 1024 * 1024;
+
+std::string Quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+// Walks the YAML tree and collects every error with its position. Positions are 1-based.
+class ConfigReader {
+ public:
+  explicit ConfigReader(std::string source) : source_(std::move(source)) {}
+
+  void Fail(const YAML::Mark& mark, const std::string& message) {
+    // yaml-cpp gives 0-based positions, or -1 for nodes it made up; report those at 1:1.
+    errors_.push_back(source_ + ":" + std::to_string(std::max(mark.line, 0) + 1) + ":" +
+                      std::to_string(std::max(mark.column, 0) + 1) + ": " + message);
+  }
+  bool HasErrors() const { return !errors_.empty(); }
+  std::string JoinedErrors() const {
+    std::string out;
+    for (const auto& e : errors_) out += (out.empty() ? "" : "\n") + e;
+    return out;
+  }
+
+  // Checks that `node` is a map whose keys are all in `allowed` and none repeats.
+  bool CheckMap(const YAML::Node& node, std::string_view where, std::initializer_list<std::string_view> allowed) {
+    if (!node.IsMap()) {
+      Fail(node.Mark(), std::string(where) + " must be a mapping");
+      return false;
+    }
+    std::set<std::string> seen;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      const YAML::Node& key = it->first;
+      if (!key.IsScalar()) {
+        Fail(key.Mark(), "keys in " + std::string(where) + " must be plain strings");
+        continue;
+      }
+      const std::string name = key.Scalar();
+      if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+        Fail(key.Mark(), "unknown key " + Quoted(name) + " in " + std::string(where) + " (allowed: " +
+                             JoinAllowed(allowed) + ")");
+      } else if (!seen.insert(name).second) {
+        Fail(key.Mark(), "duplicate key " + Quoted(name) + " in " + std::string(where));
+      }
+    }
+    return true;
+  }
+
+  // Value lookup. yaml-cpp returns the first of duplicate keys; duplicates are reported by CheckMap.
+  static YAML::Node Child(const YAML::Node& map, std::string_view key) {
+    for (auto it = map.begin(); it != map.end(); ++it) {
+      if (it->first.IsScalar() && it->first.Scalar() == key) return it->second;
+    }
+    return YAML::Node(YAML::NodeType::Undefined);
+  }
+
+  std::optional<std::string> String(const YAML::Node& map, std::string_view key, bool required) {
+    YAML::Node value = Child(map, key);
+    if (!Present(map, value, key, required)) return std::nullopt;
+    if (!value.IsScalar()) return TypeError(value, key, "a string");
+    return value.Scalar();
+  }
+
+  std::optional<long long> Integer(const YAML::Node& map, std::string_view key, long long min, long long max) {
+    YAML::Node value = Child(map, key);
+    if (!Present(map, value, key, false)) return std::nullopt;
+    if (!IsUnquotedScalar(value)) return TypeError(value, key, "an integer");
+    const std::string& text = value.Scalar();
+    long long parsed = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), parsed);
+    if (ec != std::errc() || end != text.data() + text.size()) return TypeError(value, key, "an integer");
+    return InRange(value, key, parsed, min, max);
+  }
+
+  std::optional<double> Number(const YAML::Node& map, std::string_view key, double min, double max) {
+    YAML::Node value = Child(map, key);
+    if (!Present(map, value, key, false)) return std::nullopt;
+    if (!IsUnquotedScalar(value)) return TypeError(value, key, "a number");
+    const std::string& text = value.Scalar();
+    double parsed = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), parsed);
+    if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(parsed)) {
+      return TypeError(value, key, "a number");
+    }
+    return InRange(value, key, parsed, min, max);
+  }
+
+  std::optional<bool> Bool(const YAML::Node& map, std::string_view key) {
+    YAML::Node value = Child(map, key);
+    if (!Present(map, value, key, false)) return std::nullopt;
+    if (IsUnquotedScalar(value)) {
+      // Only YAML 1.2 booleans: yaml-cpp would also take yes/no/on/off, a classic source of surprises.
+      const std::string& text = value.Scalar();
+      if (text == "true" || text == "True" || text == "TRUE") return true;
+      if (text == "false" || text == "False" || text == "FALSE") return false;
+    }
+    return TypeError(value, key, "true or false");
+  }
+
+  std::optional<Duration> DurationValue(const YAML::Node& map, std::string_view key, Duration min) {
+    YAML::Node value = Child(map, key);
+    if (!Present(map, value, key, false)) return std::nullopt;
+    if (!value.IsScalar()) return TypeError(value, key, "a duration such as 30s or 5m");
+    Result<Duration> parsed = ParseDuration(value.Scalar());
+    if (!parsed.ok()) {
+      Fail(value.Mark(), std::string(key) + ": " + parsed.error());
+      return std::nullopt;
+    }
+    if (*parsed < min) {
+      Fail(value.Mark(), std::string(key) + " must be at least " + FormatDuration(min));
+      return std::nullopt;
+    }
+    return *parsed;
+  }
+
+  std::optional<std::vector<std::string>> StringList(const YAML::Node& map, std::string_view key) {
+    YAML::Node value = Child(map, key);
+    if (!Present(map, value, key, false)) return std::nullopt;
+    if (!value.IsSequence()) return TypeError(value, key, "a list of strings");
+    std::vector<std::string> items;
+    for (const YAML::Node& item : value) {
+      if (!item.IsScalar()) {
+        Fail(item.Mark(), "items of " + std::string(key) + " must be strings");
+        continue;
+      }
+      items.push_back(item.Scalar());
+    }
+    return items;
+  }
+
+  // Reports a secret file that cannot be read, at the position of its path. Never reads out the content.
+  void CheckReadableFile(const YAML::Node& map, std::string_view key, const std::string& path) {
+    if (path.empty()) {
+      Fail(Child(map, key).Mark(), std::string(key) + " must not be empty");
+      return;
+    }
+    if (::access(path.c_str(), R_OK) != 0) {
+      Fail(Child(map, key).Mark(), std::string(key) + ": cannot read " + Quoted(path));
+    }
+  }
+
+ private:
+  static bool IsUnquotedScalar(const YAML::Node& node) { return node.IsScalar() && node.Tag() != "!"; }
+
+  static std::string JoinAllowed(std::initializer_list<std::string_view> allowed) {
+    std::string out;
+    for (auto a : allowed) out += (out.empty() ? "" : ", ") + std::string(a);
+    return out;
+  }
+
+  bool Present(const YAML::Node& map, const YAML::Node& value, std::string_view key, bool required) {
+    if (value.IsDefined() && !value.IsNull()) return true;
+    if (value.IsDefined()) {
+      Fail(value.Mark(), std::string(key) + " has no value");
+    } else if (required) {
+      Fail(map.Mark(), "missing required key " + Quoted(key));
+    }
+    return false;
+  }
+
+  std::nullopt_t TypeError(const YAML::Node& value, std::string_view key, std::string_view expected) {
+    Fail(value.Mark(), std::string(key) + " must be " + std::string(expected));
+    return std::nullopt;
+  }
+
+  template <typename T>
+  std::optional<T> InRange(const YAML::Node& value, std::string_view key, T parsed, T min, T max) {
+    if (parsed < min || parsed > max) {
+      std::string bounds = std::to_string(min) + " and " + std::to_string(max);
+      if constexpr (std::is_floating_point_v<T>) bounds = FormatNumber(min) + " and " + FormatNumber(max);
+      Fail(value.Mark(), std::string(key) + " must be between " + bounds);
+      return std::nullopt;
+    }
+    return parsed;
+  }
+
+  static std::string FormatNumber(double d) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", d);
+    return buf;
+  }
+
+  std::string source_;
+  std::vector<std::string> errors_;
+};
+
+// Reports every tab character: YAML forbids tabs for indentation and they hide alignment mistakes.
+void CheckNoTabs(ConfigReader& reader, std::string_view text) {
+  size_t line = 0, column = 0;
+  for (char c : text) {
+    if (c == '\t') {
+      YAML::Mark mark;
+      mark.line = static_cast<int>(line);
+      mark.column = static_cast<int>(column);
+      reader.Fail(mark, "tab character: indent with spaces");
+      return;  // one report is enough; the rest are usually the same mistake
+    }
+    if (c == '\n') {
+      ++line;
+      column = 0;
+    } else {
+      ++column;
+    }
+  }
+}
+
+void ReadGlobal(ConfigReader& r, const YAML::Node& node, GlobalConfig& g) {
+  if (!r.CheckMap(node, "global",
+                  {"poll_interval", "request_timeout", "max_concurrency", "max_retries", "rate_limit",
+                   "terminal_recheck_interval", "per_task_metrics", "max_tasks_per_job"})) {
+    return;
+  }
+  using std::chrono::milliseconds;
+  if (auto v = r.DurationValue(node, "poll_interval", milliseconds(100))) g.poll_interval = *v;
+  if (auto v = r.DurationValue(node, "request_timeout", milliseconds(10))) g.request_timeout = *v;
+  if (auto v = r.Integer(node, "max_concurrency", 1, 1024)) g.max_concurrency = static_cast<int>(*v);
+  if (auto v = r.Integer(node, "max_retries", 0, 10)) g.max_retries = static_cast<int>(*v);
+  if (auto v = r.Number(node, "rate_limit", 0.001, 1e6)) g.rate_limit = *v;
+  if (auto v = r.DurationValue(node, "terminal_recheck_interval", milliseconds(100))) {
+    g.terminal_recheck_interval = *v;
+  }
+  if (auto v = r.Bool(node, "per_task_metrics")) g.per_task_metrics = *v;
+  if (auto v = r.Integer(node, "max_tasks_per_job", 0, 1000000)) g.max_tasks_per_job = static_cast<int>(*v);
+}
+
+// A string that will travel in an HTTP header: printable ASCII only (no CR/LF header injection).
+bool IsHeaderSafe(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
+}
+
+void ReadSecretPair(ConfigReader& r, const YAML::Node& node, std::string_view inline_key,
+                    std::string_view file_key, std::string& inline_value, std::string& file_value,
+                    bool required) {
+  auto inline_v = r.String(node, inline_key, false);
+  auto file_v = r.String(node, file_key, false);
+  if (inline_v && file_v) {
+    r.Fail(ConfigReader::Child(node, file_key).Mark(),
+           "give either " + std::string(inline_key) + " or " + std::string(file_key) + ", not both");
+    return;
+  }
+  if (!inline_v && !file_v && required && !ConfigReader::Child(node, inline_key).IsDefined() &&
+      !ConfigReader::Child(node, file_key).IsDefined()) {
+    r.Fail(node.Mark(), "missing " + std::string(inline_key) + " or " + std::string(file_key));
+    return;
+  }
+  if (inline_v) {
+    if (inline_v->empty()) r.Fail(ConfigReader::Child(node, inline_key).Mark(), std::string(inline_key) + " is empty");
+    inline_value = *inline_v;
+  }
+  if (file_v) {
+    r.CheckReadableFile(node, file_key, *file_v);
+    file_value = *file_v;
+  }
+}
+
+void ReadUrl(ConfigReader& r, const YAML::Node& node, std::string_view key, std::string& out) {
+  auto url = r.String(node, key, true);
+  if (!url) return;
+  Result<std::string> normalized = NormalizeEndpoint(*url);
+  if (!normalized.ok()) {
+    r.Fail(ConfigReader::Child(node, key).Mark(), std::string(key) + ": " + normalized.error());
+    return;
+  }
+  out = *normalized;
+}
+
+void ReadIam(ConfigReader& r, const YAML::Node& node, IamAuthConfig& iam) {
+  if (!r.CheckMap(node, "auth.iam", {"endpoint", "domain", "user", "password", "password_file", "project_name"})) {
+    return;
+  }
+  ReadUrl(r, node, "endpoint", iam.endpoint);
+  if (auto v = r.String(node, "domain", true)) iam.domain = *v;
+  if (auto v = r.String(node, "user", true)) iam.user = *v;
+  if (auto v = r.String(node, "project_name", false)) iam.project_name = *v;
+  ReadSecretPair(r, node, "password", "password_file", iam.password, iam.password_file, true);
+}
+
+void ReadAksk(ConfigReader& r, const YAML::Node& node, AkskAuthConfig& aksk) {
+  if (!r.CheckMap(node, "auth.aksk", {"access_key", "secret_key", "secret_key_file", "security_token"})) return;
+  if (auto v = r.String(node, "access_key", true)) {
+    if (!IsHeaderSafe(*v) || v->empty()) r.Fail(ConfigReader::Child(node, "access_key").Mark(), "access_key is not valid");
+    aksk.access_key = *v;
+  }
+  if (auto v = r.String(node, "security_token", false)) aksk.security_token = *v;
+  ReadSecretPair(r, node, "secret_key", "secret_key_file", aksk.secret_key, aksk.secret_key_file, true);
+}
+
+void ReadAuth(ConfigReader& r, const YAML::Node& node, AuthConfig& auth) {
+  if (!r.CheckMap(node, "auth", {"token", "token_file", "iam", "aksk"})) return;
+  int forms = 0;
+  for (const char* key : {"token", "token_file", "iam", "aksk"}) {
+    if (ConfigReader::Child(node, key).IsDefined()) ++forms;
+  }
+  if (forms != 1) {
+    r.Fail(node.Mark(), "auth needs exactly one of token, token_file, iam, aksk (found " +
+                            std::to_string(forms) + ")");
+    return;
+  }
+  if (ConfigReader::Child(node, "iam").IsDefined()) {
+    auth.kind = AuthConfig::Kind::kIam;
+    ReadIam(r, ConfigReader::Child(node, "iam"), auth.iam);
+  } else if (ConfigReader::Child(node, "aksk").IsDefined()) {
+    auth.kind = AuthConfig::Kind::kAksk;
+    ReadAksk(r, ConfigReader::Child(node, "aksk"), auth.aksk);
+  } else {
+    std::string unused;
+    ReadSecretPair(r, node, "token", "token_file", auth.token, auth.token_file, true);
+    auth.kind = auth.token_file.empty() ? AuthConfig::Kind::kToken : AuthConfig::Kind::kTokenFile;
+    if (auth.kind == AuthConfig::Kind::kToken && !IsHeaderSafe(auth.token)) {
+      r.Fail(ConfigReader::Child(node, "token").Mark(), "token contains characters not allowed in a header");
+    }
+  }
+}
+
+void ReadDiscovery(ConfigReader& r, const YAML::Node& node, DiscoveryConfig& d) {
+  if (!r.CheckMap(node, "discovery", {"enabled", "interval", "job_types", "name_regex", "max_age"})) return;
+  d.enabled = r.Bool(node, "enabled").value_or(true);  // a discovery block means "on" unless it says otherwise
+  d.interval = r.DurationValue(node, "interval", std::chrono::milliseconds(100));
+  d.max_age = r.DurationValue(node, "max_age", std::chrono::seconds(1));
+  if (auto types = r.StringList(node, "job_types")) d.job_types = *types;
+  if (auto regex = r.String(node, "name_regex", false)) {
+    try {
+      std::regex compiled(*regex, std::regex::ECMAScript);
+      d.name_regex = *regex;
+    } catch (const std::regex_error& e) {
+      r.Fail(ConfigReader::Child(node, "name_regex").Mark(), std::string("name_regex is not a valid regex: ") + e.what());
+    }
+  }
+}
+
+void ReadJobs(ConfigReader& r, const YAML::Node& node, ProjectConfig& p) {
+  YAML::Node jobs = ConfigReader::Child(node, "jobs");
+  if (!jobs.IsDefined() || jobs.IsNull()) return;
+  if (!jobs.IsSequence()) {
+    r.Fail(jobs.Mark(), "jobs must be a list of batch job ids");
+    return;
+  }
+  std::set<std::string> seen;
+  for (const YAML::Node& job : jobs) {
+    if (!job.IsScalar() || !IsSafePathSegment(job.Scalar())) {
+      r.Fail(job.Mark(), "a job id must be a string of letters, digits, '-', '_' or '.'");
+      continue;
+    }
+    if (!seen.insert(job.Scalar()).second) {
+      r.Fail(job.Mark(), "job " + Quoted(job.Scalar()) + " is listed twice");
+      continue;
+    }
+    p.jobs.push_back(job.Scalar());
+  }
+}
+
+void ReadProject(ConfigReader& r, const YAML::Node& node, ProjectConfig& p) {
+  if (!r.CheckMap(node, "a project", {"project_id", "endpoint", "instance_id", "auth", "jobs", "discovery"})) return;
+  if (auto v = r.String(node, "project_id", true)) {
+    if (!IsSafePathSegment(*v)) {
+      r.Fail(ConfigReader::Child(node, "project_id").Mark(),
+             "project_id must be letters, digits, '-', '_' or '.'");
+    }
+    p.project_id = *v;
+  }
+  ReadUrl(r, node, "endpoint", p.endpoint);
+  if (auto v = r.String(node, "instance_id", false)) {
+    if (!IsHeaderSafe(*v)) r.Fail(ConfigReader::Child(node, "instance_id").Mark(), "instance_id has invalid characters");
+    p.instance_id = *v;
+  }
+  YAML::Node auth = ConfigReader::Child(node, "auth");
+  if (!auth.IsDefined()) {
+    r.Fail(node.Mark(), "missing required key \"auth\"");
+  } else {
+    ReadAuth(r, auth, p.auth);
+  }
+  ReadJobs(r, node, p);
+  YAML::Node discovery = ConfigReader::Child(node, "discovery");
+  if (discovery.IsDefined()) ReadDiscovery(r, discovery, p.discovery);
+  if (p.jobs.empty() && !p.discovery.enabled) {
+    r.Fail(node.Mark(), "project " + Quoted(p.project_id) + " tracks nothing: list jobs or enable discovery");
+  }
+}
+
+void ReadProjects(ConfigReader& r, const YAML::Node& root, Config& config) {
+  YAML::Node projects = ConfigReader::Child(root, "projects");
+  if (!projects.IsDefined()) {
+    r.Fail(root.Mark(), "missing required key \"projects\"");
+    return;
+  }
+  if (!projects.IsSequence() || projects.size() == 0) {
+    r.Fail(projects.Mark(), "projects must be a non-empty list");
+    return;
+  }
+  std::set<std::string> seen_ids;
+  for (const YAML::Node& node : projects) {
+    ProjectConfig project;
+    ReadProject(r, node, project);
+    if (!project.project_id.empty() && !seen_ids.insert(project.project_id).second) {
+      r.Fail(node.Mark(), "project_id " + Quoted(project.project_id) + " appears twice");
+    }
+    config.projects.push_back(std::move(project));
+  }
+}
+
+}  // namespace
+
+Result<std::string> NormalizeEndpoint(std::string_view url) {
+  std::string_view rest = url;
+  if (rest.starts_with("https://")) {
+    rest.remove_prefix(8);
+  } else if (rest.starts_with("http://")) {
+    rest.remove_prefix(7);
+  } else {
+    return Error{"must start with http:// or https://"};
+  }
+  if (rest.ends_with("/")) rest.remove_suffix(1);
+  if (rest.empty()) return Error{"has no host"};
+  if (rest.find_first_of("/?#") != std::string_view::npos) return Error{"must be a base URL with no path or query"};
+  if (rest.find('@') != std::string_view::npos) return Error{"must not carry credentials"};
+  for (char c : rest) {
+    if (c <= 0x20 || c >= 0x7f) return Error{"contains invalid characters"};
+  }
+  size_t colon = rest.rfind(':');
+  if (colon != std::string_view::npos && rest.find(']') == std::string_view::npos) {
+    std::string_view port = rest.substr(colon + 1);
+    int value = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value < 1 || value > 65535) {
+      return Error{"has an invalid port"};
+    }
+    if (colon == 0) return Error{"has no host"};
+  }
+  return std::string(url.substr(0, url.size() - (url.ends_with("/") ? 1 : 0)));
+}
+
+Result<Config> ParseConfig(std::string_view text, const std::string& source) {
+  ConfigReader reader(source);
+  CheckNoTabs(reader, text);
+  if (reader.HasErrors()) return Error{reader.JoinedErrors()};
+
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    reader.Fail(e.mark, "YAML syntax error: " + e.msg);
+    return Error{reader.JoinedErrors()};
+  }
+  Config config;
+  config.source = source;
+  if (!root.IsDefined() || root.IsNull()) {
+    reader.Fail(YAML::Mark(), "the config is empty");
+    return Error{reader.JoinedErrors()};
+  }
+  if (reader.CheckMap(root, "the top level", {"global", "projects"})) {
+    YAML::Node global = ConfigReader::Child(root, "global");
+    if (global.IsDefined() && !global.IsNull()) ReadGlobal(reader, global, config.global);
+    ReadProjects(reader, root, config);
+  }
+  if (reader.HasErrors()) return Error{reader.JoinedErrors()};
+  return config;
+}
+
+Result<Config> LoadConfigFile(const std::string& path) {
+  Result<std::string> text = ReadFileCapped(path, kMaxConfigBytes);
+  if (!text.ok()) return Error{text.error()};
+  return ParseConfig(*text, path);
+}
+
+}  // namespace ief

@@ -1,0 +1,84 @@
+// The exporter's configuration: the YAML file of CONTRACT.md, loaded strictly.
+// Every mistake is reported as "file:line:column: message"; a config either loads whole or not at all.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/duration.h"
+#include "util/result.h"
+
+namespace ief {
+
+struct GlobalConfig {
+  Duration poll_interval = std::chrono::seconds(30);
+  Duration request_timeout = std::chrono::seconds(10);
+  int max_concurrency = 8;
+  int max_retries = 2;
+  double rate_limit = 20;
+  Duration terminal_recheck_interval = std::chrono::minutes(10);
+  bool per_task_metrics = true;
+  int max_tasks_per_job = 1000;
+};
+
+struct IamAuthConfig {
+  std::string endpoint;
+  std::string domain;
+  std::string user;
+  std::string password;       // inline form; empty when password_file is used
+  std::string password_file;
+  std::string project_name;   // optional: scope the token by project name instead of id
+};
+
+struct AkskAuthConfig {
+  std::string access_key;
+  std::string secret_key;     // inline form; empty when secret_key_file is used
+  std::string secret_key_file;
+  std::string security_token; // temporary credentials only
+};
+
+struct AuthConfig {
+  enum class Kind { kToken, kTokenFile, kIam, kAksk };
+  Kind kind = Kind::kToken;
+  std::string token;       // kToken
+  std::string token_file;  // kTokenFile
+  IamAuthConfig iam;       // kIam
+  AkskAuthConfig aksk;     // kAksk
+};
+
+struct DiscoveryConfig {
+  bool enabled = false;
+  std::optional<Duration> interval;  // default: global.poll_interval
+  std::vector<std::string> job_types;  // empty: all
+  std::string name_regex;              // empty: all
+  std::optional<Duration> max_age;     // unset: no limit
+};
+
+struct ProjectConfig {
+  std::string project_id;
+  std::string endpoint;     // scheme://host[:port], no trailing slash
+  std::string instance_id;  // optional ief-instance-id header
+  AuthConfig auth;
+  std::vector<std::string> jobs;
+  DiscoveryConfig discovery;
+};
+
+struct Config {
+  std::string source;  // file name the config came from, for messages
+  GlobalConfig global;
+  std::vector<ProjectConfig> projects;
+};
+
+// Loads and validates a config file. The error lists every problem found, one per line.
+Result<Config> LoadConfigFile(const std::string& path);
+
+// Same for text already in memory; `source` names it in messages.
+Result<Config> ParseConfig(std::string_view text, const std::string& source);
+
+// Checks a base URL: http or https, a host, an optional port, no path, query or credentials.
+// Returns the URL without a trailing slash.
+Result<std::string> NormalizeEndpoint(std::string_view url);
+
+}  // namespace ief

@@ -1,0 +1,120 @@
+#include "ief/http.h"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+#include <strings.h>
+
+#include <cstring>
+
+#include "util/text.h"
+
+namespace ief {
+namespace {
+
+struct Exchange {
+  HttpResponse* response;
+  size_t max_body_bytes;
+  bool body_too_large = false;
+};
+
+size_t OnBody(char* data, size_t size, size_t count, void* user) {
+  auto* exchange = static_cast<Exchange*>(user);
+  size_t bytes = size * count;
+  if (exchange->response->body.size() + bytes > exchange->max_body_bytes) {
+    exchange->body_too_large = true;
+    return 0;  // makes curl abort with CURLE_WRITE_ERROR
+  }
+  exchange->response->body.append(data, bytes);
+  return bytes;
+}
+
+// Captures the headers we log or act on. Names are case-insensitive.
+size_t OnHeader(char* data, size_t size, size_t count, void* user) {
+  auto* exchange = static_cast<Exchange*>(user);
+  std::string_view line(data, size * count);
+  size_t colon = line.find(':');
+  if (colon != std::string_view::npos) {
+    std::string_view name = line.substr(0, colon);
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+    value = TrimTrailingWhitespace(value);
+    auto is = [&](const char* wanted) {
+      return name.size() == std::strlen(wanted) && strncasecmp(name.data(), wanted, name.size()) == 0;
+    };
+    if (is("x-request-id")) exchange->response->request_id = value;
+    if (is("retry-after")) exchange->response->retry_after = value;
+  }
+  return size * count;
+}
+
+void GlobalInitOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+}  // namespace
+
+CurlTransport::CurlTransport(CurlTransportOptions options) : options_(options) {
+  GlobalInitOnce();
+  handle_ = curl_easy_init();
+}
+
+CurlTransport::~CurlTransport() { curl_easy_cleanup(static_cast<CURL*>(handle_)); }
+
+HttpResponse CurlTransport::Send(const HttpRequest& request) {
+  HttpResponse response;
+  CURL* curl = static_cast<CURL*>(handle_);
+  if (curl == nullptr) {
+    response.transport_error = "libcurl could not create a handle";
+    return response;
+  }
+  Exchange exchange{&response, options_.max_body_bytes};
+  // Reset per-request options but keep the handle (and so its connection cache).
+  curl_easy_reset(curl);
+  curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
+  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.total_timeout.count()));
+  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");  // any encoding curl can decode (gzip, deflate...)
+  curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(options_.max_body_bytes));
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnBody);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &exchange);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &exchange);
+  if (!request.body.empty() || request.method == "POST") {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.c_str());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+  }
+  curl_slist* headers = nullptr;
+  for (const auto& [name, value] : request.headers) {
+    headers = curl_slist_append(headers, (name + ": " + value).c_str());
+  }
+  headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+
+  auto started = std::chrono::steady_clock::now();
+  CURLcode code = curl_easy_perform(curl);
+  response.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  curl_slist_free_all(headers);
+
+  if (exchange.body_too_large || code == CURLE_FILESIZE_EXCEEDED) {
+    response.transport_error = "response larger than " + std::to_string(options_.max_body_bytes) + " bytes";
+  } else if (code != CURLE_OK) {
+    response.transport_error = curl_easy_strerror(code);
+  } else {
+    response.transport_ok = true;
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+  }
+  if (!response.transport_ok) response.body.clear();
+  return response;
+}
+
+}  // namespace ief

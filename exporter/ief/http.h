@@ -1,0 +1,58 @@
+// HTTP as the IEF client sees it: an interface (so tests inject fakes, the LevelDB Env idea) and its libcurl
+// implementation.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "util/duration.h"
+
+namespace ief {
+
+struct HttpRequest {
+  std::string method = "GET";
+  std::string url;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+struct HttpResponse {
+  bool transport_ok = false;    // false: no HTTP answer (connect failure, timeout, oversized, TLS...)
+  std::string transport_error;  // why, when !transport_ok
+  long status = 0;
+  std::string body;
+  std::string request_id;   // X-Request-Id
+  std::string retry_after;  // Retry-After, verbatim
+  double seconds = 0;       // wall time of the exchange
+};
+
+class HttpTransport {
+ public:
+  virtual ~HttpTransport() = default;
+  virtual HttpResponse Send(const HttpRequest& request) = 0;
+};
+
+struct CurlTransportOptions {
+  Duration connect_timeout = std::chrono::seconds(5);
+  Duration total_timeout = std::chrono::seconds(10);
+  size_t max_body_bytes = 64 * 1024 * 1024;
+};
+
+// One libcurl easy handle, reused so connections stay alive. Not thread-safe: one per worker thread.
+class CurlTransport : public HttpTransport {
+ public:
+  explicit CurlTransport(CurlTransportOptions options);
+  ~CurlTransport() override;
+  CurlTransport(const CurlTransport&) = delete;
+  CurlTransport& operator=(const CurlTransport&) = delete;
+
+  HttpResponse Send(const HttpRequest& request) override;
+
+ private:
+  CurlTransportOptions options_;
+  void* handle_;  // CURL*, kept opaque so this header does not pull in curl.h
+};
+
+}  // namespace ief

@@ -1,0 +1,76 @@
+// The IEF batch-job API client: builds requests, authenticates them, sends them through an HttpTransport,
+// classifies the answer and parses it. It reports every request to an ApiObserver (metrics live elsewhere).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "config/config.h"
+#include "ief/auth.h"
+#include "ief/http.h"
+#include "ief/job.h"
+#include "ief/job_parser.h"
+
+namespace ief {
+
+enum class ApiOperation { kShowJob, kListJobs, kIamToken };
+std::string_view OperationName(ApiOperation op);  // "show_job", "list_jobs", "iam_token"
+
+// Receives one call per upstream request. Implementations must be thread-safe.
+class ApiObserver {
+ public:
+  virtual ~ApiObserver() = default;
+  // `code` is the HTTP status as text, or "error" when no HTTP answer came.
+  virtual void OnRequest(const std::string& project_id, ApiOperation op, const std::string& code,
+                         double seconds) = 0;
+  virtual void OnParseError(const std::string& project_id, ApiOperation op) = 0;
+};
+
+// A project as the client needs it: where, who, and how to authenticate.
+struct ProjectContext {
+  std::string project_id;
+  std::string endpoint;
+  std::string instance_id;
+  std::shared_ptr<RequestAuthenticator> authenticator;
+};
+
+struct FetchResult {
+  enum class Kind {
+    kOk,              // parsed job in `job`
+    kNotFound,        // 404: the job does not exist (any more)
+    kHttpError,       // another non-2xx answer
+    kTransportError,  // no HTTP answer: connect failure, timeout, oversized body...
+    kParseError,      // a 2xx answer we could not parse
+    kAuthError,       // credentials could not be produced locally; nothing was sent
+  };
+  Kind kind = Kind::kTransportError;
+  BatchJob job;
+  long http_status = 0;
+  std::string request_id;   // X-Request-Id of the answer, for logs
+  std::string retry_after;  // Retry-After of the answer, verbatim
+  std::string message;      // what went wrong, safe to log (never holds a secret)
+
+  bool ok() const { return kind == Kind::kOk; }
+  // Whether the API itself answered sensibly (for ief_up): a 404 for a deleted job still means the API is up.
+  bool api_reachable() const { return kind == Kind::kOk || kind == Kind::kNotFound; }
+};
+
+// Not thread-safe (it owns a parser and uses one transport): one per worker thread.
+class IefClient {
+ public:
+  IefClient(HttpTransport& transport, ApiObserver* observer) : transport_(transport), observer_(observer) {}
+
+  FetchResult ShowBatchJob(const ProjectContext& project, const std::string& job_id);
+
+ private:
+  // Sends an authenticated GET and classifies the answer; on a 2xx answer, the body is in `response`.
+  FetchResult Get(const ProjectContext& project, ApiOperation op, const std::string& path, HttpResponse& response);
+  void DescribeHttpError(const HttpResponse& response, FetchResult& result);
+
+  HttpTransport& transport_;
+  ApiObserver* observer_;
+  JobParser parser_;
+};
+
+}  // namespace ief

@@ -1,0 +1,179 @@
+// ief_exporter: wires config -> poller -> snapshot -> collectors -> web, then waits for a signal.
+#include <CLI/CLI.hpp>
+#include <prometheus/registry.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <optional>
+
+#include "config/config.h"
+#include "ief/auth.h"
+#include "metrics/api_metrics.h"
+#include "metrics/exposition.h"
+#include "metrics/process_collector.h"
+#include "metrics/snapshot_collector.h"
+#include "poll/poller.h"
+#include "sim/simulator.h"
+#include "util/log.h"
+#include "util/signals.h"
+#include "version.h"
+#include "web/exporter_web.h"
+#include "web/http_server.h"
+
+namespace ief {
+namespace {
+
+struct Flags {
+  std::string config_file = "ief_exporter.yml";
+  bool config_check = false;
+  std::string listen_address = "0.0.0.0:10038";
+  std::string telemetry_path = "/metrics";
+  std::string log_level = "info";
+  std::string log_format = "logfmt";
+  bool demo = false;
+};
+
+std::string VersionText() {
+  return std::string("ief_exporter, version ") + kVersion + " (revision: " + kRevision + ")";
+}
+
+// The demo: an in-process simulator on a free loopback port, and a config that tracks its jobs.
+struct Demo {
+  std::unique_ptr<Simulator> simulator;
+  std::unique_ptr<HttpServer> server;
+};
+
+Result<Config> StartDemo(Demo& demo) {
+  SimulatorOptions options;
+  options.generated_jobs = 8;
+  options.tasks_per_job = 5;
+  demo.simulator = std::make_unique<Simulator>(options);
+  auto server = HttpServer::Start({"127.0.0.1:0", 8, 30000, 1 << 20}, demo.simulator->Routes());
+  if (!server.ok()) return Error{"cannot start the demo simulator: " + server.error()};
+  demo.server = std::move(server).value();
+
+  Config config;
+  config.source = "(demo)";
+  config.global.poll_interval = std::chrono::seconds(5);
+  ProjectConfig project;
+  project.project_id = options.project_id;
+  project.endpoint = "http://127.0.0.1:" + std::to_string(demo.server->port());
+  project.auth.kind = AuthConfig::Kind::kToken;
+  project.auth.token = options.token;
+  project.jobs = demo.simulator->JobIds();
+  config.projects.push_back(project);
+  log::Info("Demo mode: tracking the built-in IEF simulator",
+            {{"simulator", project.endpoint}, {"jobs", static_cast<long>(project.jobs.size())}});
+  return config;
+}
+
+std::vector<TrackedProject> TrackedProjects(const Config& config) {
+  std::vector<TrackedProject> tracked;
+  for (const ProjectConfig& project : config.projects) {
+    auto context = std::make_shared<ProjectContext>();
+    context->project_id = project.project_id;
+    context->endpoint = project.endpoint;
+    context->instance_id = project.instance_id;
+    context->authenticator = MakeAuthenticator(project.auth);
+    if (project.auth.kind == AuthConfig::Kind::kIam || project.auth.kind == AuthConfig::Kind::kAksk) {
+      log::Error("This version cannot authenticate with auth.iam or auth.aksk yet; the project will report ief_up 0",
+                 {{"project_id", project.project_id}});
+    }
+    if (project.discovery.enabled) {
+      log::Warn("discovery is not implemented in this version yet; only the listed jobs are tracked",
+                {{"project_id", project.project_id}});
+    }
+    tracked.push_back({context, project.jobs});
+  }
+  return tracked;
+}
+
+int Run(const Flags& flags) {
+  Demo demo;
+  Result<Config> config = flags.demo ? StartDemo(demo) : LoadConfigFile(flags.config_file);
+  if (!config.ok()) {
+    std::fprintf(stderr, "%s\n", config.error().c_str());
+    log::Error("Invalid configuration", {{"file", flags.config_file}});
+    return 1;
+  }
+  if (flags.config_check) {
+    std::printf("%s: config is valid (%zu projects)\n", flags.config_file.c_str(), config->projects.size());
+    return 0;
+  }
+
+  prometheus::Registry registry;
+  ApiMetrics api_metrics(registry);
+  ExporterInfoMetrics info_metrics(registry);
+  info_metrics.RecordConfigLoad(true, SystemWallClock());
+
+  SnapshotStore store;
+  CurlTransportOptions transport;
+  transport.total_timeout = config->global.request_timeout;
+  transport.connect_timeout = std::min(config->global.request_timeout, Duration(std::chrono::seconds(5)));
+  PollerOptions poller_options{config->global.poll_interval, config->global.max_concurrency,
+                               RenderOptions{config->global.per_task_metrics, config->global.max_tasks_per_job}};
+  Poller poller(poller_options, TrackedProjects(*config), MakeIefFetcherFactory(transport, &api_metrics), store);
+
+  SnapshotCollector snapshot_collector(store);
+  ProcessCollector process_collector;
+  Exposition exposition;
+  exposition.Add(&snapshot_collector);
+  exposition.Add(&registry);
+  exposition.Add(&process_collector);
+
+  auto routes = ExporterRoutes({flags.telemetry_path}, exposition, [&poller] { return poller.FirstRoundDone(); });
+  auto started = HttpServer::Start({flags.listen_address, 8, 10000, 64 * 1024}, std::move(routes));
+  if (!started.ok()) {
+    log::Error("Cannot start the web server", {{"err", started.error()}});
+    return 1;
+  }
+  std::unique_ptr<HttpServer> server = std::move(started).value();
+  poller.Start();
+  std::string host = flags.listen_address.substr(0, flags.listen_address.rfind(':'));
+  log::Info("Listening on", {{"address", (host.empty() ? "0.0.0.0" : host) + ":" + std::to_string(server->port())},
+                             {"telemetry_path", flags.telemetry_path}});
+
+  int signal_number;
+  while ((signal_number = WaitForProcessSignal()) == SIGHUP) {
+    log::Warn("SIGHUP received; config reload is not implemented in this version yet");
+  }
+  log::Info("Shutting down", {{"signal", signal_number}});
+  server.reset();  // stop serving before the poller goes away
+  poller.Stop();
+  return 0;
+}
+
+}  // namespace
+}  // namespace ief
+
+int main(int argc, char** argv) {
+  ief::BlockProcessSignals();
+  ief::Flags flags;
+  CLI::App app{"Prometheus exporter for Huawei Cloud IEF (Intelligent EdgeFabric) batch jobs.\n"
+               "Polls ShowBatchJob for the configured jobs and serves their state on the telemetry path.",
+               "ief_exporter"};
+  app.add_option("--config.file", flags.config_file, "Path to the YAML config file")->capture_default_str();
+  app.add_flag("--config.check", flags.config_check, "Validate the config file and exit (0: valid, 1: invalid)");
+  app.add_option("--web.listen-address", flags.listen_address, "IPv4 HOST:PORT to serve metrics on")
+      ->capture_default_str();
+  app.add_option("--web.telemetry-path", flags.telemetry_path, "Path under which to expose metrics")
+      ->capture_default_str()
+      ->check([](const std::string& path) { return path.starts_with("/") ? "" : "must start with /"; });
+  app.add_option("--log.level", flags.log_level, "Only log messages with the given severity or above: debug, info, "
+                                                 "warn, error")
+      ->capture_default_str();
+  app.add_option("--log.format", flags.log_format, "Log format: logfmt or json")->capture_default_str();
+  app.add_flag("--demo", flags.demo, "Run against a built-in IEF simulator; no config or cloud account needed");
+  app.set_version_flag("--version", ief::VersionText());
+  CLI11_PARSE(app, argc, argv);
+
+  auto level = ief::log::ParseLevel(flags.log_level);
+  auto format = ief::log::ParseFormat(flags.log_format);
+  if (!level.ok() || !format.ok()) {
+    std::fprintf(stderr, "ief_exporter: %s\n", (!level.ok() ? level.error() : format.error()).c_str());
+    return 2;
+  }
+  ief::log::Configure(*level, *format);
+  if (!flags.config_check) ief::log::Info("Starting ief_exporter", {{"version", ief::kVersion}, {"revision", ief::kRevision}});
+  return ief::Run(flags);
+}

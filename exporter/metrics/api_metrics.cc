@@ -1,0 +1,65 @@
+#include "metrics/api_metrics.h"
+
+#include <prometheus/gauge.h>
+
+#include "version.h"
+
+namespace ief {
+namespace {
+
+// Latency buckets for a cloud API: 5 ms to 30 s.
+const prometheus::Histogram::BucketBoundaries kLatencyBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                                                 0.5,   1,    2.5,   5,    10,  30};
+
+}  // namespace
+
+ApiMetrics::ApiMetrics(prometheus::Registry& registry)
+    : requests_(prometheus::BuildCounter()
+                    .Name("ief_api_requests_total")
+                    .Help("Requests sent to the IEF and IAM APIs, by HTTP status (error: no answer).")
+                    .Register(registry)),
+      durations_(prometheus::BuildHistogram()
+                     .Name("ief_api_request_duration_seconds")
+                     .Help("Latency of requests to the IEF and IAM APIs.")
+                     .Register(registry)),
+      parse_errors_(prometheus::BuildCounter()
+                        .Name("ief_api_parse_errors_total")
+                        .Help("API answers that could not be parsed.")
+                        .Register(registry)) {}
+
+void ApiMetrics::OnRequest(const std::string& project_id, ApiOperation op, const std::string& code,
+                           double seconds) {
+  std::string operation(OperationName(op));
+  requests_.Add({{"project_id", project_id}, {"operation", operation}, {"code", code}}).Increment();
+  durations_.Add({{"project_id", project_id}, {"operation", operation}}, kLatencyBuckets).Observe(seconds);
+}
+
+void ApiMetrics::OnParseError(const std::string& project_id, ApiOperation op) {
+  parse_errors_.Add({{"project_id", project_id}, {"operation", std::string(OperationName(op))}}).Increment();
+}
+
+ExporterInfoMetrics::ExporterInfoMetrics(prometheus::Registry& registry)
+    : reload_successful_(prometheus::BuildGauge()
+                             .Name("ief_exporter_config_last_reload_successful")
+                             .Help("1 if the latest config load succeeded.")
+                             .Register(registry)
+                             .Add({})),
+      reload_success_timestamp_(prometheus::BuildGauge()
+                                    .Name("ief_exporter_config_last_reload_success_timestamp_seconds")
+                                    .Help("When the config was last loaded successfully.")
+                                    .Register(registry)
+                                    .Add({})) {
+  prometheus::BuildGauge()
+      .Name("ief_exporter_build_info")
+      .Help("ief_exporter build identity; always 1.")
+      .Register(registry)
+      .Add({{"version", kVersion}, {"revision", kRevision}})
+      .Set(1);
+}
+
+void ExporterInfoMetrics::RecordConfigLoad(bool success, double unix_seconds) {
+  reload_successful_.Set(success ? 1 : 0);
+  if (success) reload_success_timestamp_.Set(unix_seconds);
+}
+
+}  // namespace ief

@@ -1,0 +1,41 @@
+// Counters and latency of upstream API requests. Their label sets are small and stable (project x operation x
+// code), so prometheus-cpp Families in a Registry are the right tool here.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include "ief/ief_client.h"
+
+namespace ief {
+
+class ApiMetrics : public ApiObserver {
+ public:
+  explicit ApiMetrics(prometheus::Registry& registry);
+
+  void OnRequest(const std::string& project_id, ApiOperation op, const std::string& code, double seconds) override;
+  void OnParseError(const std::string& project_id, ApiOperation op) override;
+
+ private:
+  prometheus::Family<prometheus::Counter>& requests_;
+  prometheus::Family<prometheus::Histogram>& durations_;
+  prometheus::Family<prometheus::Counter>& parse_errors_;
+};
+
+// ief_exporter_build_info and the config reload gauges, set once at start (reloads update the latter).
+class ExporterInfoMetrics {
+ public:
+  explicit ExporterInfoMetrics(prometheus::Registry& registry);
+  void RecordConfigLoad(bool success, double unix_seconds);
+
+ private:
+  prometheus::Gauge& reload_successful_;
+  prometheus::Gauge& reload_success_timestamp_;
+};
+
+}  // namespace ief

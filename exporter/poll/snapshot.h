@@ -1,0 +1,63 @@
+// The immutable picture of everything the exporter knows, published by the poller and read by scrapes.
+// A scrape takes a shared_ptr to the latest Snapshot and never waits on the network or on the poller.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "ief/job.h"
+
+namespace ief {
+
+struct JobSnapshot {
+  std::string project_id;
+  std::string job_id;
+  std::shared_ptr<const BatchJob> last_good;  // null until the first successful fetch
+  bool last_fetch_ok = false;
+  double last_success_unix = 0;  // meaningful only when last_good is set
+};
+
+struct ProjectSnapshot {
+  std::string project_id;
+  bool has_answered = false;  // false until the first request to this project finished
+  bool up = false;            // the latest request reached a sensible API answer
+};
+
+// How job details become series; part of the snapshot so a config reload changes it atomically.
+struct RenderOptions {
+  bool per_task_metrics = true;
+  int max_tasks_per_job = 1000;
+};
+
+struct Snapshot {
+  RenderOptions render;
+  std::vector<ProjectSnapshot> projects;
+  std::vector<std::shared_ptr<const JobSnapshot>> jobs;  // sorted by (project_id, job_id)
+  double last_round_seconds = 0;
+  bool has_completed_round = false;
+  uint64_t rounds_overrun = 0;
+};
+
+// Holds the latest snapshot. Publish replaces it; readers keep whatever they loaded for as long as they need.
+class SnapshotStore {
+ public:
+  SnapshotStore() : current_(std::make_shared<const Snapshot>()) {}
+
+  std::shared_ptr<const Snapshot> Load() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return current_;
+  }
+  void Publish(std::shared_ptr<const Snapshot> next) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    current_ = std::move(next);
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::shared_ptr<const Snapshot> current_;
+};
+
+}  // namespace ief

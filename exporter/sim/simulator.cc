@@ -1,0 +1,390 @@
+#include "sim/simulator.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <thread>
+
+#include "util/text.h"
+
+namespace ief {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+constexpr const char* kJsonType = "application/json";
+
+const char* const kFailureReasons[] = {
+    "image pull failed: swr.cn-north-4.myhuaweicloud.com/demo/sample:latest not found",
+    "edge node is offline",
+    "insufficient memory on node: requested 512Mi, available 128Mi",
+    "container exited with code 137 (OOMKilled)",
+};
+
+// The outcome a generated job is scripted to reach.
+enum class Plan { kSucceed, kPartlyFail, kFail, kLongRunning };
+
+double SystemNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string Uuidish(int index, int salt) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%08x-%04x-4%03x-8%03x-%012x", 0x5e1a0000u + static_cast<unsigned>(index),
+                static_cast<unsigned>(salt & 0xffff), static_cast<unsigned>(index & 0xfff),
+                static_cast<unsigned>(salt & 0xfff), static_cast<unsigned>(index * 7919 + salt));
+  return buf;
+}
+
+ServerReply JsonReply(int status, std::string body) { return ServerReply{status, kJsonType, std::move(body), {}}; }
+
+ServerReply ApiError(int status, const std::string& code, const std::string& message) {
+  Json body = {{"error_code", code}, {"error_msg", message}};
+  return JsonReply(status, body.dump());
+}
+
+// Splits "/v2/{project}/productmgr/jobs[/{job}]" into its parts; false when the path is not that shape.
+bool ParseApiPath(const std::string& path, std::string& project, std::string& job) {
+  const std::string prefix = "/v2/";
+  if (!path.starts_with(prefix)) return false;
+  size_t slash = path.find('/', prefix.size());
+  if (slash == std::string::npos) return false;
+  project = path.substr(prefix.size(), slash - prefix.size());
+  std::string rest = path.substr(slash);
+  const std::string jobs = "/productmgr/jobs";
+  if (rest == jobs || rest == jobs + "/") {
+    job.clear();
+    return true;
+  }
+  if (!rest.starts_with(jobs + "/")) return false;
+  job = rest.substr(jobs.size() + 1);
+  return job.find('/') == std::string::npos;
+}
+
+}  // namespace
+
+struct Simulator::GeneratedJob {
+  int index = 0;
+  std::string job_id;
+  std::string job_name;
+  std::string job_type;
+  Plan plan = Plan::kSucceed;
+  double created_at = 0;
+  double running_at = 0;   // Waiting -> Running
+  double finished_at = 0;  // Running -> final status
+};
+
+Simulator::Simulator(SimulatorOptions options, Clock clock)
+    : options_(std::move(options)),
+      clock_(clock ? std::move(clock) : Clock(SystemNow)),
+      start_time_(clock_()),
+      token_(options_.token) {}
+
+std::vector<Simulator::GeneratedJob> Simulator::GeneratedJobsAt(double now) const {
+  int count = options_.generated_jobs;
+  double every = std::chrono::duration<double>(options_.new_job_every).count();
+  if (every > 0 && now > start_time_) count += static_cast<int>(std::floor((now - start_time_) / every));
+  static const char* const kTypes[] = {"deployment_deploy", "node_upgrade", "deployment_upgrade"};
+  std::vector<GeneratedJob> jobs;
+  for (int i = 0; i < count; ++i) {
+    GeneratedJob job;
+    job.index = i;
+    job.job_id = Uuidish(i, 0x1ef);
+    job.job_type = kTypes[i % 3];
+    char name[64];
+    std::snprintf(name, sizeof name, "%s-%03d", i % 3 == 1 ? "nightly-node-upgrade" : "rollout-app", i);
+    job.job_name = name;
+    job.plan = static_cast<Plan>(i % 4);
+    // Initial jobs are staggered into the past so a fresh simulator already shows every phase; later jobs appear
+    // one per new_job_every.
+    job.created_at = i < options_.generated_jobs
+                         ? std::floor(start_time_ - (options_.generated_jobs - i) * options_.phase_seconds * 0.4)
+                         : std::floor(start_time_ + (i - options_.generated_jobs + 1) * every);
+    double phase = options_.phase_seconds;
+    job.running_at = job.created_at + phase * 0.5;
+    job.finished_at = job.running_at + phase * (job.plan == Plan::kLongRunning ? 30 : 1 + (i % 3));
+    if (deleted_.count(job.job_id) == 0) jobs.push_back(job);
+  }
+  return jobs;
+}
+
+std::string Simulator::RenderGeneratedJob(const GeneratedJob& job, double now, bool with_details) const {
+  const int task_count = std::max(0, options_.tasks_per_job);
+  Json tasks = Json::array();
+  Json targets = Json::array();
+  int succeeded = 0, failed = 0;
+  double last_change = job.created_at;
+  for (int t = 0; t < task_count; ++t) {
+    // Task t finishes at its share of the running phase; the plan decides which tasks fail.
+    double done_at = job.running_at + (job.finished_at - job.running_at) * (t + 1) / task_count;
+    bool fails = job.plan == Plan::kFail || (job.plan == Plan::kPartlyFail && t == task_count - 1);
+    std::string status = now < job.running_at ? "Waiting" : now < done_at ? "Running" : fails ? "Failed" : "Successful";
+    if (status == "Successful") ++succeeded;
+    if (status == "Failed") ++failed;
+    std::string target_id = Uuidish(job.index * 100 + t, 0x7a6);
+    char node[32];
+    std::snprintf(node, sizeof node, "edge-node-%02d", (job.index + t) % 40);
+    tasks.push_back({{"task_name", job.job_name + "-" + std::to_string(t)},
+                     {"task_id", Uuidish(job.index * 100 + t, 0x7a5)},
+                     {"target_id", target_id},
+                     {"status", status},
+                     {"created_at", static_cast<int64_t>(job.running_at)},
+                     {"reason", status == "Failed" ? kFailureReasons[(job.index + t) % 4] : ""},
+                     {"extension_info", Json::array({{{"key", "deployment_id"}, {"value", Uuidish(t, job.index)}}})}});
+    targets.push_back({{"target_id", target_id}, {"extension_info", Json::array({{{"key", "node_name"}, {"value", node}}})}});
+  }
+  std::string status;
+  if (now < job.running_at) {
+    status = "Waiting";
+  } else if (now < job.finished_at) {
+    status = "Running";
+    last_change = job.running_at;
+  } else {
+    status = failed == 0 ? "Successful" : succeeded == 0 ? "Failed" : "Partially_successful";
+    last_change = job.finished_at;
+  }
+  Json doc = {{"job_id", job.job_id},
+              {"job_name", job.job_name},
+              {"job_type", job.job_type},
+              {"description", "generated by ief_simulator"},
+              {"created_at", static_cast<int64_t>(job.created_at)},
+              {"status", status},
+              {"task_total_count", task_count},
+              {"task_failed_count", failed},
+              {"task_success_count", succeeded},
+              {"status_last_updated_at", static_cast<int64_t>(last_change)}};
+  if (with_details) {
+    doc["target_type"] = job.job_type == "node_upgrade" ? "node" : "deployment";
+    doc["task_data"] = job.job_type == "node_upgrade" ? "" : "{\"deployment\":{\"replicas\":1}}";
+    doc["tasks"] = std::move(tasks);
+    doc["targets"] = std::move(targets);
+  }
+  return doc.dump();
+}
+
+std::vector<std::string> Simulator::JobIds() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<std::string> ids;
+  for (const GeneratedJob& job : GeneratedJobsAt(clock_())) ids.push_back(job.job_id);
+  ids.insert(ids.end(), fixed_order_.begin(), fixed_order_.end());
+  return ids;
+}
+
+void Simulator::PutFixedJob(const std::string& job_id, std::string document) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (fixed_jobs_.count(job_id) == 0) fixed_order_.push_back(job_id);
+  fixed_jobs_[job_id] = std::move(document);
+  deleted_.erase(job_id);
+}
+
+void Simulator::DeleteJob(const std::string& job_id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  fixed_jobs_.erase(job_id);
+  fixed_order_.erase(std::remove(fixed_order_.begin(), fixed_order_.end(), job_id), fixed_order_.end());
+  deleted_.insert(job_id);
+}
+
+void Simulator::SetFault(const std::string& job_id, SimFault fault) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  faults_[job_id] = fault;
+}
+
+void Simulator::ClearFault(const std::string& job_id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  faults_.erase(job_id);
+}
+
+void Simulator::SetToken(std::string token) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  token_ = std::move(token);
+}
+
+long Simulator::RequestCount(const std::string& key) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = request_counts_.find(key);
+  return it == request_counts_.end() ? 0 : it->second;
+}
+
+std::string Simulator::NextRequestId() {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "sim-%08lx", next_request_id_++);
+  return buf;
+}
+
+std::vector<Route> Simulator::Routes() {
+  RouteHandler handler = [this](const ServerRequest& request) { return Handle(request); };
+  return {{"/v2/", handler}, {"/sim/", handler}};
+}
+
+ServerReply Simulator::Handle(const ServerRequest& request) {
+  ServerReply reply = request.path.starts_with("/sim/") ? HandleControl(request) : HandleApi(request);
+  return reply;
+}
+
+ServerReply Simulator::HandleApi(const ServerRequest& request) {
+  std::string project, job_id, request_id;
+  std::optional<SimFault> fault;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    request_id = NextRequestId();
+    if (!ParseApiPath(request.path, project, job_id) || request.method != "GET") {
+      ServerReply reply = ApiError(400, "IEF.011002", "API not registered");
+      reply.headers.emplace_back("X-Request-Id", request_id);
+      return reply;
+    }
+    ++request_counts_[job_id.empty() ? "list" : job_id];
+    for (const std::string& key : {job_id, std::string("*")}) {
+      if (auto it = faults_.find(key); it != faults_.end() && !fault) fault = it->second;
+    }
+    if (request.Header("x-auth-token") != token_) {
+      ServerReply reply = ApiError(401, "APIGW.0301", "Incorrect IAM authentication information");
+      reply.headers.emplace_back("X-Request-Id", request_id);
+      return reply;
+    }
+  }
+  ServerReply reply;
+  if (project != options_.project_id) {
+    reply = ApiError(400, "IEF.100001", "project id not found");
+  } else {
+    reply = job_id.empty() ? ListJobs(request) : ShowJob(job_id);
+  }
+  if (fault) reply = ApplyFault(*fault, std::move(reply));
+  reply.headers.emplace_back("X-Request-Id", request_id);
+  return reply;
+}
+
+ServerReply Simulator::ApplyFault(const SimFault& fault, ServerReply normal) {
+  switch (fault.kind) {
+    case SimFault::Kind::kHttp500:
+      return ApiError(500, "IEF.000500", "internal server error");
+    case SimFault::Kind::kHttp429: {
+      ServerReply reply = ApiError(429, "APIGW.0308", "The throttling threshold has been reached: policy user over ratelimit, limit:100, time:1 minute");
+      reply.headers.emplace_back("Retry-After", std::to_string(fault.retry_after_s));
+      return reply;
+    }
+    case SimFault::Kind::kGarbage:
+      return ServerReply{200, "text/html", "<html><body>502 Bad Gateway</body></html>", {}};
+    case SimFault::Kind::kTruncated:
+      normal.body.resize(normal.body.size() / 2);
+      return normal;
+    case SimFault::Kind::kDelay:
+      std::this_thread::sleep_for(std::chrono::milliseconds(fault.delay_ms));
+      return normal;
+  }
+  return normal;
+}
+
+ServerReply Simulator::ShowJob(const std::string& job_id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (auto it = fixed_jobs_.find(job_id); it != fixed_jobs_.end()) return JsonReply(200, it->second);
+  double now = clock_();
+  for (const GeneratedJob& job : GeneratedJobsAt(now)) {
+    if (job.job_id == job_id) return JsonReply(200, RenderGeneratedJob(job, now, true));
+  }
+  return ApiError(404, "IEF.011404", "batch job " + job_id + " not found");
+}
+
+ServerReply Simulator::ListJobs(const ServerRequest& request) {
+  long limit = 10, offset = 0;
+  try {
+    if (auto v = request.QueryParam("limit")) limit = std::stol(*v);
+    if (auto v = request.QueryParam("offset")) offset = std::stol(*v);
+  } catch (const std::exception&) {
+    return ApiError(400, "IEF.100005", "invalid limit or offset");
+  }
+  if (limit < 1 || limit > 1000) return ApiError(400, "IEF.100005", "invalid limit");
+  if (offset < 0) return ApiError(400, "IEF.100004", "invalid offset");
+  std::optional<std::string> job_type = request.QueryParam("job_type");
+
+  std::lock_guard<std::mutex> lock(mutex_);
+  double now = clock_();
+  std::vector<Json> items;
+  for (const GeneratedJob& job : GeneratedJobsAt(now)) {
+    if (job_type && job.job_type != *job_type) continue;
+    items.push_back(Json::parse(RenderGeneratedJob(job, now, false)));
+  }
+  for (const std::string& id : fixed_order_) {
+    Json doc = Json::parse(fixed_jobs_[id], nullptr, false);
+    if (doc.is_discarded() || !doc.is_object()) continue;
+    if (job_type && doc.value("job_type", "") != *job_type) continue;
+    for (const char* detail : {"tasks", "targets", "task_data", "target_type"}) doc.erase(detail);
+    items.push_back(std::move(doc));
+  }
+  // Newest first, as the API's default sort (created_at:desc).
+  std::stable_sort(items.begin(), items.end(), [](const Json& a, const Json& b) {
+    return a.value("created_at", int64_t{0}) > b.value("created_at", int64_t{0});
+  });
+  Json page = Json::array();
+  for (long i = offset; i < static_cast<long>(items.size()) && i < offset + limit; ++i) page.push_back(items[i]);
+  Json body = {{"job_count", items.size()}, {"jobs", std::move(page)}};
+  return JsonReply(200, body.dump());
+}
+
+namespace {
+
+Result<SimFault> ParseFault(const std::string& body) {
+  Json doc = Json::parse(body, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) return Error{"fault must be a JSON object"};
+  static const std::map<std::string, SimFault::Kind> kKinds = {{"http_500", SimFault::Kind::kHttp500},
+                                                               {"http_429", SimFault::Kind::kHttp429},
+                                                               {"garbage", SimFault::Kind::kGarbage},
+                                                               {"truncated", SimFault::Kind::kTruncated},
+                                                               {"delay", SimFault::Kind::kDelay}};
+  auto kind = kKinds.find(doc.value("kind", ""));
+  if (kind == kKinds.end()) return Error{"kind must be http_500, http_429, garbage, truncated or delay"};
+  SimFault fault;
+  fault.kind = kind->second;
+  fault.delay_ms = doc.value("delay_ms", 0);
+  fault.retry_after_s = doc.value("retry_after", 2);
+  return fault;
+}
+
+ServerReply TextReply(int status, std::string text) { return ServerReply{status, "text/plain; charset=utf-8", text + "\n", {}}; }
+
+}  // namespace
+
+ServerReply Simulator::HandleControl(const ServerRequest& request) {
+  const std::string& path = request.path;
+  auto tail = [&](const std::string& prefix) { return path.substr(prefix.size()); };
+  if (path == "/sim/jobs" && request.method == "GET") {
+    Json ids = JobIds();
+    return JsonReply(200, ids.dump());
+  }
+  if (path.starts_with("/sim/jobs/")) {
+    std::string id = tail("/sim/jobs/");
+    if (!IsSafePathSegment(id)) return TextReply(400, "bad job id");
+    if (request.method == "PUT") {
+      PutFixedJob(id, request.body);
+      return TextReply(200, "ok");
+    }
+    if (request.method == "DELETE") {
+      DeleteJob(id);
+      return TextReply(200, "ok");
+    }
+  }
+  if (path.starts_with("/sim/faults/")) {
+    std::string id = tail("/sim/faults/");
+    if (request.method == "PUT") {
+      Result<SimFault> fault = ParseFault(request.body);
+      if (!fault.ok()) return TextReply(400, fault.error());
+      SetFault(id, *fault);
+      return TextReply(200, "ok");
+    }
+    if (request.method == "DELETE") {
+      ClearFault(id);
+      return TextReply(200, "ok");
+    }
+  }
+  if (path == "/sim/token" && request.method == "PUT") {
+    SetToken(std::string(TrimTrailingWhitespace(request.body)));
+    return TextReply(200, "ok");
+  }
+  if (path.starts_with("/sim/requests/") && request.method == "GET") {
+    return TextReply(200, std::to_string(RequestCount(tail("/sim/requests/"))));
+  }
+  return TextReply(404, "unknown simulator control path");
+}
+
+}  // namespace ief

@@ -1,0 +1,85 @@
+// An IEF batch-job API simulator: ShowBatchJob and ListBatchJob for generated jobs that move through the
+// documented statuses over time, plus a control API (/sim/...) for tests: fixed job documents, faults, token
+// rotation and request counts. Used by `ief_exporter --demo`, the standalone `ief_simulator`, and the tests.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "util/duration.h"
+#include "web/http_server.h"
+
+namespace ief {
+
+struct SimulatorOptions {
+  std::string project_id = "demo0000000000000000000000000000";
+  std::string token = "demo-token";
+  int generated_jobs = 6;         // jobs that exist from the start
+  int tasks_per_job = 4;
+  double phase_seconds = 20;      // base length of the Waiting and Running phases
+  Duration new_job_every{0};      // a new job appears this often; 0: never
+};
+
+// A fault injected into ShowBatchJob answers (for one job, or "*" for every API request).
+struct SimFault {
+  enum class Kind { kHttp500, kHttp429, kGarbage, kTruncated, kDelay };
+  Kind kind = Kind::kHttp500;
+  int delay_ms = 0;        // kDelay: how long to stall before answering normally
+  int retry_after_s = 2;   // kHttp429: the Retry-After header
+};
+
+class Simulator {
+ public:
+  using Clock = std::function<double()>;  // unix seconds
+  explicit Simulator(SimulatorOptions options, Clock clock = nullptr);
+
+  // The IEF API under /v2/ and the control API under /sim/.
+  std::vector<Route> Routes();
+
+  // Ids of the jobs that exist now, generated and fixed, in creation order.
+  std::vector<std::string> JobIds() const;
+  const SimulatorOptions& options() const { return options_; }
+
+  // Control API, also callable directly.
+  void PutFixedJob(const std::string& job_id, std::string document);
+  void DeleteJob(const std::string& job_id);
+  void SetFault(const std::string& job_id, SimFault fault);
+  void ClearFault(const std::string& job_id);
+  void SetToken(std::string token);
+  // Requests answered for a job id ("list" for ListBatchJob).
+  long RequestCount(const std::string& key) const;
+
+  ServerReply Handle(const ServerRequest& request);
+
+ private:
+  struct GeneratedJob;
+
+  ServerReply HandleApi(const ServerRequest& request);
+  ServerReply HandleControl(const ServerRequest& request);
+  ServerReply ShowJob(const std::string& job_id);
+  ServerReply ListJobs(const ServerRequest& request);
+  ServerReply ApplyFault(const SimFault& fault, ServerReply normal);
+  std::string RenderGeneratedJob(const GeneratedJob& job, double now, bool with_details) const;
+  std::vector<GeneratedJob> GeneratedJobsAt(double now) const;
+  std::string NextRequestId();
+
+  const SimulatorOptions options_;
+  const Clock clock_;
+  const double start_time_;
+
+  mutable std::mutex mutex_;
+  std::string token_;
+  std::map<std::string, std::string> fixed_jobs_;  // job id -> document served verbatim
+  std::vector<std::string> fixed_order_;
+  std::set<std::string> deleted_;
+  std::map<std::string, SimFault> faults_;
+  std::map<std::string, long> request_counts_;
+  long next_request_id_ = 1;
+};
+
+}  // namespace ief

@@ -1,0 +1,55 @@
+// ief_simulator: the IEF batch-job API simulator as a standalone process (for tests, demos and benchmarks).
+#include <CLI/CLI.hpp>
+#include <signal.h>
+
+#include "sim/simulator.h"
+#include "util/log.h"
+#include "util/signals.h"
+#include "version.h"
+
+int main(int argc, char** argv) {
+  ief::BlockProcessSignals();
+  CLI::App app{"ief_simulator: a simulated Huawei Cloud IEF batch-job API (ShowBatchJob, ListBatchJob) with fault "
+               "injection under /sim/.",
+               "ief_simulator"};
+  std::string listen_address = "127.0.0.1:8080";
+  std::string new_job_interval = "0s";
+  std::string log_level = "info";
+  ief::SimulatorOptions options;
+  app.add_option("--web.listen-address", listen_address, "HOST:PORT to listen on (PORT 0 picks a free port)")
+      ->capture_default_str();
+  app.add_option("--project-id", options.project_id, "the project id the API answers for")->capture_default_str();
+  app.add_option("--token", options.token, "the X-Auth-Token it accepts")->capture_default_str();
+  app.add_option("--jobs", options.generated_jobs, "generated jobs that exist from the start")->capture_default_str();
+  app.add_option("--tasks", options.tasks_per_job, "tasks per generated job")->capture_default_str();
+  app.add_option("--phase-seconds", options.phase_seconds, "base length of the Waiting and Running phases")
+      ->capture_default_str();
+  app.add_option("--new-job-interval", new_job_interval, "a new job appears this often (0s: never)")
+      ->capture_default_str();
+  app.add_option("--log.level", log_level, "debug, info, warn or error")->capture_default_str();
+  app.set_version_flag("--version", std::string("ief_simulator, version ") + ief::kVersion);
+  CLI11_PARSE(app, argc, argv);
+
+  auto level = ief::log::ParseLevel(log_level);
+  auto interval = ief::ParseDuration(new_job_interval);
+  if (!level.ok() || !interval.ok()) {
+    std::fprintf(stderr, "ief_simulator: %s\n", (!level.ok() ? level.error() : interval.error()).c_str());
+    return 2;
+  }
+  ief::log::Configure(*level, ief::log::Format::kLogfmt);
+  options.new_job_every = *interval;
+
+  ief::Simulator simulator(options);
+  auto server = ief::HttpServer::Start({listen_address, 16, 60000, 1 << 24}, simulator.Routes());
+  if (!server.ok()) {
+    ief::log::Error("Cannot start the simulator", {{"err", server.error()}});
+    return 1;
+  }
+  std::string host = listen_address.substr(0, listen_address.rfind(':'));
+  ief::log::Info("Listening on", {{"address", host + ":" + std::to_string((*server)->port())},
+                                  {"project_id", options.project_id}});
+  while (ief::WaitForProcessSignal() == SIGHUP) {
+  }
+  ief::log::Info("Shutting down");
+  return 0;
+}

@@ -1,0 +1,84 @@
+#include "util/text.h"
+
+#include <cstdio>
+
+namespace ief {
+
+std::string TruncateUtf8(std::string_view text, size_t max_chars) {
+  size_t chars = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    bool starts_character = (static_cast<unsigned char>(text[i]) & 0xC0) != 0x80;
+    if (starts_character) {
+      if (chars == max_chars) return std::string(text.substr(0, i));
+      ++chars;
+    }
+  }
+  return std::string(text);
+}
+
+std::string_view TrimTrailingWhitespace(std::string_view text) {
+  while (!text.empty()) {
+    char last = text.back();
+    if (last != '\n' && last != '\r' && last != ' ' && last != '\t') break;
+    text.remove_suffix(1);
+  }
+  return text;
+}
+
+namespace {
+
+// Appends the escape for `c` if it needs one; returns false for ordinary characters.
+bool AppendEscaped(std::string& out, char c) {
+  switch (c) {
+    case '"': out += "\\\""; return true;
+    case '\\': out += "\\\\"; return true;
+    case '\n': out += "\\n"; return true;
+    case '\r': out += "\\r"; return true;
+    case '\t': out += "\\t"; return true;
+    default: break;
+  }
+  if (static_cast<unsigned char>(c) < 0x20) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+    out += buf;
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string JsonEscape(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    if (!AppendEscaped(out, c)) out += c;
+  }
+  return out;
+}
+
+std::string QuoteForLog(std::string_view value) {
+  bool needs_quotes = value.empty();
+  for (char c : value) {
+    if (c == ' ' || c == '=' || c == '"' || static_cast<unsigned char>(c) < 0x20) needs_quotes = true;
+  }
+  if (!needs_quotes) return std::string(value);
+  std::string quoted;
+  quoted.reserve(value.size() + 2);
+  quoted += '"';
+  quoted += JsonEscape(value);
+  quoted += '"';
+  return quoted;
+}
+
+bool IsSafePathSegment(std::string_view text) {
+  if (text.empty() || text == "." || text == "..") return false;
+  for (char c : text) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+              c == '_' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace ief

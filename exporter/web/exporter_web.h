@@ -1,0 +1,21 @@
+// The exporter's HTTP surface: landing page, metrics, health and readiness.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "metrics/exposition.h"
+#include "web/http_server.h"
+
+namespace ief {
+
+struct ExporterWebOptions {
+  std::string telemetry_path = "/metrics";
+};
+
+// `ready` answers /-/ready (true once the first poll round has finished).
+std::vector<Route> ExporterRoutes(const ExporterWebOptions& options, const Exposition& exposition,
+                                  std::function<bool()> ready);
+
+}  // namespace ief

@@ -1,0 +1,201 @@
+#include "web/http_server.h"
+
+#include <CivetServer.h>
+#include <civetweb.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "util/log.h"
+
+namespace ief {
+namespace {
+
+// CivetWeb reports start-up failures only through its log callback. While a server starts, the starting thread
+// points this at a string that captures them for the error message; at other times they go to the debug log.
+thread_local std::string* t_start_log = nullptr;
+
+int OnCivetLog(const mg_connection*, const char* message) {
+  if (t_start_log != nullptr) {
+    *t_start_log = message;
+  } else {
+    log::Debug("CivetWeb", {{"detail", message}});
+  }
+  return 1;
+}
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+const char* ReasonPhrase(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 413: return "Payload Too Large";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    default: return "Status";
+  }
+}
+
+}  // namespace
+
+std::string ServerRequest::Header(const std::string& name) const {
+  auto it = headers.find(name);
+  return it == headers.end() ? "" : it->second;
+}
+
+std::optional<std::string> ServerRequest::QueryParam(const std::string& name) const {
+  size_t start = 0;
+  while (start <= query.size()) {
+    size_t end = query.find('&', start);
+    if (end == std::string::npos) end = query.size();
+    std::string_view pair(query.data() + start, end - start);
+    size_t eq = pair.find('=');
+    std::string_view key = pair.substr(0, eq);
+    if (key == name) {
+      std::string raw(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
+      std::string decoded(raw.size() + 1, '\0');
+      int n = mg_url_decode(raw.c_str(), static_cast<int>(raw.size()), decoded.data(),
+                            static_cast<int>(decoded.size()), 1);
+      decoded.resize(n < 0 ? 0 : static_cast<size_t>(n));
+      return decoded;
+    }
+    start = end + 1;
+  }
+  return std::nullopt;
+}
+
+Result<std::string> ToCivetListeningPort(const std::string& listen_address) {
+  if (listen_address.find('[') != std::string::npos) {
+    return Error{"IPv6 listen addresses are not supported by this build (CivetWeb without IPv6): use an IPv4 "
+                 "address such as 0.0.0.0:10038"};
+  }
+  size_t colon = listen_address.rfind(':');
+  if (colon == std::string::npos) return Error{"listen address must be HOST:PORT, got \"" + listen_address + "\""};
+  std::string host = listen_address.substr(0, colon);
+  std::string port = listen_address.substr(colon + 1);
+  if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit) || std::stoi(port) > 65535) {
+    return Error{"invalid port in listen address \"" + listen_address + "\""};
+  }
+  return host.empty() ? port : host + ":" + port;
+}
+
+// Dispatches every request to the route table.
+struct HttpServer::Impl : public CivetHandler {
+  std::vector<Route> routes;
+  size_t max_body_bytes = 0;
+  std::unique_ptr<CivetServer> server;
+
+  const Route* Find(const std::string& path) const {
+    for (const Route& route : routes) {
+      bool prefix = route.path.size() > 1 && route.path.back() == '/';
+      if (prefix ? path.starts_with(route.path) : path == route.path) return &route;
+    }
+    return nullptr;
+  }
+
+  bool Handle(CivetServer*, mg_connection* conn) {
+    const mg_request_info* info = mg_get_request_info(conn);
+    ServerRequest request;
+    request.method = info->request_method ? info->request_method : "";
+    request.path = info->local_uri ? info->local_uri : "";
+    request.query = info->query_string ? info->query_string : "";
+    for (int i = 0; i < info->num_headers; ++i) {
+      request.headers[Lower(info->http_headers[i].name)] = info->http_headers[i].value;
+    }
+    ServerReply reply;
+    if (!ReadBody(conn, info, request.body)) {
+      reply = ServerReply{413, "text/plain; charset=utf-8", "request body too large\n", {}};
+    } else if (const Route* route = Find(request.path)) {
+      try {
+        reply = route->handler(request);
+      } catch (const std::exception& e) {
+        log::Error("HTTP handler failed", {{"path", request.path}, {"err", e.what()}});
+        reply = ServerReply{500, "text/plain; charset=utf-8", "internal error\n", {}};
+      }
+    } else {
+      reply = ServerReply{404, "text/plain; charset=utf-8", "404 page not found\n", {}};
+    }
+    Send(conn, request.method == "HEAD", reply);
+    return true;
+  }
+
+  bool ReadBody(mg_connection* conn, const mg_request_info* info, std::string& body) const {
+    if (info->content_length > static_cast<long long>(max_body_bytes)) return false;
+    char buffer[8192];
+    int n;
+    while ((n = mg_read(conn, buffer, sizeof buffer)) > 0) {
+      body.append(buffer, static_cast<size_t>(n));
+      if (body.size() > max_body_bytes) return false;
+    }
+    return true;
+  }
+
+  static void Send(mg_connection* conn, bool head_only, const ServerReply& reply) {
+    std::string head = "HTTP/1.1 " + std::to_string(reply.status) + " " + ReasonPhrase(reply.status) + "\r\n" +
+                       "Content-Type: " + reply.content_type + "\r\n" +
+                       "Content-Length: " + std::to_string(reply.body.size()) + "\r\n";
+    for (const auto& [name, value] : reply.headers) head += name + ": " + value + "\r\n";
+    head += "\r\n";
+    mg_write(conn, head.data(), head.size());
+    if (!head_only && !reply.body.empty()) mg_write(conn, reply.body.data(), reply.body.size());
+  }
+
+  bool handleGet(CivetServer* s, mg_connection* c) override { return Handle(s, c); }
+  bool handlePost(CivetServer* s, mg_connection* c) override { return Handle(s, c); }
+  bool handlePut(CivetServer* s, mg_connection* c) override { return Handle(s, c); }
+  bool handleDelete(CivetServer* s, mg_connection* c) override { return Handle(s, c); }
+  bool handleHead(CivetServer* s, mg_connection* c) override { return Handle(s, c); }
+};
+
+Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& options, std::vector<Route> routes) {
+  Result<std::string> ports = ToCivetListeningPort(options.listen_address);
+  if (!ports.ok()) return Error{ports.error()};
+  auto impl = std::make_unique<Impl>();
+  impl->routes = std::move(routes);
+  impl->max_body_bytes = options.max_request_body_bytes;
+  std::vector<std::string> civet_options = {
+      "listening_ports", *ports,
+      "num_threads", std::to_string(options.num_threads),
+      "request_timeout_ms", std::to_string(options.request_timeout_ms),
+      "enable_keep_alive", "yes",
+      "keep_alive_timeout_ms", "30000",
+  };
+  CivetCallbacks callbacks;
+  callbacks.log_message = OnCivetLog;
+  std::string start_log;
+  t_start_log = &start_log;
+  try {
+    impl->server = std::make_unique<CivetServer>(civet_options, &callbacks);
+    t_start_log = nullptr;
+  } catch (const CivetException& e) {
+    t_start_log = nullptr;
+    std::string reason = start_log.empty() ? e.what() : start_log;
+    while (!reason.empty() && (reason.back() == '\n' || reason.back() == '\r')) reason.pop_back();
+    return Error{"cannot listen on " + options.listen_address + ": " + reason};
+  }
+  impl->server->addHandler("/", impl.get());
+  std::vector<int> bound = impl->server->getListeningPorts();
+  int port = bound.empty() ? 0 : bound.front();
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl), port));
+}
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl, int port) : impl_(std::move(impl)), port_(port) {}
+
+HttpServer::~HttpServer() {
+  if (impl_ && impl_->server) impl_->server->close();
+}
+
+}  // namespace ief

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Debian bookworm packages ief_exporter needs to build, test and run.
+# Idempotent: packages already present are skipped, so `make` stays fast on a prepared machine.
+set -euo pipefail
+
+BUILD_PACKAGES=(
+  cmake g++ make pkg-config git ca-certificates
+  prometheus-cpp-dev libcivetweb-dev libcurl4-openssl-dev libyaml-cpp-dev
+  libsimdjson-dev nlohmann-json3-dev libcli11-dev libssl-dev zlib1g-dev
+)
+TEST_PACKAGES=(catch2 prometheus curl)
+
+missing=()
+for pkg in "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+echo "install-deps: installing ${missing[*]}" >&2
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
