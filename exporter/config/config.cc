@@ -68,6 +68,13 @@ class ConfigReader {
     return YAML::Node(YAML::NodeType::Undefined);
   }
 
+  static YAML::Mark KeyMark(const YAML::Node& map, std::string_view key) {
+    for (auto it = map.begin(); it != map.end(); ++it) {
+      if (it->first.IsScalar() && it->first.Scalar() == key) return it->first.Mark();
+    }
+    return map.Mark();
+  }
+
   std::optional<std::string> String(const YAML::Node& map, std::string_view key, bool required) {
     YAML::Node value = Child(map, key);
     if (!Present(map, value, key, required)) return std::nullopt;
@@ -165,7 +172,8 @@ class ConfigReader {
   bool Present(const YAML::Node& map, const YAML::Node& value, std::string_view key, bool required) {
     if (value.IsDefined() && !value.IsNull()) return true;
     if (value.IsDefined()) {
-      Fail(value.Mark(), std::string(key) + " has no value");
+      // A null value's own mark points past it, at the next token: report at the key instead.
+      Fail(KeyMark(map, key), std::string(key) + " has no value");
     } else if (required) {
       Fail(map.Mark(), "missing required key " + Quoted(key));
     }

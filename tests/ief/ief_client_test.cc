@@ -1,0 +1,123 @@
+#include "ief/ief_client.h"
+
+#include <catch2/catch.hpp>
+#include <vector>
+
+#include "support/fixtures.h"
+
+namespace {
+
+// Answers with a canned response and remembers the request.
+class FakeTransport : public ief::HttpTransport {
+ public:
+  ief::HttpResponse next;
+  ief::HttpRequest last;
+  int calls = 0;
+  ief::HttpResponse Send(const ief::HttpRequest& request) override {
+    last = request;
+    ++calls;
+    return next;
+  }
+  std::string Header(const std::string& name) const {
+    for (const auto& [n, v] : last.headers) {
+      if (n == name) return v;
+    }
+    return "<absent>";
+  }
+};
+
+struct RecordingObserver : ief::ApiObserver {
+  std::vector<std::string> requests;
+  int parse_errors = 0;
+  void OnRequest(const std::string& project, ief::ApiOperation op, const std::string& code, double) override {
+    requests.push_back(project + "/" + std::string(ief::OperationName(op)) + "/" + code);
+  }
+  void OnParseError(const std::string&, ief::ApiOperation) override { ++parse_errors; }
+};
+
+ief::HttpResponse Answer(long status, std::string body, std::string request_id = "req-1") {
+  ief::HttpResponse response;
+  response.transport_ok = true;
+  response.status = status;
+  response.body = std::move(body);
+  response.request_id = std::move(request_id);
+  return response;
+}
+
+ief::ProjectContext Project(std::string instance_id = "") {
+  return {"p1", "https://ief.example.com", std::move(instance_id),
+          std::make_shared<ief::StaticTokenAuthenticator>("tok")};
+}
+
+}  // namespace
+
+TEST_CASE("ShowBatchJob sends the documented request") {
+  FakeTransport transport;
+  transport.next = Answer(200, ief::testing::ReadFixture("show_batch_job_seed.json"));
+  RecordingObserver observer;
+  ief::IefClient client(transport, &observer);
+  auto result = client.ShowBatchJob(Project("db953bf7"), "66273c66-f72e-4607-8769-3663d255fb83");
+  REQUIRE(result.ok());
+  CHECK(result.job.job_name == "aaa");
+  CHECK(transport.last.method == "GET");
+  CHECK(transport.last.url == "https://ief.example.com/v2/p1/productmgr/jobs/66273c66-f72e-4607-8769-3663d255fb83");
+  CHECK(transport.Header("X-Auth-Token") == "tok");
+  CHECK(transport.Header("Content-Type") == "application/json");
+  CHECK(transport.Header("ief-instance-id") == "db953bf7");
+  CHECK(observer.requests == std::vector<std::string>{"p1/show_job/200"});
+}
+
+TEST_CASE("no ief-instance-id header without an instance id") {
+  FakeTransport transport;
+  transport.next = Answer(200, R"({"job_id":"j"})");
+  ief::IefClient client(transport, nullptr);
+  REQUIRE(client.ShowBatchJob(Project(), "j").ok());
+  CHECK(transport.Header("ief-instance-id") == "<absent>");
+}
+
+TEST_CASE("answers are classified") {
+  FakeTransport transport;
+  RecordingObserver observer;
+  ief::IefClient client(transport, &observer);
+
+  transport.next = Answer(404, R"({"error_code":"IEF.011404","error_msg":"job not found"})", "req-404");
+  auto not_found = client.ShowBatchJob(Project(), "gone");
+  CHECK(not_found.kind == ief::FetchResult::Kind::kNotFound);
+  CHECK(not_found.api_reachable());
+  CHECK(not_found.request_id == "req-404");
+  CHECK(not_found.message == "HTTP 404: IEF.011404 job not found");
+
+  transport.next = Answer(401, R"({"error_code":"APIGW.0301","error_msg":"Incorrect IAM authentication information"})");
+  auto unauthorized = client.ShowBatchJob(Project(), "j");
+  CHECK(unauthorized.kind == ief::FetchResult::Kind::kHttpError);
+  CHECK_FALSE(unauthorized.api_reachable());
+  CHECK(unauthorized.message == "HTTP 401: APIGW.0301 Incorrect IAM authentication information");
+
+  transport.next = Answer(502, "<html>bad gateway</html>");
+  CHECK(client.ShowBatchJob(Project(), "j").message == "HTTP 502");
+
+  transport.next = Answer(200, "{\"job_id\":\"j\",\"status\":");
+  auto garbage = client.ShowBatchJob(Project(), "j");
+  CHECK(garbage.kind == ief::FetchResult::Kind::kParseError);
+  CHECK(observer.parse_errors == 1);
+
+  transport.next = ief::HttpResponse{};
+  transport.next.transport_error = "Timeout was reached";
+  auto timeout = client.ShowBatchJob(Project(), "j");
+  CHECK(timeout.kind == ief::FetchResult::Kind::kTransportError);
+  CHECK(timeout.message == "Timeout was reached");
+
+  CHECK(observer.requests == std::vector<std::string>{"p1/show_job/404", "p1/show_job/401", "p1/show_job/502",
+                                                      "p1/show_job/200", "p1/show_job/error"});
+}
+
+TEST_CASE("a failing authenticator sends nothing") {
+  FakeTransport transport;
+  ief::IefClient client(transport, nullptr);
+  ief::ProjectContext project = Project();
+  project.authenticator = std::make_shared<ief::UnsupportedAuthenticator>("not yet");
+  auto result = client.ShowBatchJob(project, "j");
+  CHECK(result.kind == ief::FetchResult::Kind::kAuthError);
+  CHECK(result.message == "not yet");
+  CHECK(transport.calls == 0);
+}

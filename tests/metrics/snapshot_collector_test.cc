@@ -1,0 +1,128 @@
+#include "metrics/snapshot_collector.h"
+
+#include <prometheus/text_serializer.h>
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "ief/job_parser.h"
+#include "support/fixtures.h"
+
+namespace {
+
+std::string Exposition(const ief::Snapshot& snapshot) {
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, ief::RenderSnapshot(snapshot));
+  return out.str();
+}
+
+std::shared_ptr<const ief::JobSnapshot> Job(const std::string& project, const std::string& id,
+                                            std::shared_ptr<const ief::BatchJob> job, bool ok, double success) {
+  auto snapshot = std::make_shared<ief::JobSnapshot>();
+  snapshot->project_id = project;
+  snapshot->job_id = id;
+  snapshot->last_good = std::move(job);
+  snapshot->last_fetch_ok = ok;
+  snapshot->last_success_unix = success;
+  return snapshot;
+}
+
+std::shared_ptr<const ief::BatchJob> SeedJob() {
+  ief::JobParser parser;
+  auto job = parser.ParseShowBatchJob(ief::testing::ReadFixture("show_batch_job_seed.json"));
+  REQUIRE(job.ok());
+  return std::make_shared<const ief::BatchJob>(std::move(job).value());
+}
+
+}  // namespace
+
+// The golden file is the exact exposition for the seed job, a job whose status the docs do not list, and a job
+// that was never fetched. Review changes to it line by line: dashboards and alerts read these series.
+TEST_CASE("a small snapshot renders to the exact expected exposition") {
+  auto odd = std::make_shared<ief::BatchJob>();
+  odd->job_id = "odd";
+  odd->job_name = "odd \"quoted\" name";
+  odd->status = "Exploding";
+  odd->has_tasks = true;
+  odd->tasks.push_back({"t1", "task one", "Failed", "node offline", 1700000000, "n1", {}});
+  odd->tasks.push_back({"t2", "task two", "Rebooting", "", std::nullopt, "n2", {}});
+
+  ief::Snapshot snapshot;
+  snapshot.projects = {{"p1", true, true}};
+  snapshot.jobs = {Job("p1", "66273c66-f72e-4607-8769-3663d255fb83", SeedJob(), true, 1700000100),
+                   Job("p1", "missing", nullptr, false, 0), Job("p1", "odd", odd, false, 1700000050)};
+  snapshot.has_completed_round = true;
+  snapshot.last_round_seconds = 0.25;
+  snapshot.rounds_overrun = 1;
+  std::string rendered = Exposition(snapshot);
+  if (std::getenv("IEF_UPDATE_GOLDEN") != nullptr) {
+    std::ofstream(std::string(IEF_FIXTURES_DIR) + "/seed_exposition.prom", std::ios::binary) << rendered;
+  }
+  CHECK(rendered == ief::testing::ReadFixture("seed_exposition.prom"));
+}
+
+TEST_CASE("per-task series honour per_task_metrics and max_tasks_per_job") {
+  auto job = std::make_shared<ief::BatchJob>();
+  job->status = "Running";
+  job->has_tasks = true;
+  for (int i = 0; i < 5; ++i) {
+    std::string id = "t" + std::to_string(i % 4);  // t0 appears twice: one series only
+    job->tasks.push_back({id, id, "Running", "", std::nullopt, "n", {}});
+  }
+  ief::Snapshot snapshot;
+  snapshot.jobs = {Job("p", "j", job, true, 1)};
+
+  snapshot.render.max_tasks_per_job = 3;
+  std::string capped = Exposition(snapshot);
+  CHECK_THAT(capped, Catch::Contains("task_id=\"t2\""));
+  CHECK_THAT(capped, !Catch::Contains("task_id=\"t3\""));
+  // Counting by status still covers every task.
+  CHECK_THAT(capped, Catch::Contains("ief_batch_job_tasks_by_status{project_id=\"p\",job_id=\"j\",status=\"Running\"} 5"));
+
+  snapshot.render.max_tasks_per_job = 1000;
+  std::string all = Exposition(snapshot);
+  size_t t0_series = 0;
+  for (size_t pos = 0; (pos = all.find("ief_batch_job_task_info{project_id=\"p\",job_id=\"j\",task_id=\"t0\"", pos)) !=
+                       std::string::npos;
+       ++pos) {
+    ++t0_series;
+  }
+  CHECK(t0_series == 1);
+
+  snapshot.render.per_task_metrics = false;
+  CHECK_THAT(Exposition(snapshot), !Catch::Contains("ief_batch_job_task_info"));
+}
+
+TEST_CASE("failure reasons are cut to 128 characters") {
+  auto job = std::make_shared<ief::BatchJob>();
+  job->has_tasks = true;
+  std::string reason;
+  for (int i = 0; i < 200; ++i) reason += "é";
+  job->tasks.push_back({"t", "t", "Failed", reason, std::nullopt, "n", {}});
+  ief::Snapshot snapshot;
+  snapshot.jobs = {Job("p", "j", job, true, 1)};
+  std::string text = Exposition(snapshot);
+  std::string expected_reason;
+  for (int i = 0; i < 128; ++i) expected_reason += "é";
+  CHECK_THAT(text, Catch::Contains("reason=\"" + expected_reason + "\"} 1"));
+}
+
+TEST_CASE("a job's series vanish when it leaves the snapshot") {
+  ief::Snapshot snapshot;
+  snapshot.jobs = {Job("p", "a", SeedJob(), true, 1), Job("p", "b", SeedJob(), true, 1)};
+  CHECK_THAT(Exposition(snapshot), Catch::Contains("job_id=\"b\""));
+  snapshot.jobs.pop_back();
+  CHECK_THAT(Exposition(snapshot), !Catch::Contains("job_id=\"b\""));
+}
+
+TEST_CASE("the collector reads the store's latest snapshot") {
+  ief::SnapshotStore store;
+  ief::SnapshotCollector collector(store);
+  CHECK(collector.Collect().size() == 1);  // only the overrun counter before anything is known
+  auto next = std::make_shared<ief::Snapshot>();
+  next->jobs = {Job("p", "a", SeedJob(), true, 1)};
+  store.Publish(next);
+  CHECK(collector.Collect().size() > 10);
+}

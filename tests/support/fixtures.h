@@ -1,0 +1,47 @@
+// Test helpers: fixture files and temporary files.
+#pragma once
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+namespace ief::testing {
+
+inline std::string ReadFixture(const std::string& name) {
+  std::ifstream in(std::string(IEF_FIXTURES_DIR) + "/" + name, std::ios::binary);
+  if (!in) throw std::runtime_error("missing fixture " + name);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+// A file in /tmp holding `content`, removed when the object goes away.
+class TempFile {
+ public:
+  explicit TempFile(const std::string& content, const char* suffix = "") {
+    std::string pattern = std::string("/tmp/ief_test_XXXXXX") + suffix;
+    int fd = mkstemps(pattern.data(), static_cast<int>(std::char_traits<char>::length(suffix)));
+    if (fd < 0) throw std::runtime_error("mkstemps failed");
+    close(fd);
+    path_ = pattern;
+    Write(content);
+  }
+  ~TempFile() { std::remove(path_.c_str()); }
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+
+  void Write(const std::string& content) const {
+    std::ofstream out(path_, std::ios::binary | std::ios::trunc);
+    out << content;
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace ief::testing

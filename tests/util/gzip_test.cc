@@ -1,0 +1,41 @@
+#include "util/gzip.h"
+
+#include <zlib.h>
+
+#include <catch2/catch.hpp>
+#include <string>
+
+namespace {
+
+std::string Gunzip(const std::string& compressed) {
+  z_stream stream{};
+  REQUIRE(inflateInit2(&stream, 15 + 16) == Z_OK);
+  std::string out(1 << 20, '\0');
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(compressed.data()));
+  stream.avail_in = static_cast<uInt>(compressed.size());
+  stream.next_out = reinterpret_cast<Bytef*>(out.data());
+  stream.avail_out = static_cast<uInt>(out.size());
+  REQUIRE(inflate(&stream, Z_FINISH) == Z_STREAM_END);
+  out.resize(stream.total_out);
+  inflateEnd(&stream);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("GzipCompress round-trips through zlib") {
+  std::string text;
+  for (int i = 0; i < 1000; ++i) text += "ief_batch_job_status{job_id=\"" + std::to_string(i) + "\"} 1\n";
+  std::string compressed = ief::GzipCompress(text);
+  CHECK(compressed.size() < text.size() / 4);
+  CHECK(Gunzip(compressed) == text);
+}
+
+TEST_CASE("AcceptsGzip reads Accept-Encoding") {
+  CHECK(ief::AcceptsGzip("gzip"));
+  CHECK(ief::AcceptsGzip("deflate, gzip;q=1.0, *;q=0.5"));
+  CHECK(ief::AcceptsGzip("gzip;q=0.5"));
+  CHECK_FALSE(ief::AcceptsGzip("gzip;q=0"));
+  CHECK_FALSE(ief::AcceptsGzip("identity"));
+  CHECK_FALSE(ief::AcceptsGzip(""));
+}
