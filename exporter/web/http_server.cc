@@ -17,7 +17,10 @@ thread_local std::string* t_start_log = nullptr;
 
 int OnCivetLog(const mg_connection*, const char* message) {
   if (t_start_log != nullptr) {
-    *t_start_log = message;
+    std::string_view text(message);
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
+    if (!t_start_log->empty()) *t_start_log += "; ";
+    *t_start_log += text;
   } else {
     log::Debug("CivetWeb", {{"detail", message}});
   }
@@ -183,7 +186,6 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& o
   } catch (const CivetException& e) {
     t_start_log = nullptr;
     std::string reason = start_log.empty() ? e.what() : start_log;
-    while (!reason.empty() && (reason.back() == '\n' || reason.back() == '\r')) reason.pop_back();
     return Error{"cannot listen on " + options.listen_address + ": " + reason};
   }
   impl->server->addHandler("/", impl.get());

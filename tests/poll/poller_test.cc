@@ -113,7 +113,7 @@ TEST_CASE("a failed fetch keeps the last good values and marks the job failed") 
   CHECK(Job(*first, "a").last_fetch_ok);
 }
 
-TEST_CASE("a 404 leaves the project up; transport errors take it down") {
+TEST_CASE("a 404 leaves the project up, transport errors take it down") {
   Script script;
   script.answers["gone"] = {Script::Failure(Kind::kNotFound, "HTTP 404")};
   ief::SnapshotStore store;

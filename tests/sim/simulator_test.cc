@@ -1,1 +1,187 @@
+#include "sim/simulator.h"
+
 #include <catch2/catch.hpp>
+
+#include "ief/job_parser.h"
+#include "support/fixtures.h"
+
+namespace {
+
+constexpr double kStart = 1700000000;
+
+struct SimFixture {
+  double now = kStart;
+  ief::Simulator sim;
+  ief::JobParser parser;
+
+  explicit SimFixture(ief::SimulatorOptions options = Defaults()) : sim(options, [this] { return now; }) {}
+
+  static ief::SimulatorOptions Defaults() {
+    ief::SimulatorOptions options;
+    options.project_id = "proj";
+    options.token = "tok";
+    options.generated_jobs = 3;
+    options.tasks_per_job = 4;
+    options.phase_seconds = 10;
+    return options;
+  }
+
+  ief::ServerReply Get(const std::string& path, const std::string& query = "", const std::string& token = "tok") {
+    ief::ServerRequest request;
+    request.method = "GET";
+    request.path = path;
+    request.query = query;
+    request.headers["x-auth-token"] = token;
+    return sim.Handle(request);
+  }
+  ief::ServerReply Control(const std::string& method, const std::string& path, const std::string& body = "") {
+    ief::ServerRequest request;
+    request.method = method;
+    request.path = path;
+    request.body = body;
+    return sim.Handle(request);
+  }
+  ief::BatchJob Show(const std::string& job_id) {
+    auto reply = Get("/v2/proj/productmgr/jobs/" + job_id);
+    REQUIRE(reply.status == 200);
+    auto job = parser.ParseShowBatchJob(reply.body);
+    REQUIRE(job.ok());
+    return *job;
+  }
+};
+
+std::string HeaderOf(const ief::ServerReply& reply, const std::string& name) {
+  for (const auto& [n, v] : reply.headers) {
+    if (n == name) return v;
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("generated jobs move Waiting -> Running -> their scripted outcome") {
+  SimFixture f;
+  auto ids = f.sim.JobIds();
+  REQUIRE(ids.size() == 3);
+  // Job 0 is scripted to succeed, job 1 to partly fail, job 2 to fail.
+  f.now = kStart - 100;
+  CHECK(f.Show(ids[0]).status == "Waiting");
+  f.now = kStart + 100;
+  ief::BatchJob done = f.Show(ids[0]);
+  CHECK(done.status == "Successful");
+  CHECK(done.task_success_count == 4);
+  CHECK(done.task_failed_count == 0);
+  CHECK(done.tasks.size() == 4);
+  CHECK(done.targets.size() == 4);
+  CHECK_FALSE(done.targets[0].NodeName().empty());
+  CHECK(done.status_last_updated_at <= static_cast<int64_t>(kStart + 100));
+
+  ief::BatchJob partly = f.Show(ids[1]);
+  CHECK(partly.status == "Partially_successful");
+  CHECK(partly.task_failed_count == 1);
+  CHECK(partly.tasks.back().status == "Failed");
+  CHECK_FALSE(partly.tasks.back().reason.empty());
+  CHECK(f.Show(ids[2]).status == "Failed");
+}
+
+TEST_CASE("a job is Running between its waiting and its end") {
+  SimFixture f;
+  auto id = f.sim.JobIds()[0];
+  ief::BatchJob job = f.Show(id);
+  // Find a moment inside the running phase by walking forward a second at a time.
+  bool saw_running = false;
+  for (int t = -20; t < 40 && !saw_running; ++t) {
+    f.now = kStart + t;
+    saw_running = f.Show(id).status == "Running";
+  }
+  CHECK(saw_running);
+}
+
+TEST_CASE("new jobs appear over time") {
+  ief::SimulatorOptions options = SimFixture::Defaults();
+  options.new_job_every = std::chrono::seconds(5);
+  SimFixture f(options);
+  CHECK(f.sim.JobIds().size() == 3);
+  f.now = kStart + 11;
+  CHECK(f.sim.JobIds().size() == 5);
+}
+
+TEST_CASE("the token and the project are checked") {
+  SimFixture f;
+  auto id = f.sim.JobIds()[0];
+  auto denied = f.Get("/v2/proj/productmgr/jobs/" + id, "", "wrong");
+  CHECK(denied.status == 401);
+  CHECK_THAT(denied.body, Catch::Contains("APIGW.0301"));
+  CHECK_FALSE(HeaderOf(denied, "X-Request-Id").empty());
+  CHECK(f.Get("/v2/other/productmgr/jobs/" + id).status == 400);
+  CHECK(f.Get("/v2/proj/productmgr/jobs/no-such-job").status == 404);
+  CHECK(f.Control("PUT", "/sim/token", "rotated\n").status == 200);
+  CHECK(f.Get("/v2/proj/productmgr/jobs/" + id).status == 401);
+  CHECK(f.Get("/v2/proj/productmgr/jobs/" + id, "", "rotated").status == 200);
+}
+
+TEST_CASE("fixed documents are served verbatim and can be deleted") {
+  SimFixture f;
+  std::string seed = ief::testing::ReadFixture("show_batch_job_seed.json");
+  CHECK(f.Control("PUT", "/sim/jobs/66273c66-f72e-4607-8769-3663d255fb83", seed).status == 200);
+  auto reply = f.Get("/v2/proj/productmgr/jobs/66273c66-f72e-4607-8769-3663d255fb83");
+  CHECK(reply.status == 200);
+  CHECK(reply.body == seed);
+  CHECK(f.Control("DELETE", "/sim/jobs/66273c66-f72e-4607-8769-3663d255fb83").status == 200);
+  CHECK(f.Get("/v2/proj/productmgr/jobs/66273c66-f72e-4607-8769-3663d255fb83").status == 404);
+}
+
+TEST_CASE("faults are injected per job") {
+  SimFixture f;
+  auto ids = f.sim.JobIds();
+  std::string path = "/v2/proj/productmgr/jobs/" + ids[0];
+
+  f.Control("PUT", "/sim/faults/" + ids[0], R"({"kind":"http_500"})");
+  CHECK(f.Get(path).status == 500);
+  CHECK(f.Get("/v2/proj/productmgr/jobs/" + ids[1]).status == 200);  // other jobs unaffected
+
+  f.Control("PUT", "/sim/faults/" + ids[0], R"({"kind":"http_429","retry_after":7})");
+  auto throttled = f.Get(path);
+  CHECK(throttled.status == 429);
+  CHECK(HeaderOf(throttled, "Retry-After") == "7");
+
+  f.Control("PUT", "/sim/faults/" + ids[0], R"({"kind":"garbage"})");
+  CHECK_FALSE(f.parser.ParseShowBatchJob(f.Get(path).body).ok());
+
+  f.Control("PUT", "/sim/faults/" + ids[0], R"({"kind":"truncated"})");
+  auto truncated = f.Get(path);
+  CHECK(truncated.status == 200);
+  CHECK_FALSE(f.parser.ParseShowBatchJob(truncated.body).ok());
+
+  f.Control("PUT", "/sim/faults/" + ids[0], R"({"kind":"delay","delay_ms":1})");
+  CHECK(f.Get(path).status == 200);
+
+  CHECK(f.Control("PUT", "/sim/faults/" + ids[0], R"({"kind":"nonsense"})").status == 400);
+  f.Control("DELETE", "/sim/faults/" + ids[0]);
+  CHECK(f.Get(path).status == 200);
+
+  f.Control("PUT", "/sim/faults/*", R"({"kind":"http_500"})");
+  CHECK(f.Get("/v2/proj/productmgr/jobs/" + ids[2]).status == 500);
+}
+
+TEST_CASE("ListBatchJob pages with limit and offset and filters by job_type") {
+  ief::SimulatorOptions options = SimFixture::Defaults();
+  options.generated_jobs = 25;
+  SimFixture f(options);
+  std::set<std::string> seen;
+  for (int offset = 0; offset < 25; offset += 10) {
+    auto reply = f.Get("/v2/proj/productmgr/jobs", "limit=10&offset=" + std::to_string(offset));
+    REQUIRE(reply.status == 200);
+    auto page = f.parser.ParseListBatchJob(reply.body);
+    REQUIRE(page.ok());
+    CHECK(page->job_count == 25);
+    CHECK(page->jobs.size() == (offset == 20 ? 5u : 10u));
+    for (const auto& job : page->jobs) seen.insert(job.job_id);
+  }
+  CHECK(seen.size() == 25);
+  auto filtered = f.parser.ParseListBatchJob(f.Get("/v2/proj/productmgr/jobs", "limit=100&job_type=node_upgrade").body);
+  REQUIRE(filtered.ok());
+  CHECK(filtered->job_count == 8);  // every third of 25, starting at index 1
+  CHECK(f.Get("/v2/proj/productmgr/jobs", "limit=0").status == 400);
+  CHECK(f.sim.RequestCount("list") == 5);
+}

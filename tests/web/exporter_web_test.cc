@@ -1,1 +1,76 @@
+#include "web/exporter_web.h"
+
+#include <prometheus/registry.h>
+
 #include <catch2/catch.hpp>
+#include <prometheus/gauge.h>
+
+#include "util/gzip.h"
+
+namespace {
+
+ief::ServerReply Call(const std::vector<ief::Route>& routes, const std::string& method, const std::string& path,
+                      std::map<std::string, std::string> headers = {}) {
+  ief::ServerRequest request;
+  request.method = method;
+  request.path = path;
+  request.headers = std::move(headers);
+  for (const auto& route : routes) {
+    if (route.path == path) return route.handler(request);
+  }
+  FAIL("no route for " << path);
+  return {};
+}
+
+struct Fixture {
+  prometheus::Registry registry;
+  ief::Exposition exposition;
+  bool ready = false;
+  std::vector<ief::Route> routes;
+  explicit Fixture(const std::string& telemetry_path = "/metrics") {
+    prometheus::BuildGauge().Name("test_gauge").Help("A gauge.").Register(registry).Add({}).Set(42);
+    exposition.Add(&registry);
+    routes = ief::ExporterRoutes({telemetry_path}, exposition, [this] { return ready; });
+  }
+};
+
+}  // namespace
+
+TEST_CASE("metrics are served as the text exposition") {
+  Fixture f;
+  auto reply = Call(f.routes, "GET", "/metrics");
+  CHECK(reply.status == 200);
+  CHECK(reply.content_type == "text/plain; version=0.0.4; charset=utf-8");
+  CHECK(reply.body == "# HELP test_gauge A gauge.\n# TYPE test_gauge gauge\ntest_gauge 42\n");
+}
+
+TEST_CASE("metrics are gzipped when the scraper asks") {
+  Fixture f;
+  auto reply = Call(f.routes, "GET", "/metrics", {{"accept-encoding", "gzip"}});
+  REQUIRE(reply.headers.size() == 1);
+  CHECK(reply.headers[0] == std::pair<std::string, std::string>{"Content-Encoding", "gzip"});
+  CHECK(reply.body.substr(0, 2) == "\x1f\x8b");
+}
+
+TEST_CASE("readiness follows the first poll round, health is always ok") {
+  Fixture f;
+  CHECK(Call(f.routes, "GET", "/-/ready").status == 503);
+  CHECK(Call(f.routes, "GET", "/-/healthy").status == 200);
+  f.ready = true;
+  CHECK(Call(f.routes, "GET", "/-/ready").status == 200);
+}
+
+TEST_CASE("the landing page links the telemetry path") {
+  Fixture f("/custom/metrics");
+  auto reply = Call(f.routes, "GET", "/");
+  CHECK(reply.status == 200);
+  CHECK(reply.content_type == "text/html; charset=utf-8");
+  CHECK_THAT(reply.body, Catch::Contains("<a href=\"/custom/metrics\">Metrics</a>"));
+  CHECK(Call(f.routes, "GET", "/custom/metrics").status == 200);
+}
+
+TEST_CASE("write methods are refused on read-only endpoints") {
+  Fixture f;
+  CHECK(Call(f.routes, "POST", "/metrics").status == 405);
+  CHECK(Call(f.routes, "DELETE", "/-/healthy").status == 405);
+}

@@ -1,1 +1,65 @@
+#include "web/http_server.h"
+
 #include <catch2/catch.hpp>
+
+#include "ief/http.h"
+
+namespace {
+
+ief::HttpResponse Fetch(int port, const std::string& path, const std::string& method = "GET",
+                        const std::string& body = "") {
+  ief::CurlTransport transport({});
+  ief::HttpRequest request;
+  request.method = method;
+  request.url = "http://127.0.0.1:" + std::to_string(port) + path;
+  request.body = body;
+  return transport.Send(request);
+}
+
+}  // namespace
+
+TEST_CASE("routes match exactly, or by prefix when they end with a slash") {
+  auto server = ief::HttpServer::Start(
+      {"127.0.0.1:0", 2, 5000, 1024},
+      {{"/exact", [](const ief::ServerRequest&) { return ief::ServerReply{200, "text/plain", "exact", {}}; }},
+       {"/prefix/", [](const ief::ServerRequest& r) {
+          return ief::ServerReply{200, "text/plain", r.path + "?" + r.QueryParam("a").value_or("none"), {}};
+        }}});
+  REQUIRE(server.ok());
+  int port = (*server)->port();
+  CHECK(port > 0);
+  CHECK(Fetch(port, "/exact").body == "exact");
+  CHECK(Fetch(port, "/exact/more").status == 404);
+  CHECK(Fetch(port, "/prefix/x/y?a=b%20c").body == "/prefix/x/y?b c");
+  CHECK(Fetch(port, "/elsewhere").status == 404);
+}
+
+TEST_CASE("request bodies are capped and handler exceptions become 500") {
+  auto server = ief::HttpServer::Start(
+      {"127.0.0.1:0", 2, 5000, 16},
+      {{"/echo", [](const ief::ServerRequest& r) { return ief::ServerReply{200, "text/plain", r.body, {}}; }},
+       {"/throw", [](const ief::ServerRequest&) -> ief::ServerReply { throw std::runtime_error("boom"); }}});
+  REQUIRE(server.ok());
+  int port = (*server)->port();
+  CHECK(Fetch(port, "/echo", "POST", "small").body == "small");
+  CHECK(Fetch(port, "/echo", "POST", std::string(100, 'x')).status == 413);
+  CHECK(Fetch(port, "/throw").status == 500);
+}
+
+TEST_CASE("listen address problems are explained") {
+  CHECK_THAT(ief::HttpServer::Start({"[::1]:0", 1, 1000, 1}, {}).error(), Catch::Contains("IPv6"));
+  CHECK_THAT(ief::HttpServer::Start({"localhost", 1, 1000, 1}, {}).error(), Catch::Contains("HOST:PORT"));
+  CHECK_THAT(ief::HttpServer::Start({"127.0.0.1:99999", 1, 1000, 1}, {}).error(), Catch::Contains("invalid port"));
+
+  auto first = ief::HttpServer::Start({"127.0.0.1:0", 1, 1000, 1}, {});
+  REQUIRE(first.ok());
+  auto second = ief::HttpServer::Start({"127.0.0.1:" + std::to_string((*first)->port()), 1, 1000, 1}, {});
+  REQUIRE_FALSE(second.ok());
+  CHECK_THAT(second.error(), Catch::Contains("cannot listen on 127.0.0.1:"));
+  CHECK_THAT(second.error(), Catch::Contains("Address already in use") || Catch::Contains("bind"));
+}
+
+TEST_CASE("a Prometheus-style :PORT listens on all interfaces") {
+  CHECK(*ief::ToCivetListeningPort(":10038") == "10038");
+  CHECK(*ief::ToCivetListeningPort("0.0.0.0:10038") == "0.0.0.0:10038");
+}
