@@ -44,7 +44,7 @@ class ConfigReader {
     }
     std::set<std::string> seen;
     for (auto it = node.begin(); it != node.end(); ++it) {
-      const YAML::Node& key = it->first;
+      const YAML::Node key = it->first;  // a copy: the iterator hands out a temporary proxy
       if (!key.IsScalar()) {
         Fail(key.Mark(), "keys in " + std::string(where) + " must be plain strings");
         continue;

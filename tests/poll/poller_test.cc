@@ -18,7 +18,7 @@ struct Script {
   int in_flight = 0;
   int max_in_flight = 0;
   int calls = 0;
-  int wait_for_peers = 0;  // >0: each fetch waits (bounded) until this many are in flight
+  int wait_for_peers = 0;  // >0: fetches wait (bounded) until this many have been in flight at once
 
   ief::FetchResult Next(const std::string& job_id) {
     std::unique_lock<std::mutex> lock(mutex);
@@ -26,7 +26,7 @@ struct Script {
     max_in_flight = std::max(max_in_flight, ++in_flight);
     changed.notify_all();
     if (wait_for_peers > 0) {
-      changed.wait_for(lock, std::chrono::seconds(5), [&] { return in_flight >= wait_for_peers; });
+      changed.wait_for(lock, std::chrono::seconds(5), [&] { return max_in_flight >= wait_for_peers; });
     }
     --in_flight;
     auto& queue = answers[job_id];
@@ -131,7 +131,7 @@ TEST_CASE("a 404 leaves the project up, transport errors take it down") {
 
 TEST_CASE("at most max_concurrency fetches are in flight") {
   Script script;
-  script.wait_for_peers = 2;  // every fetch waits for a partner, so two workers always overlap
+  script.wait_for_peers = 2;  // the first fetches wait for a partner, so two workers surely overlap
   std::vector<std::string> jobs = {"a", "b", "c", "d", "e", "f"};
   for (const auto& job : jobs) script.answers[job] = {Script::Success("Running")};
   ief::SnapshotStore store;
