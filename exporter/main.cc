@@ -67,18 +67,14 @@ Result<Config> StartDemo(Demo& demo) {
   return config;
 }
 
-std::vector<TrackedProject> TrackedProjects(const Config& config) {
+std::vector<TrackedProject> TrackedProjects(const Config& config, const AuthDependencies& auth_deps) {
   std::vector<TrackedProject> tracked;
   for (const ProjectConfig& project : config.projects) {
     auto context = std::make_shared<ProjectContext>();
     context->project_id = project.project_id;
     context->endpoint = project.endpoint;
     context->instance_id = project.instance_id;
-    context->authenticator = MakeAuthenticator(project.auth);
-    if (project.auth.kind == AuthConfig::Kind::kIam || project.auth.kind == AuthConfig::Kind::kAksk) {
-      log::Error("This version cannot authenticate with auth.iam or auth.aksk yet; the project will report ief_up 0",
-                 {{"project_id", project.project_id}});
-    }
+    context->authenticator = MakeAuthenticator(project, auth_deps);
     if (project.discovery.enabled) {
       log::Warn("discovery is not implemented in this version yet; only the listed jobs are tracked",
                 {{"project_id", project.project_id}});
@@ -112,7 +108,9 @@ int Run(const Flags& flags) {
   transport.connect_timeout = std::min(config->global.request_timeout, Duration(std::chrono::seconds(5)));
   PollerOptions poller_options{config->global.poll_interval, config->global.max_concurrency,
                                RenderOptions{config->global.per_task_metrics, config->global.max_tasks_per_job}};
-  Poller poller(poller_options, TrackedProjects(*config), MakeIefFetcherFactory(transport, &api_metrics), store);
+  AuthDependencies auth_deps{&api_metrics, transport, SystemWallClock};
+  Poller poller(poller_options, TrackedProjects(*config, auth_deps), MakeIefFetcherFactory(transport, &api_metrics),
+                store);
 
   SnapshotCollector snapshot_collector(store);
   ProcessCollector process_collector;

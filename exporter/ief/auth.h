@@ -3,6 +3,7 @@
 // messages name files, never their content.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -13,52 +14,77 @@
 
 namespace ief {
 
+class ApiObserver;
+
 class RequestAuthenticator {
  public:
   virtual ~RequestAuthenticator() = default;
   // Adds the credentials to `request`. Thread-safe.
   virtual Status Authenticate(HttpRequest& request) = 0;
+  // Called when IEF answered `rejected` with 401. Returns true when fresh credentials are available now, so
+  // that resending the request once is worthwhile.
+  virtual bool RenewAfterRejection(const HttpRequest& rejected) {
+    (void)rejected;
+    return false;
+  }
 };
 
-// auth.token: a fixed X-Auth-Token.
-class StaticTokenAuthenticator : public RequestAuthenticator {
+// Largest secret file we read (an IAM token is about 10 KB).
+inline constexpr size_t kMaxSecretFileBytes = 64 * 1024;
+
+// A secret given inline or as a file. A file is re-read whenever it changes (a sidecar may rotate it), detected
+// by modification time, size and inode, so an unchanged file costs one stat() per use. Thread-safe.
+class SecretSource {
  public:
-  explicit StaticTokenAuthenticator(std::string token) : token_(std::move(token)) {}
-  Status Authenticate(HttpRequest& request) override;
+  // `what` names the secret in messages ("token_file"); `inline_value` is used when `path` is empty.
+  SecretSource(std::string what, std::string inline_value, std::string path);
+  // The current secret (trailing whitespace trimmed), or an error that names the file but not the content.
+  Result<std::string> Get();
+  // An opaque tag that changes when the file changes (empty for inline secrets).
+  std::string Version();
 
  private:
-  const std::string token_;
-};
-
-// auth.token_file: the token is re-read whenever the file changes (a sidecar may rotate it), detected by its
-// modification time, size and inode, so an unchanged file costs one stat() per request.
-class TokenFileAuthenticator : public RequestAuthenticator {
- public:
-  explicit TokenFileAuthenticator(std::string path) : path_(std::move(path)) {}
-  Status Authenticate(HttpRequest& request) override;
-
- private:
-  Result<std::string> CurrentToken();
-
+  const std::string what_;
   const std::string path_;
   std::mutex mutex_;
-  std::string token_;
-  std::string file_version_;  // mtime/size/inode of the file token_ was read from
+  std::string value_;
+  std::string version_;
 };
 
-// Stands in for an auth form this build cannot perform yet: every request fails with `reason`.
-class UnsupportedAuthenticator : public RequestAuthenticator {
+// auth.token / auth.token_file: the X-Auth-Token header.
+class TokenAuthenticator : public RequestAuthenticator {
  public:
-  explicit UnsupportedAuthenticator(std::string reason) : reason_(std::move(reason)) {}
-  Status Authenticate(HttpRequest&) override { return Error{reason_}; }
+  explicit TokenAuthenticator(std::shared_ptr<SecretSource> token) : token_(std::move(token)) {}
+  Status Authenticate(HttpRequest& request) override;
+  // A rotated token file is worth one more try; a static token is not.
+  bool RenewAfterRejection(const HttpRequest& rejected) override;
 
  private:
-  const std::string reason_;
+  std::shared_ptr<SecretSource> token_;
 };
 
-std::shared_ptr<RequestAuthenticator> MakeAuthenticator(const AuthConfig& auth);
+// auth.aksk: SDK-HMAC-SHA256 signing, with X-Project-Id (and X-Security-Token for temporary credentials).
+class AkskAuthenticator : public RequestAuthenticator {
+ public:
+  using Clock = std::function<double()>;
+  AkskAuthenticator(AkskAuthConfig config, std::string project_id, Clock clock);
+  Status Authenticate(HttpRequest& request) override;
 
-// Largest secret file we read (a Keystone/IAM token is about 10 KB).
-inline constexpr size_t kMaxSecretFileBytes = 64 * 1024;
+ private:
+  const std::string access_key_;
+  const std::string security_token_;
+  const std::string project_id_;
+  SecretSource secret_key_;
+  Clock clock_;
+};
+
+// What building an authenticator may need besides the project's config.
+struct AuthDependencies {
+  ApiObserver* observer = nullptr;           // IAM requests are counted like IEF requests
+  CurlTransportOptions transport;            // for IAM requests
+  std::function<double()> clock;             // unix seconds; defaults to the system clock
+};
+
+std::shared_ptr<RequestAuthenticator> MakeAuthenticator(const ProjectConfig& project, const AuthDependencies& deps);
 
 }  // namespace ief

@@ -46,6 +46,7 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
     };
     if (is("x-request-id")) exchange->response->request_id = value;
     if (is("retry-after")) exchange->response->retry_after = value;
+    if (is("x-subject-token")) exchange->response->subject_token = value;
   }
   return size * count;
 }

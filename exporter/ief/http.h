@@ -25,6 +25,7 @@ struct HttpResponse {
   std::string body;
   std::string request_id;   // X-Request-Id
   std::string retry_after;  // Retry-After, verbatim
+  std::string subject_token;  // X-Subject-Token (IAM's answer carries the token here): a secret, never log it
   double seconds = 0;       // wall time of the exchange
 };
 

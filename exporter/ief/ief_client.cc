@@ -13,27 +13,39 @@ std::string_view OperationName(ApiOperation op) {
   return "unknown";
 }
 
-FetchResult IefClient::Get(const ProjectContext& project, ApiOperation op, const std::string& path,
-                           HttpResponse& response) {
-  FetchResult result;
-  HttpRequest request;
-  request.method = "GET";
-  request.url = project.endpoint + path;
-  request.headers.emplace_back("Content-Type", "application/json");
-  if (!project.instance_id.empty()) request.headers.emplace_back("ief-instance-id", project.instance_id);
-  Status auth = project.authenticator->Authenticate(request);
+bool IefClient::SendAuthenticated(const ProjectContext& project, const HttpRequest& base, ApiOperation op,
+                                  HttpRequest& sent, HttpResponse& response, FetchResult& result) {
+  sent = base;
+  Status auth = project.authenticator->Authenticate(sent);
   if (!auth.ok()) {
     result.kind = FetchResult::Kind::kAuthError;
     result.message = auth.error();
-    return result;
+    return false;
   }
+  response = transport_.Send(sent);
+  std::string code = response.transport_ok ? std::to_string(response.status) : "error";
+  if (observer_ != nullptr) observer_->OnRequest(project.project_id, op, code, response.seconds);
+  return true;
+}
 
-  response = transport_.Send(request);
+FetchResult IefClient::Get(const ProjectContext& project, ApiOperation op, const std::string& path,
+                           HttpResponse& response) {
+  FetchResult result;
+  HttpRequest base;
+  base.method = "GET";
+  base.url = project.endpoint + path;
+  base.headers.emplace_back("Content-Type", "application/json");
+  if (!project.instance_id.empty()) base.headers.emplace_back("ief-instance-id", project.instance_id);
+
+  HttpRequest sent;
+  if (!SendAuthenticated(project, base, op, sent, response, result)) return result;
+  // A token that expired or was revoked early: renew it and try once more.
+  if (response.transport_ok && response.status == 401 && project.authenticator->RenewAfterRejection(sent)) {
+    if (!SendAuthenticated(project, base, op, sent, response, result)) return result;
+  }
   result.http_status = response.status;
   result.request_id = response.request_id;
   result.retry_after = response.retry_after;
-  std::string code = response.transport_ok ? std::to_string(response.status) : "error";
-  if (observer_ != nullptr) observer_->OnRequest(project.project_id, op, code, response.seconds);
 
   if (!response.transport_ok) {
     result.kind = FetchResult::Kind::kTransportError;

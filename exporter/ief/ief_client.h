@@ -25,6 +25,11 @@ class ApiObserver {
   virtual void OnRequest(const std::string& project_id, ApiOperation op, const std::string& code,
                          double seconds) = 0;
   virtual void OnParseError(const std::string& project_id, ApiOperation op) = 0;
+  // An IAM project obtained a token that expires at `unix_seconds`.
+  virtual void OnTokenExpiry(const std::string& project_id, double unix_seconds) {
+    (void)project_id;
+    (void)unix_seconds;
+  }
 };
 
 // A project as the client needs it: where, who, and how to authenticate.
@@ -66,6 +71,9 @@ class IefClient {
  private:
   // Sends an authenticated GET and classifies the answer; on a 2xx answer, the body is in `response`.
   FetchResult Get(const ProjectContext& project, ApiOperation op, const std::string& path, HttpResponse& response);
+  // Authenticates a copy of `base` and sends it. False (and `result` filled) when no credentials could be made.
+  bool SendAuthenticated(const ProjectContext& project, const HttpRequest& base, ApiOperation op,
+                         HttpRequest& sent, HttpResponse& response, FetchResult& result);
   void DescribeHttpError(const HttpResponse& response, FetchResult& result);
 
   HttpTransport& transport_;

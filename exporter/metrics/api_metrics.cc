@@ -25,6 +25,10 @@ ApiMetrics::ApiMetrics(prometheus::Registry& registry)
       parse_errors_(prometheus::BuildCounter()
                         .Name("ief_api_parse_errors_total")
                         .Help("API answers that could not be parsed.")
+                        .Register(registry)),
+      token_expiry_(prometheus::BuildGauge()
+                        .Name("ief_auth_token_expiry_timestamp_seconds")
+                        .Help("When the current IAM token of the project expires.")
                         .Register(registry)) {}
 
 void ApiMetrics::OnRequest(const std::string& project_id, ApiOperation op, const std::string& code,
@@ -36,6 +40,10 @@ void ApiMetrics::OnRequest(const std::string& project_id, ApiOperation op, const
 
 void ApiMetrics::OnParseError(const std::string& project_id, ApiOperation op) {
   parse_errors_.Add({{"project_id", project_id}, {"operation", std::string(OperationName(op))}}).Increment();
+}
+
+void ApiMetrics::OnTokenExpiry(const std::string& project_id, double unix_seconds) {
+  token_expiry_.Add({{"project_id", project_id}}).Set(unix_seconds);
 }
 
 ExporterInfoMetrics::ExporterInfoMetrics(prometheus::Registry& registry)

@@ -7,6 +7,7 @@
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
+#include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
@@ -20,11 +21,13 @@ class ApiMetrics : public ApiObserver {
 
   void OnRequest(const std::string& project_id, ApiOperation op, const std::string& code, double seconds) override;
   void OnParseError(const std::string& project_id, ApiOperation op) override;
+  void OnTokenExpiry(const std::string& project_id, double unix_seconds) override;
 
  private:
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Family<prometheus::Histogram>& durations_;
   prometheus::Family<prometheus::Counter>& parse_errors_;
+  prometheus::Family<prometheus::Gauge>& token_expiry_;
 };
 
 // ief_exporter_build_info and the config reload gauges, set once at start (reloads update the latter).

@@ -46,8 +46,38 @@ ief::HttpResponse Answer(long status, std::string body, std::string request_id =
 
 ief::ProjectContext Project(std::string instance_id = "") {
   return {"p1", "https://ief.example.com", std::move(instance_id),
-          std::make_shared<ief::StaticTokenAuthenticator>("tok")};
+          std::make_shared<ief::TokenAuthenticator>(std::make_shared<ief::SecretSource>("token", "tok", ""))};
 }
+
+// Hands out token-1, token-2...; after a rejection, says whether renewing helps.
+struct CountingAuthenticator : ief::RequestAuthenticator {
+  int issued = 0;
+  int rejections = 0;
+  bool renewal_helps = true;
+  std::string failure;
+  ief::Status Authenticate(ief::HttpRequest& request) override {
+    if (!failure.empty()) return ief::Error{failure};
+    request.headers.emplace_back("X-Auth-Token", "token-" + std::to_string(++issued));
+    return ief::Status::Ok();
+  }
+  bool RenewAfterRejection(const ief::HttpRequest&) override {
+    ++rejections;
+    return renewal_helps;
+  }
+};
+
+// Answers each request from a list, in order.
+class SequenceTransport : public ief::HttpTransport {
+ public:
+  std::vector<ief::HttpResponse> answers;
+  std::vector<ief::HttpRequest> requests;
+  ief::HttpResponse Send(const ief::HttpRequest& request) override {
+    requests.push_back(request);
+    ief::HttpResponse next = answers.front();
+    if (answers.size() > 1) answers.erase(answers.begin());
+    return next;
+  }
+};
 
 }  // namespace
 
@@ -115,9 +145,38 @@ TEST_CASE("a failing authenticator sends nothing") {
   FakeTransport transport;
   ief::IefClient client(transport, nullptr);
   ief::ProjectContext project = Project();
-  project.authenticator = std::make_shared<ief::UnsupportedAuthenticator>("not yet");
+  auto auth = std::make_shared<CountingAuthenticator>();
+  auth->failure = "IAM token unavailable";
+  project.authenticator = auth;
   auto result = client.ShowBatchJob(project, "j");
   CHECK(result.kind == ief::FetchResult::Kind::kAuthError);
-  CHECK(result.message == "not yet");
+  CHECK(result.message == "IAM token unavailable");
   CHECK(transport.calls == 0);
+}
+
+TEST_CASE("a 401 renews the credentials and resends exactly once") {
+  SequenceTransport transport;
+  transport.answers = {Answer(401, R"({"error_code":"APIGW.0301","error_msg":"token expired"})"),
+                       Answer(200, R"({"job_id":"j"})")};
+  RecordingObserver observer;
+  ief::IefClient client(transport, &observer);
+  ief::ProjectContext project = Project();
+  auto auth = std::make_shared<CountingAuthenticator>();
+  project.authenticator = auth;
+  CHECK(client.ShowBatchJob(project, "j").ok());
+  REQUIRE(transport.requests.size() == 2);
+  CHECK(transport.requests[1].headers.back().second == "token-2");
+  CHECK(observer.requests == std::vector<std::string>{"p1/show_job/401", "p1/show_job/200"});
+
+  // A second 401 is final: no loop.
+  transport.requests.clear();
+  transport.answers = {Answer(401, "{}")};
+  CHECK(client.ShowBatchJob(project, "j").http_status == 401);
+  CHECK(transport.requests.size() == 2);
+
+  // When renewing cannot help, nothing is resent.
+  transport.requests.clear();
+  auth->renewal_helps = false;
+  CHECK(client.ShowBatchJob(project, "j").http_status == 401);
+  CHECK(transport.requests.size() == 1);
 }

@@ -1,0 +1,73 @@
+// auth.iam: an IAM user token (password login), obtained with POST {iam}/v3/auth/tokens and scoped to the project.
+//
+// - The token is renewed when three quarters of its lifetime have passed (about 6 h early for a 24 h token),
+//   and at once after IEF rejects it with 401. Only one IAM request is in flight per project: other requests
+//   keep using the still-valid token, or wait for the renewal when there is none.
+// - A rejected password is never retried in a loop (five wrong passwords lock the IAM user): attempts back off
+//   1m, 2m, 4m... up to 30m, each step logged once. A changed password_file ends the back-off at once.
+//   Other IAM failures (timeouts, 5xx) back off from 5 s to 5 min.
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "ief/auth.h"
+
+namespace ief {
+
+struct IamToken {
+  std::string token;
+  double expires_at = 0;  // unix seconds
+  double issued_at = 0;   // unix seconds; 0 when IAM did not say
+};
+
+// Parses "2020-01-04T09:05:22.701000Z" (ISO 8601, UTC) into unix seconds.
+std::optional<double> ParseIso8601Utc(std::string_view text);
+
+// The body of a password-token request. `project_name` empty: scope by project id.
+std::string IamPasswordRequestBody(const IamAuthConfig& config, const std::string& password,
+                                   const std::string& project_id);
+
+class IamTokenAuthenticator : public RequestAuthenticator {
+ public:
+  using Clock = std::function<double()>;
+  IamTokenAuthenticator(IamAuthConfig config, std::string project_id, std::unique_ptr<HttpTransport> transport,
+                        ApiObserver* observer, Clock clock);
+
+  Status Authenticate(HttpRequest& request) override;
+  bool RenewAfterRejection(const HttpRequest& rejected) override;
+
+ private:
+  Result<std::string> CurrentToken();
+  // One IAM round trip; called by the single renewing thread, without the state lock.
+  Result<IamToken> RequestToken(const std::string& password);
+  void RecordSuccess(IamToken token, double now);
+  void RecordFailure(const std::string& error, bool credentials_rejected, double now);
+  bool TokenUsable(double now) const { return !token_.empty() && now < expires_at_ - expiry_margin_; }
+
+  const IamAuthConfig config_;
+  const std::string project_id_;
+  std::unique_ptr<HttpTransport> transport_;  // used only by the renewing thread
+  ApiObserver* observer_;
+  Clock clock_;
+  SecretSource password_;
+
+  std::mutex mutex_;
+  std::condition_variable renewed_;
+  bool renewing_ = false;
+  std::string token_;
+  double expires_at_ = 0;
+  double renew_at_ = 0;        // three quarters into the token's life
+  double expiry_margin_ = 0;   // stop using a token this long before it expires
+  double obtained_at_ = 0;
+  int failures_ = 0;
+  double next_attempt_at_ = 0;
+  std::string last_error_;
+  std::string failed_password_version_;  // password_file version that IAM rejected
+};
+
+}  // namespace ief
