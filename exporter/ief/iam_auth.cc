@@ -9,6 +9,7 @@
 #include "ief/ief_client.h"
 #include "util/log.h"
 #include "util/text.h"
+#include "util/time.h"
 
 namespace ief {
 namespace {
@@ -39,21 +40,6 @@ std::string IamErrorText(long status, const std::string& body) {
 }
 
 }  // namespace
-
-std::optional<double> ParseIso8601Utc(std::string_view text) {
-  std::tm tm{};
-  std::string copy(text);
-  const char* rest = strptime(copy.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
-  if (rest == nullptr) return std::nullopt;
-  double fraction = 0;
-  if (*rest == '.') {
-    char* end = nullptr;
-    fraction = std::strtod(rest, &end);
-    rest = end;
-  }
-  if (*rest != 'Z' || rest[1] != '\0') return std::nullopt;
-  return static_cast<double>(timegm(&tm)) + fraction;
-}
 
 std::string IamPasswordRequestBody(const IamAuthConfig& config, const std::string& password,
                                    const std::string& project_id) {

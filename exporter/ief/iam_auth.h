@@ -25,9 +25,6 @@ struct IamToken {
   double issued_at = 0;   // unix seconds; 0 when IAM did not say
 };
 
-// Parses "2020-01-04T09:05:22.701000Z" (ISO 8601, UTC) into unix seconds.
-std::optional<double> ParseIso8601Utc(std::string_view text);
-
 // The body of a password-token request. `project_name` empty: scope by project id.
 std::string IamPasswordRequestBody(const IamAuthConfig& config, const std::string& password,
                                    const std::string& project_id);

@@ -7,7 +7,9 @@
 #include <cstdio>
 #include <thread>
 
+#include "ief/aksk_signer.h"
 #include "util/text.h"
+#include "util/time.h"
 
 namespace ief {
 namespace {
@@ -215,12 +217,122 @@ std::string Simulator::NextRequestId() {
 
 std::vector<Route> Simulator::Routes() {
   RouteHandler handler = [this](const ServerRequest& request) { return Handle(request); };
-  return {{"/v2/", handler}, {"/sim/", handler}};
+  return {{"/v2/", handler}, {"/sim/", handler}, {"/v3/auth/tokens", handler}};
 }
 
 ServerReply Simulator::Handle(const ServerRequest& request) {
-  ServerReply reply = request.path.starts_with("/sim/") ? HandleControl(request) : HandleApi(request);
+  if (request.path.starts_with("/sim/")) return HandleControl(request);
+  if (request.path == "/v3/auth/tokens") return IssueIamToken(request);
+  return HandleApi(request);
+}
+
+namespace {
+
+ServerReply KeystoneError(int status, const std::string& message) {
+  Json body = {{"error", {{"code", status}, {"message", message}, {"title", "Unauthorized"}}}};
+  return JsonReply(status, body.dump());
+}
+
+// The value of `key=` in "SDK-HMAC-SHA256 Access=AK, SignedHeaders=a;b, Signature=hex".
+std::string AuthorizationField(const std::string& authorization, const std::string& key) {
+  size_t start = authorization.find(key + "=");
+  if (start == std::string::npos) return "";
+  start += key.size() + 1;
+  size_t end = authorization.find(',', start);
+  return authorization.substr(start, end == std::string::npos ? std::string::npos : end - start);
+}
+
+std::optional<double> ParseSdkDate(const std::string& text) {
+  std::tm tm{};
+  const char* end = strptime(text.c_str(), "%Y%m%dT%H%M%SZ", &tm);
+  if (end == nullptr || *end != '\0') return std::nullopt;
+  return static_cast<double>(timegm(&tm));
+}
+
+}  // namespace
+
+ServerReply Simulator::IssueIamToken(const ServerRequest& request) {
+  if (request.method != "POST") return KeystoneError(405, "method not allowed");
+  Json body = Json::parse(request.body, nullptr, false);
+  auto text = [&](const Json::json_pointer& pointer) -> std::string {
+    if (body.is_discarded() || !body.contains(pointer) || !body.at(pointer).is_string()) return "";
+    return body.at(pointer).get<std::string>();
+  };
+  const std::string user = text(Json::json_pointer("/auth/identity/password/user/name"));
+  const std::string password = text(Json::json_pointer("/auth/identity/password/user/password"));
+  const std::string domain = text(Json::json_pointer("/auth/identity/password/user/domain/name"));
+  const std::string project_id = text(Json::json_pointer("/auth/scope/project/id"));
+  const std::string project_name = text(Json::json_pointer("/auth/scope/project/name"));
+
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (user != options_.iam_user || password != options_.iam_password || domain != options_.iam_domain) {
+    ++request_counts_["iam_rejected"];
+    return KeystoneError(401, "The username or password is wrong.");
+  }
+  if (project_id != options_.project_id && project_name.empty()) {
+    ++request_counts_["iam_rejected"];
+    return KeystoneError(400, "The project is not found.");
+  }
+  double now = clock_();
+  double expires = now + std::chrono::duration<double>(options_.iam_token_lifetime).count();
+  std::string token = "sim-iam-" + std::to_string(++request_counts_["iam_issued"]) + "-" + NextRequestId();
+  iam_tokens_[token] = expires;
+  Json answer = {{"token",
+                  {{"expires_at", FormatIso8601Utc(expires)},
+                   {"issued_at", FormatIso8601Utc(now)},
+                   {"methods", {"password"}},
+                   {"project", {{"id", options_.project_id}, {"name", project_name.empty() ? "region" : project_name}}},
+                   {"user", {{"name", user}, {"domain", {{"name", domain}}}}}}}};
+  ServerReply reply = JsonReply(201, answer.dump());
+  reply.headers.emplace_back("X-Subject-Token", token);
   return reply;
+}
+
+std::optional<ServerReply> Simulator::CheckCredentials(const ServerRequest& request, double now) {
+  const std::string authorization = request.Header("authorization");
+  if (authorization.starts_with(std::string(kSdkSigningAlgorithm) + " ")) {
+    return VerifySignature(request, authorization, now);
+  }
+  const std::string token = request.Header("x-auth-token");
+  if (!token.empty() && token == token_) return std::nullopt;
+  if (auto it = iam_tokens_.find(token); it != iam_tokens_.end()) {
+    if (now < it->second) return std::nullopt;
+    ++request_counts_["expired_token"];
+    return ApiError(401, "APIGW.0301", "Incorrect IAM authentication information: the token has expired");
+  }
+  return ApiError(401, "APIGW.0301", "Incorrect IAM authentication information");
+}
+
+std::optional<ServerReply> Simulator::VerifySignature(const ServerRequest& request, const std::string& authorization,
+                                                      double now) {
+  if (options_.access_key.empty() || AuthorizationField(authorization, "Access") != options_.access_key) {
+    ++request_counts_["aksk_rejected"];
+    return ApiError(401, "APIGW.0301", "Incorrect IAM authentication information: unknown access key");
+  }
+  std::optional<double> signed_at = ParseSdkDate(request.Header("x-sdk-date"));
+  if (!signed_at || std::fabs(now - *signed_at) > 15 * 60) {
+    ++request_counts_["aksk_rejected"];
+    return ApiError(401, "APIGW.0303", "Incorrect app authentication information: request expired");
+  }
+  std::vector<std::string> signed_headers;
+  std::string list = AuthorizationField(authorization, "SignedHeaders");
+  for (size_t start = 0; start <= list.size();) {
+    size_t semicolon = list.find(';', start);
+    signed_headers.push_back(list.substr(start, semicolon == std::string::npos ? std::string::npos : semicolon - start));
+    if (semicolon == std::string::npos) break;
+    start = semicolon + 1;
+  }
+  HttpRequest rebuilt;
+  rebuilt.method = request.method;
+  rebuilt.url = "http://" + request.Header("host") + request.path + (request.query.empty() ? "" : "?" + request.query);
+  for (const auto& [name, value] : request.headers) rebuilt.headers.emplace_back(name, value);
+  rebuilt.body = request.body;
+  if (AuthorizationHeader(rebuilt, signed_headers, options_.access_key, options_.secret_key) != authorization) {
+    ++request_counts_["aksk_rejected"];
+    return ApiError(401, "APIGW.0301", "Incorrect IAM authentication information: verify aksk signature fail");
+  }
+  ++request_counts_["aksk_verified"];
+  return std::nullopt;
 }
 
 ServerReply Simulator::HandleApi(const ServerRequest& request) {
@@ -238,10 +350,9 @@ ServerReply Simulator::HandleApi(const ServerRequest& request) {
     for (const std::string& key : {job_id, std::string("*")}) {
       if (auto it = faults_.find(key); it != faults_.end() && !fault) fault = it->second;
     }
-    if (request.Header("x-auth-token") != token_) {
-      ServerReply reply = ApiError(401, "APIGW.0301", "Incorrect IAM authentication information");
-      reply.headers.emplace_back("X-Request-Id", request_id);
-      return reply;
+    if (std::optional<ServerReply> denied = CheckCredentials(request, clock_())) {
+      denied->headers.emplace_back("X-Request-Id", request_id);
+      return *denied;
     }
   }
   ServerReply reply;

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <optional>
 #include <mutex>
 #include <set>
 #include <string>
@@ -23,6 +24,14 @@ struct SimulatorOptions {
   int tasks_per_job = 4;
   double phase_seconds = 20;      // base length of the Waiting and Running phases
   Duration new_job_every{0};      // a new job appears this often; 0: never
+  // IAM (POST /v3/auth/tokens): the password login it accepts and the lifetime of the tokens it issues.
+  std::string iam_domain = "demo-domain";
+  std::string iam_user = "demo-user";
+  std::string iam_password = "demo-password";
+  Duration iam_token_lifetime = std::chrono::hours(24);
+  // AK/SK: requests signed with this pair are accepted; empty: AK/SK disabled.
+  std::string access_key;
+  std::string secret_key;
 };
 
 // A fault injected into ShowBatchJob answers (for one job, or "*" for every API request).
@@ -60,6 +69,11 @@ class Simulator {
   struct GeneratedJob;
 
   ServerReply HandleApi(const ServerRequest& request);
+  ServerReply IssueIamToken(const ServerRequest& request);
+  // Null when the request is authenticated; else the error answer. Called with mutex_ held.
+  std::optional<ServerReply> CheckCredentials(const ServerRequest& request, double now);
+  std::optional<ServerReply> VerifySignature(const ServerRequest& request, const std::string& authorization,
+                                             double now);
   ServerReply HandleControl(const ServerRequest& request);
   ServerReply ShowJob(const std::string& job_id);
   ServerReply ListJobs(const ServerRequest& request);
@@ -78,7 +92,8 @@ class Simulator {
   std::vector<std::string> fixed_order_;
   std::set<std::string> deleted_;
   std::map<std::string, SimFault> faults_;
-  std::map<std::string, long> request_counts_;
+  std::map<std::string, long> request_counts_;  // also "iam_issued", "iam_rejected", "expired_token", "aksk_*"
+  std::map<std::string, double> iam_tokens_;    // issued token -> expiry (unix seconds)
   long next_request_id_ = 1;
 };
 

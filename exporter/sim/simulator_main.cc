@@ -26,16 +26,28 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--new-job-interval", new_job_interval, "a new job appears this often (0s: never)")
       ->capture_default_str();
+  std::string iam_lifetime = "24h";
+  app.add_option("--iam-domain", options.iam_domain, "IAM: the accepted domain name")->capture_default_str();
+  app.add_option("--iam-user", options.iam_user, "IAM: the accepted user name")->capture_default_str();
+  app.add_option("--iam-password", options.iam_password, "IAM: the accepted password");
+  app.add_option("--iam-token-lifetime", iam_lifetime, "IAM: lifetime of issued tokens")->capture_default_str();
+  app.add_option("--access-key", options.access_key, "AK/SK: the accepted access key (empty: AK/SK off)");
+  app.add_option("--secret-key", options.secret_key, "AK/SK: its secret key");
   app.add_option("--log.level", log_level, "debug, info, warn or error")->capture_default_str();
   app.set_version_flag("--version", std::string("ief_simulator, version ") + ief::kVersion);
   CLI11_PARSE(app, argc, argv);
 
   auto level = ief::log::ParseLevel(log_level);
   auto interval = ief::ParseDuration(new_job_interval);
-  if (!level.ok() || !interval.ok()) {
-    std::fprintf(stderr, "ief_simulator: %s\n", (!level.ok() ? level.error() : interval.error()).c_str());
-    return 2;
+  auto lifetime = ief::ParseDuration(iam_lifetime);
+  for (const std::string* error : {level.ok() ? nullptr : &level.error(), interval.ok() ? nullptr : &interval.error(),
+                                   lifetime.ok() ? nullptr : &lifetime.error()}) {
+    if (error != nullptr) {
+      std::fprintf(stderr, "ief_simulator: %s\n", error->c_str());
+      return 2;
+    }
   }
+  options.iam_token_lifetime = *lifetime;
   ief::log::Configure(*level, ief::log::Format::kLogfmt);
   options.new_job_every = *interval;
 

@@ -6,17 +6,9 @@
 
 #include "ief/ief_client.h"
 #include "support/fixtures.h"
+#include "util/time.h"
 
 namespace {
-
-std::string Iso(double unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm utc{};
-  gmtime_r(&t, &utc);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S.000000Z", &utc);
-  return buf;
-}
 
 // A scripted IAM: issues iam-1, iam-2... with the given lifetime, or rejects the password.
 class FakeIam : public ief::HttpTransport {
@@ -42,7 +34,7 @@ class FakeIam : public ief::HttpTransport {
     }
     response.status = 201;
     response.subject_token = "iam-" + std::to_string(n);
-    response.body = "{\"token\":{\"expires_at\":\"" + Iso(*now + lifetime) + "\",\"issued_at\":\"" + Iso(*now) +
+    response.body = "{\"token\":{\"expires_at\":\"" + ief::FormatIso8601Utc(*now + lifetime) + "\",\"issued_at\":\"" + ief::FormatIso8601Utc(*now) +
                     "\",\"methods\":[\"password\"]}}";
     return response;
   }
@@ -156,7 +148,7 @@ TEST_CASE("a changed password file ends the back-off at once") {
   CHECK_THAT(f.iam->last.body, Catch::Contains("\"password\":\"right-now\""));
 }
 
-TEST_CASE("IEF rejecting a token renews it once; a brand-new token is not renewed again") {
+TEST_CASE("IEF rejecting a token renews it once, but a brand-new token is not renewed again") {
   Fixture f;
   std::string first = f.Token();
   f.now += 30;
@@ -182,7 +174,8 @@ TEST_CASE("concurrent requests share one IAM round trip") {
   for (const auto& token : tokens) CHECK(token == "iam-1");
 }
 
-TEST_CASE("ParseIso8601Utc") {
+TEST_CASE("ISO 8601 times as IAM writes them") {
+  CHECK(ief::FormatIso8601Utc(1578128722) == "2020-01-04T09:05:22.000000Z");
   CHECK(ief::ParseIso8601Utc("2020-01-04T09:05:22.701000Z") == Approx(1578128722.701));
   CHECK(ief::ParseIso8601Utc("1970-01-01T00:00:00Z") == 0.0);
   CHECK_FALSE(ief::ParseIso8601Utc("2020-01-04 09:05:22").has_value());

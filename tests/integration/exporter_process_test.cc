@@ -5,36 +5,21 @@
 #include <catch2/catch.hpp>
 #include <optional>
 
-#include "ief/http.h"
 #include "support/fixtures.h"
-#include "support/process.h"
+#include "support/integration.h"
 
 using ief::testing::ChildProcess;
 using ief::testing::Eventually;
+using ief::testing::Http;
 using ief::testing::ParseExposition;
 using ief::testing::TempFile;
+using ief::testing::Value;
 
 namespace {
 
 constexpr const char* kProject = "0123456789abcdef0123456789abcdef";
 constexpr const char* kSeedJob = "66273c66-f72e-4607-8769-3663d255fb83";
 constexpr const char* kToken = "integration-token";
-
-ief::HttpResponse Http(const std::string& method, const std::string& url, const std::string& body = "") {
-  ief::CurlTransport transport({});
-  ief::HttpRequest request;
-  request.method = method;
-  request.url = url;
-  request.body = body;
-  return transport.Send(request);
-}
-
-// A series' value, or nullopt when it is absent (so "== 0" cannot pass by accident).
-std::optional<double> Value(const std::map<std::string, double>& metrics, const std::string& series) {
-  auto it = metrics.find(series);
-  if (it == metrics.end()) return std::nullopt;
-  return it->second;
-}
 
 std::string Series(const std::string& name, const std::string& job_id, const std::string& extra = "") {
   return name + "{project_id=\"" + kProject + "\",job_id=\"" + job_id + "\"" + extra + "}";

@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "ief/aksk_signer.h"
+#include "ief/iam_auth.h"
 #include "ief/job_parser.h"
 #include "support/fixtures.h"
 
@@ -184,4 +186,82 @@ TEST_CASE("ListBatchJob pages with limit and offset and filters by job_type") {
   CHECK(filtered->job_count == 8);  // every third of 25, starting at index 1
   CHECK(f.Get("/v2/proj/productmgr/jobs", "limit=0").status == 400);
   CHECK(f.sim.RequestCount("list") == 5);
+}
+
+namespace {
+
+ief::ServerReply IamLogin(SimFixture& f, const std::string& password) {
+  ief::IamAuthConfig config;
+  config.domain = "demo-domain";
+  config.user = "demo-user";
+  ief::ServerRequest request;
+  request.method = "POST";
+  request.path = "/v3/auth/tokens";
+  request.body = ief::IamPasswordRequestBody(config, password, "proj");
+  return f.sim.Handle(request);
+}
+
+// A ServerRequest as CivetWeb would hand over the signed `request`.
+ief::ServerRequest AsReceived(const ief::HttpRequest& request) {
+  ief::ServerRequest received;
+  received.method = request.method;
+  auto url = ief::SplitUrl(request.url);
+  received.path = url.path;
+  received.query = url.query;
+  for (const auto& [name, value] : request.headers) {
+    std::string lower = name;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    received.headers[lower] = value;
+  }
+  return received;
+}
+
+}  // namespace
+
+TEST_CASE("IAM tokens are issued for the right password and expire") {
+  ief::SimulatorOptions options = SimFixture::Defaults();
+  options.iam_token_lifetime = std::chrono::seconds(8);
+  SimFixture f(options);
+  auto denied = IamLogin(f, "wrong");
+  CHECK(denied.status == 401);
+  CHECK(f.sim.RequestCount("iam_rejected") == 1);
+
+  auto granted = IamLogin(f, "demo-password");
+  REQUIRE(granted.status == 201);
+  std::string token = HeaderOf(granted, "X-Subject-Token");
+  CHECK_THAT(granted.body, Catch::Contains("\"expires_at\":\""));
+  auto id = f.sim.JobIds()[0];
+  CHECK(f.Get("/v2/proj/productmgr/jobs/" + id, "", token).status == 200);
+  f.now += 9;
+  CHECK(f.Get("/v2/proj/productmgr/jobs/" + id, "", token).status == 401);
+  CHECK(f.sim.RequestCount("expired_token") == 1);
+}
+
+TEST_CASE("AK/SK signatures are verified") {
+  ief::SimulatorOptions options = SimFixture::Defaults();
+  options.access_key = "AK1";
+  options.secret_key = "SK1";
+  SimFixture f(options);
+  auto id = f.sim.JobIds()[0];
+  ief::HttpRequest request;
+  request.url = "http://127.0.0.1:9/v2/proj/productmgr/jobs/" + id;
+  request.headers = {{"Content-Type", "application/json"}, {"X-Project-Id", "proj"}};
+  ief::SignRequest(request, "AK1", "SK1", static_cast<std::time_t>(f.now));
+  CHECK(f.sim.Handle(AsReceived(request)).status == 200);
+  CHECK(f.sim.RequestCount("aksk_verified") == 1);
+
+  ief::HttpRequest wrong_secret = request;
+  wrong_secret.headers.resize(2);
+  ief::SignRequest(wrong_secret, "AK1", "not-the-secret", static_cast<std::time_t>(f.now));
+  CHECK(f.sim.Handle(AsReceived(wrong_secret)).status == 401);
+
+  ief::ServerRequest tampered = AsReceived(request);
+  tampered.headers["x-project-id"] = "someone-else";
+  CHECK(f.sim.Handle(tampered).status == 401);
+
+  f.now += 16 * 60;  // the signature is now too old
+  auto stale = f.sim.Handle(AsReceived(request));
+  CHECK(stale.status == 401);
+  CHECK_THAT(stale.body, Catch::Contains("APIGW.0303"));
+  CHECK(f.sim.RequestCount("aksk_rejected") == 3);
 }

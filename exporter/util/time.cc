@@ -1,0 +1,32 @@
+#include "util/time.h"
+
+#include <cstdlib>
+#include <ctime>
+
+namespace ief {
+
+std::optional<double> ParseIso8601Utc(std::string_view text) {
+  std::tm tm{};
+  std::string copy(text);
+  const char* rest = strptime(copy.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (rest == nullptr) return std::nullopt;
+  double fraction = 0;
+  if (*rest == '.') {
+    char* end = nullptr;
+    fraction = std::strtod(rest, &end);
+    rest = end;
+  }
+  if (*rest != 'Z' || rest[1] != '\0') return std::nullopt;
+  return static_cast<double>(timegm(&tm)) + fraction;
+}
+
+std::string FormatIso8601Utc(double unix_seconds) {
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm utc{};
+  gmtime_r(&t, &utc);
+  char buf[48];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S.000000Z", &utc);
+  return buf;
+}
+
+}  // namespace ief

@@ -1,0 +1,36 @@
+// Shared pieces of the process-level integration tests: HTTP calls, metric look-ups, and starting the real
+// ief_simulator / ief_exporter binaries on ephemeral loopback ports.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ief/http.h"
+#include "support/process.h"
+
+namespace ief::testing {
+
+ief::HttpResponse Http(const std::string& method, const std::string& url, const std::string& body = "");
+
+// A series' value, or nullopt when it is absent (so "== 0" cannot pass by accident).
+std::optional<double> Value(const std::map<std::string, double>& metrics, const std::string& series);
+
+struct RunningProcess {
+  std::unique_ptr<ChildProcess> process;
+  std::string url;  // http://127.0.0.1:PORT
+};
+
+// Starts `argv` (which must listen on 127.0.0.1:0 and log "Listening on") and waits for its port; url is empty
+// when it never listened.
+RunningProcess StartListening(std::vector<std::string> argv);
+
+// Starts ief_exporter on `config_path` and waits until /-/ready answers 200; url is empty on failure.
+RunningProcess StartExporter(const std::string& config_path);
+
+// The exporter's current metrics.
+std::map<std::string, double> Scrape(const RunningProcess& exporter);
+
+}  // namespace ief::testing
