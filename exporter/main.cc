@@ -1,18 +1,12 @@
 // ief_exporter: wires config -> poller -> snapshot -> collectors -> web, then waits for a signal.
 #include <CLI/CLI.hpp>
-#include <prometheus/registry.h>
 #include <signal.h>
 
 #include <cstdio>
 #include <optional>
 
+#include "app/exporter_app.h"
 #include "config/config.h"
-#include "ief/auth.h"
-#include "metrics/api_metrics.h"
-#include "metrics/exposition.h"
-#include "metrics/process_collector.h"
-#include "metrics/snapshot_collector.h"
-#include "poll/poller.h"
 #include "sim/simulator.h"
 #include "util/log.h"
 #include "util/signals.h"
@@ -53,7 +47,7 @@ Result<Config> StartDemo(Demo& demo) {
   demo.server = std::move(server).value();
 
   Config config;
-  config.source = "(demo)";
+  config.source = kDemoConfigSource;
   config.global.poll_interval = std::chrono::seconds(5);
   ProjectConfig project;
   project.project_id = options.project_id;
@@ -65,23 +59,6 @@ Result<Config> StartDemo(Demo& demo) {
   log::Info("Demo mode: tracking the built-in IEF simulator",
             {{"simulator", project.endpoint}, {"jobs", static_cast<long>(project.jobs.size())}});
   return config;
-}
-
-std::vector<TrackedProject> TrackedProjects(const Config& config, const AuthDependencies& auth_deps) {
-  std::vector<TrackedProject> tracked;
-  for (const ProjectConfig& project : config.projects) {
-    auto context = std::make_shared<ProjectContext>();
-    context->project_id = project.project_id;
-    context->endpoint = project.endpoint;
-    context->instance_id = project.instance_id;
-    context->authenticator = MakeAuthenticator(project, auth_deps);
-    if (project.discovery.enabled) {
-      log::Warn("discovery is not implemented in this version yet; only the listed jobs are tracked",
-                {{"project_id", project.project_id}});
-    }
-    tracked.push_back({context, project.jobs});
-  }
-  return tracked;
 }
 
 int Run(const Flags& flags) {
@@ -97,47 +74,28 @@ int Run(const Flags& flags) {
     return 0;
   }
 
-  prometheus::Registry registry;
-  ApiMetrics api_metrics(registry);
-  ExporterInfoMetrics info_metrics(registry);
-  info_metrics.RecordConfigLoad(true, SystemWallClock());
-
-  SnapshotStore store;
-  CurlTransportOptions transport;
-  transport.total_timeout = config->global.request_timeout;
-  transport.connect_timeout = std::min(config->global.request_timeout, Duration(std::chrono::seconds(5)));
-  PollerOptions poller_options{config->global.poll_interval, config->global.max_concurrency,
-                               RenderOptions{config->global.per_task_metrics, config->global.max_tasks_per_job}};
-  AuthDependencies auth_deps{&api_metrics, transport, SystemWallClock};
-  Poller poller(poller_options, TrackedProjects(*config, auth_deps), MakeIefFetcherFactory(transport, &api_metrics),
-                store);
-
-  SnapshotCollector snapshot_collector(store);
-  ProcessCollector process_collector;
-  Exposition exposition;
-  exposition.Add(&snapshot_collector);
-  exposition.Add(&registry);
-  exposition.Add(&process_collector);
-
-  auto routes = ExporterRoutes({flags.telemetry_path}, exposition, [&poller] { return poller.FirstRoundDone(); });
+  ExporterApp app;
+  auto routes = ExporterRoutes({flags.telemetry_path}, app.exposition(), [&app] { return app.Ready(); },
+                               [&app] { return app.Reload(); });
   auto started = HttpServer::Start({flags.listen_address, 8, 10000, 64 * 1024}, std::move(routes));
   if (!started.ok()) {
     log::Error("Cannot start the web server", {{"err", started.error()}});
     return 1;
   }
   std::unique_ptr<HttpServer> server = std::move(started).value();
-  poller.Start();
+  app.Start(std::move(config).value());
   std::string host = flags.listen_address.substr(0, flags.listen_address.rfind(':'));
   log::Info("Listening on", {{"address", (host.empty() ? "0.0.0.0" : host) + ":" + std::to_string(server->port())},
                              {"telemetry_path", flags.telemetry_path}});
 
   int signal_number;
   while ((signal_number = WaitForProcessSignal()) == SIGHUP) {
-    log::Warn("SIGHUP received; config reload is not implemented in this version yet");
+    log::Info("SIGHUP received: reloading the config");
+    (void)app.Reload();  // a refused reload is logged and counted by the app
   }
   log::Info("Shutting down", {{"signal", signal_number}});
   server.reset();  // stop serving before the poller goes away
-  poller.Stop();
+  app.Stop();
   return 0;
 }
 

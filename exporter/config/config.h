@@ -65,8 +65,11 @@ struct ProjectConfig {
   DiscoveryConfig discovery;
 };
 
+// Config::source of the config `--demo` builds in memory.
+inline constexpr const char* kDemoConfigSource = "(demo)";
+
 struct Config {
-  std::string source;  // file name the config came from, for messages
+  std::string source;  // file name the config came from, for messages and reloads
   GlobalConfig global;
   std::vector<ProjectConfig> projects;
 };

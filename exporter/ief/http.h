@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "util/cancellation.h"
 #include "util/duration.h"
 
 namespace ief {
@@ -39,6 +40,7 @@ struct CurlTransportOptions {
   Duration connect_timeout = std::chrono::seconds(5);
   Duration total_timeout = std::chrono::seconds(10);
   size_t max_body_bytes = 64 * 1024 * 1024;
+  const Cancellation* cancellation = nullptr;  // when set, a cancel aborts transfers in flight
 };
 
 // One libcurl easy handle, reused so connections stay alive. Not thread-safe: one per worker thread.

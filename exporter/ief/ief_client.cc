@@ -1,8 +1,20 @@
 #include "ief/ief_client.h"
 
+#include <chrono>
+#include <thread>
+
+#include "util/log.h"
 #include "util/text.h"
 
 namespace ief {
+
+namespace {
+
+double WallSeconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
 
 std::string_view OperationName(ApiOperation op) {
   switch (op) {
@@ -28,6 +40,28 @@ bool IefClient::SendAuthenticated(const ProjectContext& project, const HttpReque
   return true;
 }
 
+bool IefClient::Attempt(const ProjectContext& project, const HttpRequest& base, ApiOperation op,
+                        HttpResponse& response, FetchResult& result) {
+  if (project.rate_limiter && !project.rate_limiter->Acquire(options_.cancellation)) {
+    result.kind = FetchResult::Kind::kTransportError;
+    result.message = "cancelled";
+    return false;
+  }
+  HttpRequest sent;
+  if (!SendAuthenticated(project, base, op, sent, response, result)) return false;
+  // A token that expired or was revoked early: renew it and try once more.
+  if (response.transport_ok && response.status == 401 && project.authenticator->RenewAfterRejection(sent)) {
+    return SendAuthenticated(project, base, op, sent, response, result);
+  }
+  return true;
+}
+
+bool IefClient::Wait(Duration delay) {
+  if (options_.cancellation != nullptr) return options_.cancellation->SleepFor(delay);
+  std::this_thread::sleep_for(delay);
+  return true;
+}
+
 FetchResult IefClient::Get(const ProjectContext& project, ApiOperation op, const std::string& path,
                            HttpResponse& response) {
   FetchResult result;
@@ -37,11 +71,17 @@ FetchResult IefClient::Get(const ProjectContext& project, ApiOperation op, const
   base.headers.emplace_back("Content-Type", "application/json");
   if (!project.instance_id.empty()) base.headers.emplace_back("ief-instance-id", project.instance_id);
 
-  HttpRequest sent;
-  if (!SendAuthenticated(project, base, op, sent, response, result)) return result;
-  // A token that expired or was revoked early: renew it and try once more.
-  if (response.transport_ok && response.status == 401 && project.authenticator->RenewAfterRejection(sent)) {
-    if (!SendAuthenticated(project, base, op, sent, response, result)) return result;
+  const auto started = std::chrono::steady_clock::now();
+  for (int retry = 1;; ++retry) {
+    if (!Attempt(project, base, op, response, result)) return result;
+    if (!IsRetryable(response) || retry > options_.retry.max_retries) break;
+    Duration delay = RetryDelay(options_.retry, retry, response.retry_after, WallSeconds(), random_);
+    if (std::chrono::steady_clock::now() - started + delay > options_.retry_budget) break;
+    log::Debug("Retrying upstream request", {{"project_id", project.project_id},
+                                             {"url", base.url},
+                                             {"status", response.transport_ok ? std::to_string(response.status) : "error"},
+                                             {"delay", FormatDuration(delay)}});
+    if (!Wait(delay)) break;
   }
   result.http_status = response.status;
   result.request_id = response.request_id;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <random>
 #include <string>
 #include <string_view>
 
@@ -11,6 +12,8 @@
 #include "ief/http.h"
 #include "ief/job.h"
 #include "ief/job_parser.h"
+#include "ief/rate_limiter.h"
+#include "ief/retry.h"
 
 namespace ief {
 
@@ -38,6 +41,14 @@ struct ProjectContext {
   std::string endpoint;
   std::string instance_id;
   std::shared_ptr<RequestAuthenticator> authenticator;
+  std::shared_ptr<RateLimiter> rate_limiter;  // shared by all projects on the endpoint; may be null
+};
+
+struct IefClientOptions {
+  RetryPolicy retry;
+  // Retries stop when the next wait would end later than this after the first attempt (the poll interval).
+  Duration retry_budget = std::chrono::seconds(30);
+  Cancellation* cancellation = nullptr;  // interrupts rate-limit and retry waits
 };
 
 struct FetchResult {
@@ -64,7 +75,8 @@ struct FetchResult {
 // Not thread-safe (it owns a parser and uses one transport): one per worker thread.
 class IefClient {
  public:
-  IefClient(HttpTransport& transport, ApiObserver* observer) : transport_(transport), observer_(observer) {}
+  IefClient(HttpTransport& transport, ApiObserver* observer, IefClientOptions options = {})
+      : transport_(transport), observer_(observer), options_(std::move(options)), random_(std::random_device{}()) {}
 
   FetchResult ShowBatchJob(const ProjectContext& project, const std::string& job_id);
 
@@ -74,10 +86,16 @@ class IefClient {
   // Authenticates a copy of `base` and sends it. False (and `result` filled) when no credentials could be made.
   bool SendAuthenticated(const ProjectContext& project, const HttpRequest& base, ApiOperation op,
                          HttpRequest& sent, HttpResponse& response, FetchResult& result);
+  // One attempt: rate limit, authenticate, send, and renew-and-resend once on 401.
+  bool Attempt(const ProjectContext& project, const HttpRequest& base, ApiOperation op, HttpResponse& response,
+               FetchResult& result);
+  bool Wait(Duration delay);
   void DescribeHttpError(const HttpResponse& response, FetchResult& result);
 
   HttpTransport& transport_;
   ApiObserver* observer_;
+  IefClientOptions options_;
+  std::mt19937_64 random_;
   JobParser parser_;
 };
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <tuple>
 
 #include "util/log.h"
 
@@ -17,6 +18,8 @@ struct Poller::JobRecord {
   std::string job_id;
   bool in_flight = false;
   std::string last_failure;  // message of the latest failure; empty after a success
+  int consecutive_failures = 0;
+  int rounds_to_skip = 0;    // back-off of a job that keeps failing
   std::shared_ptr<const JobSnapshot> published;
 };
 
@@ -24,7 +27,8 @@ namespace {
 
 class IefFetcher : public JobFetcher {
  public:
-  IefFetcher(CurlTransportOptions options, ApiObserver* observer) : transport_(options), client_(transport_, observer) {}
+  IefFetcher(CurlTransportOptions transport_options, IefClientOptions client_options, ApiObserver* observer)
+      : transport_(transport_options), client_(transport_, observer, client_options) {}
   FetchResult Fetch(const ProjectContext& project, const std::string& job_id) override {
     return client_.ShowBatchJob(project, job_id);
   }
@@ -48,8 +52,13 @@ std::string_view KindName(FetchResult::Kind kind) {
 
 }  // namespace
 
-JobFetcherFactory MakeIefFetcherFactory(CurlTransportOptions transport_options, ApiObserver* observer) {
-  return [transport_options, observer] { return std::make_unique<IefFetcher>(transport_options, observer); };
+JobFetcherFactory MakeIefFetcherFactory(CurlTransportOptions transport_options, IefClientOptions client_options,
+                                        ApiObserver* observer) {
+  return [=](Cancellation* cancellation) mutable {
+    transport_options.cancellation = cancellation;
+    client_options.cancellation = cancellation;
+    return std::make_unique<IefFetcher>(transport_options, client_options, observer);
+  };
 }
 
 double SystemWallClock() {
@@ -57,7 +66,7 @@ double SystemWallClock() {
 }
 
 Poller::Poller(PollerOptions options, std::vector<TrackedProject> projects, JobFetcherFactory fetchers,
-               SnapshotStore& store, WallClock clock)
+               SnapshotStore& store, WallClock clock, const Snapshot* previous)
     : options_(options), fetcher_factory_(std::move(fetchers)), store_(store), clock_(std::move(clock)) {
   // Sorted by (project_id, job_id) so snapshots, and so scrapes, come out in a stable order.
   std::sort(projects.begin(), projects.end(),
@@ -77,8 +86,24 @@ Poller::Poller(PollerOptions options, std::vector<TrackedProject> projects, JobF
       jobs_.push_back(std::move(record));
     }
   }
+  if (previous != nullptr) SeedFrom(*previous);
   std::lock_guard<std::mutex> lock(mutex_);
   PublishLocked();
+}
+
+void Poller::SeedFrom(const Snapshot& previous) {
+  for (ProjectRecord& project : projects_) {
+    for (const ProjectSnapshot& old : previous.projects) {
+      if (old.project_id == project.state.project_id) project.state = old;
+    }
+  }
+  // Both lists are sorted by (project_id, job_id): one merge pass.
+  auto old = previous.jobs.begin();
+  for (JobRecord& record : jobs_) {
+    auto key = [](const JobSnapshot& job) { return std::tie(job.project_id, job.job_id); };
+    while (old != previous.jobs.end() && key(**old) < key(*record.published)) ++old;
+    if (old != previous.jobs.end() && key(**old) == key(*record.published)) record.published = *old;
+  }
 }
 
 Poller::~Poller() { Stop(); }
@@ -87,7 +112,7 @@ void Poller::StartWorkers() {
   if (!workers_.empty()) return;
   int count = std::max(1, std::min<int>(options_.max_concurrency, static_cast<int>(std::max<size_t>(jobs_.size(), 1))));
   for (int i = 0; i < count; ++i) {
-    workers_.emplace_back(&Poller::WorkerLoop, this, fetcher_factory_());
+    workers_.emplace_back(&Poller::WorkerLoop, this, fetcher_factory_(&cancellation_));
   }
 }
 
@@ -101,6 +126,7 @@ void Poller::Stop() {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
   }
+  cancellation_.Cancel();  // aborts transfers and waits in flight
   work_available_.notify_all();
   round_finished_.notify_all();
   stop_requested_.notify_all();
@@ -117,6 +143,10 @@ void Poller::RunRound() {
   std::unique_lock<std::mutex> lock(mutex_);
   for (size_t i = 0; i < jobs_.size(); ++i) {
     if (jobs_[i].in_flight) continue;  // still running from an earlier round: never queue a job twice
+    if (jobs_[i].rounds_to_skip > 0) {  // backing off after repeated failures
+      --jobs_[i].rounds_to_skip;
+      continue;
+    }
     jobs_[i].in_flight = true;
     queue_.push_back(i);
     ++outstanding_;
@@ -178,6 +208,10 @@ void Poller::ApplyResult(size_t job_index, const FetchResult& result) {
 
   std::string previous_failure = record.last_failure;
   record.last_failure = result.ok() ? "" : std::string(result.message);
+  record.consecutive_failures = result.ok() ? 0 : record.consecutive_failures + 1;
+  // 0, 1, 3, 3... rounds skipped after the 1st, 2nd, 3rd... failure in a row.
+  record.rounds_to_skip =
+      std::min((1 << std::min(std::max(record.consecutive_failures - 1, 0), 4)) - 1, kMaxSkippedRounds);
   LogOutcome(record, result, previous_failure);
 
   record.in_flight = false;

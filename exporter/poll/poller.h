@@ -15,6 +15,7 @@
 
 #include "ief/ief_client.h"
 #include "poll/snapshot.h"
+#include "util/cancellation.h"
 #include "util/duration.h"
 
 namespace ief {
@@ -26,10 +27,12 @@ class JobFetcher {
   virtual ~JobFetcher() = default;
   virtual FetchResult Fetch(const ProjectContext& project, const std::string& job_id) = 0;
 };
-using JobFetcherFactory = std::function<std::unique_ptr<JobFetcher>()>;
+// Builds one fetcher per worker. `cancellation` is the poller's: fetchers abort waits and transfers when it fires.
+using JobFetcherFactory = std::function<std::unique_ptr<JobFetcher>(Cancellation* cancellation)>;
 
 // The production fetcher: an IefClient over its own CurlTransport (so connections are reused per worker).
-JobFetcherFactory MakeIefFetcherFactory(CurlTransportOptions transport_options, ApiObserver* observer);
+JobFetcherFactory MakeIefFetcherFactory(CurlTransportOptions transport_options, IefClientOptions client_options,
+                                        ApiObserver* observer);
 
 struct TrackedProject {
   std::shared_ptr<const ProjectContext> context;
@@ -46,10 +49,15 @@ struct PollerOptions {
 using WallClock = std::function<double()>;
 double SystemWallClock();
 
+// A job that keeps failing is skipped for 1, then 3 rounds (at most this many) before it is asked again.
+inline constexpr int kMaxSkippedRounds = 3;
+
 class Poller {
  public:
+  // `previous`, when given, seeds the jobs and projects that were already known (a config reload), so their
+  // series carry on without a gap.
   Poller(PollerOptions options, std::vector<TrackedProject> projects, JobFetcherFactory fetchers,
-         SnapshotStore& store, WallClock clock = SystemWallClock);
+         SnapshotStore& store, WallClock clock = SystemWallClock, const Snapshot* previous = nullptr);
   ~Poller();
   Poller(const Poller&) = delete;
   Poller& operator=(const Poller&) = delete;
@@ -67,6 +75,7 @@ class Poller {
   struct JobRecord;
   struct ProjectRecord;
 
+  void SeedFrom(const Snapshot& previous);
   void StartWorkers();
   void WorkerLoop(std::unique_ptr<JobFetcher> fetcher);
   void SchedulerLoop();
@@ -92,6 +101,7 @@ class Poller {
   bool has_completed_round_ = false;
   uint64_t rounds_overrun_ = 0;
 
+  Cancellation cancellation_;
   std::atomic<bool> first_round_done_{false};
   std::vector<std::thread> workers_;
   std::thread scheduler_;

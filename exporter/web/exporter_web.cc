@@ -41,7 +41,7 @@ ServerReply ServeMetrics(const ServerRequest& request, const Exposition& exposit
 }  // namespace
 
 std::vector<Route> ExporterRoutes(const ExporterWebOptions& options, const Exposition& exposition,
-                                  std::function<bool()> ready) {
+                                  std::function<bool()> ready, std::function<Status()> reload) {
   std::vector<Route> routes;
   routes.push_back({options.telemetry_path,
                     [&exposition](const ServerRequest& request) { return ServeMetrics(request, exposition); }});
@@ -53,6 +53,13 @@ std::vector<Route> ExporterRoutes(const ExporterWebOptions& options, const Expos
                       if (!IsRead(request)) return MethodNotAllowed();
                       if (ready()) return ServerReply{200, "text/plain; charset=utf-8", "Ready\n", {}};
                       return ServerReply{503, "text/plain; charset=utf-8", "Not ready: first poll round running\n", {}};
+                    }});
+  routes.push_back({"/-/reload", [reload](const ServerRequest& request) {
+                      if (request.method != "POST" && request.method != "PUT") return MethodNotAllowed();
+                      Status status = reload();
+                      if (status.ok()) return ServerReply{200, "text/plain; charset=utf-8", "Config reloaded\n", {}};
+                      return ServerReply{500, "text/plain; charset=utf-8",
+                                         "failed to reload config: " + status.error() + "\n", {}};
                     }});
   if (options.telemetry_path != "/") {
     std::string page = LandingPage(options.telemetry_path);

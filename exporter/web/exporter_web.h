@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "metrics/exposition.h"
+#include "util/result.h"
 #include "web/http_server.h"
 
 namespace ief {
@@ -14,8 +15,8 @@ struct ExporterWebOptions {
   std::string telemetry_path = "/metrics";
 };
 
-// `ready` answers /-/ready (true once the first poll round has finished).
+// `ready` answers /-/ready (true once the first poll round has finished); `reload` serves POST /-/reload.
 std::vector<Route> ExporterRoutes(const ExporterWebOptions& options, const Exposition& exposition,
-                                  std::function<bool()> ready);
+                                  std::function<bool()> ready, std::function<Status()> reload);
 
 }  // namespace ief

@@ -46,7 +46,21 @@ ief::HttpResponse Answer(long status, std::string body, std::string request_id =
 
 ief::ProjectContext Project(std::string instance_id = "") {
   return {"p1", "https://ief.example.com", std::move(instance_id),
-          std::make_shared<ief::TokenAuthenticator>(std::make_shared<ief::SecretSource>("token", "tok", ""))};
+          std::make_shared<ief::TokenAuthenticator>(std::make_shared<ief::SecretSource>("token", "tok", "")), nullptr};
+}
+
+ief::IefClientOptions NoRetries() {
+  ief::IefClientOptions options;
+  options.retry.max_retries = 0;
+  return options;
+}
+
+ief::IefClientOptions FastRetries(int max_retries) {
+  ief::IefClientOptions options;
+  options.retry.max_retries = max_retries;
+  options.retry.base_delay = std::chrono::milliseconds(1);
+  options.retry.max_delay = std::chrono::milliseconds(2);
+  return options;
 }
 
 // Hands out token-1, token-2...; after a rejection, says whether renewing helps.
@@ -108,7 +122,7 @@ TEST_CASE("no ief-instance-id header without an instance id") {
 TEST_CASE("answers are classified") {
   FakeTransport transport;
   RecordingObserver observer;
-  ief::IefClient client(transport, &observer);
+  ief::IefClient client(transport, &observer, NoRetries());
 
   transport.next = Answer(404, R"({"error_code":"IEF.011404","error_msg":"job not found"})", "req-404");
   auto not_found = client.ShowBatchJob(Project(), "gone");
@@ -159,7 +173,7 @@ TEST_CASE("a 401 renews the credentials and resends exactly once") {
   transport.answers = {Answer(401, R"({"error_code":"APIGW.0301","error_msg":"token expired"})"),
                        Answer(200, R"({"job_id":"j"})")};
   RecordingObserver observer;
-  ief::IefClient client(transport, &observer);
+  ief::IefClient client(transport, &observer, NoRetries());
   ief::ProjectContext project = Project();
   auto auth = std::make_shared<CountingAuthenticator>();
   project.authenticator = auth;
@@ -179,4 +193,55 @@ TEST_CASE("a 401 renews the credentials and resends exactly once") {
   auth->renewal_helps = false;
   CHECK(client.ShowBatchJob(project, "j").http_status == 401);
   CHECK(transport.requests.size() == 1);
+}
+
+TEST_CASE("transport errors, 429 and 5xx are retried up to max_retries, nothing else is") {
+  SequenceTransport transport;
+  ief::HttpResponse timeout;
+  timeout.transport_error = "Timeout was reached";
+  transport.answers = {timeout, Answer(503, "{}"), Answer(200, R"({"job_id":"j"})")};
+  RecordingObserver observer;
+  ief::IefClient client(transport, &observer, FastRetries(2));
+  CHECK(client.ShowBatchJob(Project(), "j").ok());
+  CHECK(observer.requests == std::vector<std::string>{"p1/show_job/error", "p1/show_job/503", "p1/show_job/200"});
+
+  observer.requests.clear();
+  transport.answers = {Answer(500, "{}")};
+  CHECK(client.ShowBatchJob(Project(), "j").http_status == 500);
+  CHECK(observer.requests.size() == 3);  // the first try and two retries
+
+  for (long status : {400L, 403L, 404L, 501L}) {
+    observer.requests.clear();
+    transport.answers = {Answer(status, "{}")};
+    client.ShowBatchJob(Project(), "j");
+    CHECK(observer.requests.size() == 1);
+  }
+}
+
+TEST_CASE("retries stop at the budget, and Retry-After is honoured") {
+  SequenceTransport transport;
+  ief::HttpResponse throttled = Answer(429, "{}");
+  throttled.retry_after = "3600";  // an hour: far beyond the budget
+  transport.answers = {throttled};
+  ief::IefClientOptions options = FastRetries(5);
+  options.retry_budget = std::chrono::seconds(2);
+  ief::IefClient client(transport, nullptr, options);
+  auto started = std::chrono::steady_clock::now();
+  CHECK(client.ShowBatchJob(Project(), "j").http_status == 429);
+  CHECK(transport.requests.size() == 1);
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(1));
+}
+
+TEST_CASE("a cancellation ends the retry wait at once") {
+  SequenceTransport transport;
+  transport.answers = {Answer(503, "{}")};
+  ief::Cancellation cancellation;
+  cancellation.Cancel();
+  ief::IefClientOptions options;
+  options.retry.base_delay = std::chrono::seconds(30);
+  options.cancellation = &cancellation;
+  ief::IefClient client(transport, nullptr, options);
+  auto started = std::chrono::steady_clock::now();
+  client.ShowBatchJob(Project(), "j");
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(1));
 }

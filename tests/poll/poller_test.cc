@@ -69,7 +69,7 @@ ief::TrackedProject Project(const std::string& id, std::vector<std::string> jobs
 }
 
 ief::JobFetcherFactory Factory(Script& script) {
-  return [&script] { return std::make_unique<ScriptedFetcher>(script); };
+  return [&script](ief::Cancellation*) { return std::make_unique<ScriptedFetcher>(script); };
 }
 
 const ief::JobSnapshot& Job(const ief::Snapshot& snapshot, const std::string& job_id) {
@@ -192,4 +192,44 @@ TEST_CASE("the scheduler polls every interval until stopped") {
   poller.Stop();
   std::lock_guard<std::mutex> lock(script.mutex);
   CHECK(script.calls == calls_at_stop);
+}
+
+TEST_CASE("a job that keeps failing backs off for up to a few rounds") {
+  Script script;
+  script.answers["a"] = {Script::Failure(Kind::kHttpError, "HTTP 500")};
+  ief::SnapshotStore store;
+  ief::Poller poller({}, {Project("p", {"a"})}, Factory(script), store);
+  std::vector<int> calls_after_round;
+  for (int round = 0; round < 9; ++round) {
+    poller.RunRound();
+    calls_after_round.push_back(script.calls);
+  }
+  // Fetched in rounds 1, 2, 4 and 8: skips of 0, 1, 3, then capped at 3.
+  CHECK(calls_after_round == std::vector<int>{1, 2, 2, 3, 3, 3, 3, 4, 4});
+
+  script.answers["a"] = {Script::Success("Running")};
+  poller.RunRound();  // rounds 10 and 11 are still skipped
+  poller.RunRound();
+  CHECK(script.calls == 4);
+  poller.RunRound();  // round 12 fetches and succeeds
+  CHECK(script.calls == 5);
+  poller.RunRound();  // and success ends the back-off
+  CHECK(script.calls == 6);
+}
+
+TEST_CASE("a poller built after a reload starts from the previous snapshot") {
+  Script script;
+  script.answers["a"] = {Script::Success("Running")};
+  ief::SnapshotStore store;
+  {
+    ief::Poller first({}, {Project("p", {"a", "gone"})}, Factory(script), store);
+    first.RunRound();
+  }
+  auto previous = store.Load();
+  ief::Poller second({}, {Project("p", {"a", "new"})}, Factory(script), store, ief::SystemWallClock, previous.get());
+  auto seeded = store.Load();
+  REQUIRE(seeded->jobs.size() == 2);
+  CHECK(Job(*seeded, "a").last_good->status == "Running");  // carried over, no gap
+  CHECK(Job(*seeded, "new").last_good == nullptr);
+  CHECK(seeded->projects[0].has_answered);
 }

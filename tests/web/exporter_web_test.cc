@@ -26,11 +26,13 @@ struct Fixture {
   prometheus::Registry registry;
   ief::Exposition exposition;
   bool ready = false;
+  ief::Status reload_result = ief::Status::Ok();
   std::vector<ief::Route> routes;
   explicit Fixture(const std::string& telemetry_path = "/metrics") {
     prometheus::BuildGauge().Name("test_gauge").Help("A gauge.").Register(registry).Add({}).Set(42);
     exposition.Add(&registry);
-    routes = ief::ExporterRoutes({telemetry_path}, exposition, [this] { return ready; });
+    routes = ief::ExporterRoutes({telemetry_path}, exposition, [this] { return ready; },
+                                 [this] { return reload_result; });
   }
 };
 
@@ -73,4 +75,14 @@ TEST_CASE("write methods are refused on read-only endpoints") {
   Fixture f;
   CHECK(Call(f.routes, "POST", "/metrics").status == 405);
   CHECK(Call(f.routes, "DELETE", "/-/healthy").status == 405);
+}
+
+TEST_CASE("POST /-/reload reports the outcome") {
+  Fixture f;
+  CHECK(Call(f.routes, "POST", "/-/reload").status == 200);
+  f.reload_result = ief::Error{"ief.yml:3:5: unknown key \"jbos\""};
+  auto refused = Call(f.routes, "POST", "/-/reload");
+  CHECK(refused.status == 500);
+  CHECK(refused.body == "failed to reload config: ief.yml:3:5: unknown key \"jbos\"\n");
+  CHECK(Call(f.routes, "GET", "/-/reload").status == 405);
 }

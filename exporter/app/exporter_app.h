@@ -1,0 +1,58 @@
+// The running exporter minus its front ends: owns the metric registry, the snapshot store, the collectors and the
+// current poller, and swaps the poller on a config reload. main.cc adds flags, signals and the web server.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <prometheus/registry.h>
+
+#include "config/config.h"
+#include "metrics/api_metrics.h"
+#include "metrics/exposition.h"
+#include "metrics/process_collector.h"
+#include "metrics/snapshot_collector.h"
+#include "poll/poller.h"
+#include "util/result.h"
+
+namespace ief {
+
+class ExporterApp {
+ public:
+  ExporterApp();
+  ~ExporterApp();
+
+  // Starts polling with `config`.
+  void Start(Config config);
+  // Re-reads the config file it was started with. A bad file is refused (the error says why, with positions)
+  // and the running config stays; either way the reload metrics record the outcome.
+  Status Reload();
+  // Stops polling (requests in flight are aborted).
+  void Stop();
+
+  // True once a first poll round has finished; stays true across reloads.
+  bool Ready();
+  const Exposition& exposition() const { return exposition_; }
+
+ private:
+  std::unique_ptr<Poller> BuildPoller(const Config& config, const Snapshot* previous);
+  bool ReadyLocked();
+
+  prometheus::Registry registry_;
+  ApiMetrics api_metrics_;
+  ExporterInfoMetrics info_metrics_;
+  SnapshotStore store_;
+  SnapshotCollector snapshot_collector_;
+  ProcessCollector process_collector_;
+  Exposition exposition_;
+
+  std::mutex mutex_;  // serialises Start / Reload / Stop
+  Config config_;
+  std::unique_ptr<RateLimiterRegistry> rate_limiters_;
+  std::unique_ptr<Poller> poller_;
+  std::atomic<bool> ready_{false};
+};
+
+}  // namespace ief
