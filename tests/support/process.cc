@@ -92,6 +92,10 @@ int ChildProcess::WaitForListeningPort(std::chrono::milliseconds timeout) {
   return port;
 }
 
+void ChildProcess::Signal(int signal) {
+  if (pid_ > 0) kill(pid_, signal);
+}
+
 int ChildProcess::Stop(int signal, std::chrono::milliseconds timeout) {
   if (pid_ <= 0) return -1;
   kill(pid_, signal);

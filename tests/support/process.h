@@ -23,6 +23,8 @@ class ChildProcess {
   // Polls the output for the "Listening on" log line and returns its port; -1 if the process exits or the
   // timeout passes first.
   int WaitForListeningPort(std::chrono::milliseconds timeout = std::chrono::seconds(20));
+  // Sends `signal` and returns at once.
+  void Signal(int signal);
   // Sends `signal` and waits (bounded) for the exit; returns the exit code, 128+N for death by signal N, or -1.
   int Stop(int signal, std::chrono::milliseconds timeout = std::chrono::seconds(15));
   // Waits for the process to exit by itself; returns its exit code or -1 on timeout.
