@@ -7,11 +7,13 @@
 
 #include "app/exporter_app.h"
 #include "config/config.h"
+#include "config/web_config.h"
 #include "sim/simulator.h"
 #include "util/log.h"
 #include "util/signals.h"
 #include "version.h"
 #include "web/exporter_web.h"
+#include "web/basic_auth.h"
 #include "web/http_server.h"
 
 namespace ief {
@@ -22,6 +24,7 @@ struct Flags {
   bool config_check = false;
   std::string listen_address = "0.0.0.0:10038";
   std::string telemetry_path = "/metrics";
+  std::string web_config_file;
   std::string log_level = "info";
   std::string log_format = "logfmt";
   bool demo = false;
@@ -42,7 +45,7 @@ Result<Config> StartDemo(Demo& demo) {
   options.generated_jobs = 8;
   options.tasks_per_job = 5;
   demo.simulator = std::make_unique<Simulator>(options);
-  auto server = HttpServer::Start({"127.0.0.1:0", 8, 30000, 1 << 20}, demo.simulator->Routes());
+  auto server = HttpServer::Start({"127.0.0.1:0", 8, 30000, 1 << 20, nullptr}, demo.simulator->Routes());
   if (!server.ok()) return Error{"cannot start the demo simulator: " + server.error()};
   demo.server = std::move(server).value();
 
@@ -74,10 +77,28 @@ int Run(const Flags& flags) {
     return 0;
   }
 
+  HttpServerOptions server_options{flags.listen_address, 8, 10000, 64 * 1024, nullptr};
+  std::unique_ptr<BasicAuthVerifier> basic_auth;
+  if (!flags.web_config_file.empty()) {
+    Result<WebConfig> web_config = LoadWebConfigFile(flags.web_config_file);
+    if (!web_config.ok()) {
+      std::fprintf(stderr, "%s\n", web_config.error().c_str());
+      log::Error("Invalid web configuration", {{"file", flags.web_config_file}});
+      return 1;
+    }
+    if (!web_config->basic_auth_users.empty()) {
+      basic_auth = std::make_unique<BasicAuthVerifier>(web_config->basic_auth_users);
+      server_options.authorize = [&basic_auth](const ServerRequest& request) {
+        return basic_auth->Allows(request.Header("authorization"));
+      };
+      log::Info("Basic authentication enabled", {{"users", static_cast<long>(web_config->basic_auth_users.size())}});
+    }
+  }
+
   ExporterApp app;
   auto routes = ExporterRoutes({flags.telemetry_path}, app.exposition(), [&app] { return app.Ready(); },
                                [&app] { return app.Reload(); });
-  auto started = HttpServer::Start({flags.listen_address, 8, 10000, 64 * 1024}, std::move(routes));
+  auto started = HttpServer::Start(server_options, std::move(routes));
   if (!started.ok()) {
     log::Error("Cannot start the web server", {{"err", started.error()}});
     return 1;
@@ -115,6 +136,8 @@ int main(int argc, char** argv) {
   app.add_option("--web.telemetry-path", flags.telemetry_path, "Path under which to expose metrics")
       ->capture_default_str()
       ->check([](const std::string& path) { return path.starts_with("/") ? "" : "must start with /"; });
+  app.add_option("--web.config.file", flags.web_config_file,
+                 "Path to a web config (exporter-toolkit format) enabling basic authentication");
   app.add_option("--log.level", flags.log_level, "Only log messages with the given severity or above: debug, info, "
                                                  "warn, error")
       ->capture_default_str();

@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
   options.new_job_every = *interval;
 
   ief::Simulator simulator(options);
-  auto server = ief::HttpServer::Start({listen_address, 16, 60000, 1 << 24}, simulator.Routes());
+  auto server = ief::HttpServer::Start({listen_address, 16, 60000, 1 << 24, nullptr}, simulator.Routes());
   if (!server.ok()) {
     ief::log::Error("Cannot start the simulator", {{"err", server.error()}});
     return 1;

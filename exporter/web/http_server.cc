@@ -99,6 +99,7 @@ Result<std::string> ToCivetListeningPort(const std::string& listen_address) {
 struct HttpServer::Impl : public CivetHandler {
   std::vector<Route> routes;
   size_t max_body_bytes = 0;
+  std::function<bool(const ServerRequest&)> authorize;
   std::unique_ptr<CivetServer> server;
 
   const Route* Find(const std::string& path) const {
@@ -119,7 +120,10 @@ struct HttpServer::Impl : public CivetHandler {
       request.headers[Lower(info->http_headers[i].name)] = info->http_headers[i].value;
     }
     ServerReply reply;
-    if (!ReadBody(conn, info, request.body)) {
+    if (authorize && !authorize(request)) {
+      reply = ServerReply{401, "text/plain; charset=utf-8", "Unauthorized\n",
+                          {{"WWW-Authenticate", "Basic realm=\"ief_exporter\", charset=\"UTF-8\""}}};
+    } else if (!ReadBody(conn, info, request.body)) {
       reply = ServerReply{413, "text/plain; charset=utf-8", "request body too large\n", {}};
     } else if (const Route* route = Find(request.path)) {
       try {
@@ -169,10 +173,12 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& o
   auto impl = std::make_unique<Impl>();
   impl->routes = std::move(routes);
   impl->max_body_bytes = options.max_request_body_bytes;
+  impl->authorize = options.authorize;
   std::vector<std::string> civet_options = {
       "listening_ports", *ports,
       "num_threads", std::to_string(options.num_threads),
       "request_timeout_ms", std::to_string(options.request_timeout_ms),
+      "max_request_size", "16384",  // request line + headers; bodies are capped separately
       "enable_keep_alive", "yes",
       "keep_alive_timeout_ms", "30000",
   };

@@ -46,6 +46,8 @@ struct HttpServerOptions {
   int num_threads = 8;
   int request_timeout_ms = 10000;
   size_t max_request_body_bytes = 1 << 20;
+  // When set, every request must pass it, else it gets 401 with a Basic challenge.
+  std::function<bool(const ServerRequest&)> authorize;
 };
 
 // Turns a Prometheus-style HOST:PORT into CivetWeb's listening_ports spelling. IPv6 is refused: Debian's CivetWeb

@@ -190,7 +190,7 @@ TEST_CASE("config mistakes are reported with file:line:column") {
       {"bad regex",
        "projects:\n  - project_id: p1\n    endpoint: https://e.com\n    auth: {token: a}\n    discovery: {name_regex: '('}\n",
        "test.yml:5:29: name_regex is not a valid regex"},
-      {"empty file", "", "test.yml:1:1: the config is empty"},
+      {"empty file", "", "test.yml:1:1: the file is empty"},
       {"null value", std::string("global:\n  poll_interval:\n") + kMinimalProject,
        "test.yml:2:3: poll_interval has no value"},
   };

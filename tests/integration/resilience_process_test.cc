@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/bcrypt.h"
 #include "support/fixtures.h"
 #include "support/integration.h"
 
@@ -110,4 +111,75 @@ TEST_CASE("a bad config sent by SIGHUP is refused, a good one by POST /-/reload 
   CHECK(refused.status == 500);
   CHECK_THAT(refused.body, Catch::Contains(":1:11: projects must be a non-empty list"));
   CHECK(Http("GET", f.exporter.url + "/-/ready").status == 200);
+}
+
+namespace {
+
+ief::HttpResponse GetWithAuth(const std::string& url, const std::string& authorization) {
+  ief::CurlTransport transport({});
+  ief::HttpRequest request;
+  request.url = url;
+  if (!authorization.empty()) request.headers = {{"Authorization", authorization}};
+  return transport.Send(request);
+}
+
+}  // namespace
+
+TEST_CASE("a bcrypt web config refuses anonymous and wrong-password scrapes") {
+  TempFile web("basic_auth_users:\n  prometheus: " + BcryptHash("scrape-secret", 6) + "\n", ".yml");
+  TempFile config("projects:\n  - project_id: p\n    endpoint: http://127.0.0.1:1\n    auth: {token: t}\n"
+                  "    jobs: [a]\n", ".yml");
+  RunningProcess exporter = StartListening({IEF_EXPORTER_BIN, "--config.file=" + config.path(),
+                                            "--web.config.file=" + web.path(), "--web.listen-address=127.0.0.1:0"});
+  REQUIRE_FALSE(exporter.url.empty());
+  auto anonymous = GetWithAuth(exporter.url + "/metrics", "");
+  CHECK(anonymous.status == 401);
+  CHECK(GetWithAuth(exporter.url + "/metrics", "Basic cHJvbWV0aGV1czp3cm9uZw==").status == 401);  // prometheus:wrong
+  // prometheus:scrape-secret
+  auto allowed = GetWithAuth(exporter.url + "/metrics", "Basic cHJvbWV0aGV1czpzY3JhcGUtc2VjcmV0");
+  CHECK(allowed.status == 200);
+  CHECK_THAT(allowed.body, Catch::Contains("ief_exporter_build_info"));
+  CHECK(GetWithAuth(exporter.url + "/-/healthy", "").status == 401);
+  CHECK_THAT(exporter.process->Output(), !Catch::Contains("scrape-secret"));
+}
+
+TEST_CASE("a TLS web config is refused at start-up with a way forward") {
+  TempFile web("tls_server_config:\n  cert_file: /tmp/x.crt\n  key_file: /tmp/x.key\n", ".yml");
+  TempFile config("projects:\n  - project_id: p\n    endpoint: http://127.0.0.1:1\n    auth: {token: t}\n"
+                  "    jobs: [a]\n", ".yml");
+  ChildProcess exporter({IEF_EXPORTER_BIN, "--config.file=" + config.path(), "--web.config.file=" + web.path(),
+                         "--web.listen-address=127.0.0.1:0"});
+  CHECK(exporter.WaitForExit() == 1);
+  CHECK_THAT(exporter.Output(), Catch::Contains(web.path() + ":1:1: tls_server_config is not supported"));
+  CHECK_THAT(exporter.Output(), Catch::Contains("Terminate TLS in front"));
+}
+
+TEST_CASE("broken configs are refused with a position") {
+  TempFile token("t\n");
+  const std::string head = "projects:\n  - project_id: p\n    endpoint: https://ief.example.com\n";
+  struct Case {
+    std::string yaml;
+    std::string position_and_message;
+  };
+  const std::vector<Case> cases = {
+      {"global:\n  max_concurrency: -3\n" + head + "    auth: {token: t}\n    jobs: [a]\n",
+       ":2:20: max_concurrency must be between 1 and 1024"},
+      {head + "    auth: {token: t, token_file: " + token.path() + "}\n    jobs: [a]\n",
+       ":4:11: auth needs exactly one of token, token_file, iam, aksk (found 2)"},
+      {"projects:\n  - project_id: p\n    endpoint: ief.example.com\n    auth: {token: t}\n    jobs: [a]\n",
+       ":3:15: endpoint: must start with http:// or https://"},
+      {head + "\tauth: {token: t}\n", ":4:1: tab character"},
+      {head + "    auth: {token: t}\n    jobs: [a]\n    jobs: [b]\n", ":6:5: duplicate key \"jobs\""},
+      {head + "    auth: {token: t}\n    job: [a]\n", ":5:5: unknown key \"job\""},
+      {"projects: []\n", ":1:11: projects must be a non-empty list"},
+      {head + "    auth: {token_file: /nonexistent/secret}\n    jobs: [a]\n",
+       ":4:24: token_file: cannot read \"/nonexistent/secret\""},
+  };
+  for (const Case& c : cases) {
+    TempFile config(c.yaml, ".yml");
+    std::string output;
+    INFO(c.yaml);
+    CHECK(RunCommand({IEF_EXPORTER_BIN, "--config.check", "--config.file=" + config.path()}, "", output) == 1);
+    CHECK_THAT(output, Catch::Contains(config.path() + c.position_and_message));
+  }
 }
