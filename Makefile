@@ -2,12 +2,14 @@
 #   make demo   run the exporter against the built-in IEF simulator on http://127.0.0.1:10038/
 #   make test   build with -Werror and run every test (unit + integration with real promtool)
 #   make asan   the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make fuzz   libFuzzer targets (job parser, list parser, config loaders), FUZZ_SECONDS each (default 30)
+#   make check-hardening   asan + fuzz (CI runs it after `make test`)
 BUILD_DIR ?= build
 ASAN_DIR  ?= build-asan
 JOBS      ?= $(shell nproc)
 CTEST_ARGS ?= --output-on-failure --no-tests=error -j $(JOBS)
 
-.PHONY: all deps build test demo asan clean
+.PHONY: all deps build test demo asan fuzz check-hardening clean
 
 all: build
 
@@ -29,5 +31,10 @@ asan: deps
 	cmake --build $(ASAN_DIR) -j $(JOBS)
 	ctest --test-dir $(ASAN_DIR) $(CTEST_ARGS)
 
+fuzz: deps
+	scripts/fuzz.sh
+
+check-hardening: asan fuzz
+
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) build-fuzz

@@ -6,9 +6,10 @@ set -euo pipefail
 BUILD_PACKAGES=(
   cmake g++ make pkg-config git ca-certificates
   prometheus-cpp-dev libcivetweb-dev libcurl4-openssl-dev libyaml-cpp-dev
-  libsimdjson-dev nlohmann-json3-dev libcli11-dev libssl-dev zlib1g-dev
+  libsimdjson-dev nlohmann-json3-dev libcli11-dev libssl-dev libcrypt-dev zlib1g-dev
 )
-TEST_PACKAGES=(catch2 prometheus curl)
+# catch2: unit tests; prometheus: promtool for the exposition checks; clang + its runtime: libFuzzer targets.
+TEST_PACKAGES=(catch2 prometheus curl clang libclang-rt-14-dev)
 
 missing=()
 for pkg in "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"; do
