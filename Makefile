@@ -7,6 +7,7 @@
 BUILD_DIR ?= build
 ASAN_DIR  ?= build-asan
 JOBS      ?= $(shell nproc)
+FUZZ_SECONDS ?= 30
 CTEST_ARGS ?= --output-on-failure --no-tests=error -j $(JOBS)
 
 .PHONY: all deps build test demo asan fuzz check-hardening clean
@@ -32,7 +33,7 @@ asan: deps
 	ctest --test-dir $(ASAN_DIR) $(CTEST_ARGS)
 
 fuzz: deps
-	scripts/fuzz.sh
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
 
 check-hardening: asan fuzz
 

@@ -8,8 +8,9 @@ BUILD_PACKAGES=(
   prometheus-cpp-dev libcivetweb-dev libcurl4-openssl-dev libyaml-cpp-dev
   libsimdjson-dev nlohmann-json3-dev libcli11-dev libssl-dev libcrypt-dev zlib1g-dev
 )
-# catch2: unit tests; prometheus: promtool for the exposition checks; clang + its runtime: libFuzzer targets.
-TEST_PACKAGES=(catch2 prometheus curl clang libclang-rt-14-dev)
+# catch2: unit tests; prometheus: promtool for the exposition checks; clang + its runtime: libFuzzer targets;
+# stunnel4 + openssl: the README's TLS-termination recipe is tested for real.
+TEST_PACKAGES=(catch2 prometheus curl clang libclang-rt-14-dev stunnel4 openssl)
 
 missing=()
 for pkg in "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"; do

@@ -1,0 +1,66 @@
+// The README's TLS recipe, run for real: stunnel terminates TLS in front of the exporter (Debian's CivetWeb
+// cannot serve TLS with OpenSSL 3), and a scrape over HTTPS with basic auth works end to end.
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include "support/bcrypt.h"
+#include "support/fixtures.h"
+#include "support/integration.h"
+
+using namespace ief::testing;
+
+namespace {
+
+// A port nothing listens on right now (the kernel's choice for a socket bound to port 0).
+int FreeLoopbackPort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  close(fd);
+  return ntohs(address.sin_port);
+}
+
+}  // namespace
+
+TEST_CASE("the README's stunnel recipe serves the metrics over HTTPS") {
+  TempFile key("", ".key");
+  TempFile cert("", ".pem");
+  std::string output;
+  REQUIRE(RunCommand({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                      "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key.path(), "-out",
+                      cert.path()},
+                     "", output) == 0);
+
+  TempFile web("basic_auth_users:\n  prometheus: " + BcryptHash("s3cret", 6) + "\n", ".yml");
+  TempFile config("projects:\n  - project_id: p\n    endpoint: http://127.0.0.1:1\n    auth: {token: t}\n"
+                  "    jobs: [a]\n", ".yml");
+  RunningProcess exporter = StartListening({IEF_EXPORTER_BIN, "--config.file=" + config.path(),
+                                            "--web.config.file=" + web.path(), "--web.listen-address=127.0.0.1:0"});
+  REQUIRE_FALSE(exporter.url.empty());
+
+  int tls_port = FreeLoopbackPort();
+  // The same stanza as the README, with test paths and ports.
+  TempFile stunnel_conf("foreground = yes\npid =\n\n[ief_exporter]\naccept = 127.0.0.1:" + std::to_string(tls_port) +
+                            "\nconnect = " + exporter.url.substr(7) + "\ncert = " + cert.path() + "\nkey = " +
+                            key.path() + "\n",
+                        ".conf");
+  ChildProcess stunnel({"/usr/bin/stunnel4", stunnel_conf.path()});
+
+  std::string https = "https://127.0.0.1:" + std::to_string(tls_port) + "/metrics";
+  CHECK(Eventually([&] {
+    return RunCommand({"/usr/bin/curl", "-sf", "--cacert", cert.path(), "-u", "prometheus:s3cret", https}, "",
+                      output) == 0;
+  }));
+  CHECK_THAT(output, Catch::Contains("ief_exporter_build_info"));
+  // Without credentials the exporter still says no, through the tunnel.
+  RunCommand({"/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", cert.path(), https}, "",
+             output);
+  CHECK(output == "401");
+}
