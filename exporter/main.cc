@@ -28,6 +28,8 @@ struct Flags {
   std::string log_level = "info";
   std::string log_format = "logfmt";
   bool demo = false;
+  int shard = 0;
+  int total_shards = 1;
 };
 
 std::string VersionText() {
@@ -95,7 +97,7 @@ int Run(const Flags& flags) {
     }
   }
 
-  ExporterApp app;
+  ExporterApp app(ShardAssignment{flags.shard, flags.total_shards});
   auto routes = ExporterRoutes({flags.telemetry_path}, app.exposition(), [&app] { return app.Ready(); },
                                [&app] { return app.Reload(); });
   auto started = HttpServer::Start(server_options, std::move(routes));
@@ -142,6 +144,13 @@ int main(int argc, char** argv) {
                                                  "warn, error")
       ->capture_default_str();
   app.add_option("--log.format", flags.log_format, "Log format: logfmt or json")->capture_default_str();
+  app.add_option("--shard", flags.shard, "Track only the jobs of this shard (0-based; see --total-shards)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--total-shards", flags.total_shards,
+                 "Number of replicas splitting the jobs by a stable hash of the job id")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_flag("--demo", flags.demo, "Run against a built-in IEF simulator; no config or cloud account needed");
   app.set_version_flag("--version", ief::VersionText());
   CLI11_PARSE(app, argc, argv);
@@ -150,6 +159,10 @@ int main(int argc, char** argv) {
   auto format = ief::log::ParseFormat(flags.log_format);
   if (!level.ok() || !format.ok()) {
     std::fprintf(stderr, "ief_exporter: %s\n", (!level.ok() ? level.error() : format.error()).c_str());
+    return 2;
+  }
+  if (flags.shard >= flags.total_shards) {
+    std::fprintf(stderr, "ief_exporter: --shard=%d must be below --total-shards=%d\n", flags.shard, flags.total_shards);
     return 2;
   }
   ief::log::Configure(*level, *format);

@@ -16,19 +16,15 @@ std::vector<TrackedProject> TrackedProjects(const Config& config, const AuthDepe
     context->instance_id = project.instance_id;
     context->authenticator = MakeAuthenticator(project, auth_deps);
     context->rate_limiter = rate_limiters.ForEndpoint(project.endpoint);
-    if (project.discovery.enabled) {
-      log::Warn("discovery is not implemented in this version yet; only the listed jobs are tracked",
-                {{"project_id", project.project_id}});
-    }
-    tracked.push_back({context, project.jobs});
+    tracked.push_back({context, project.jobs, project.discovery});
   }
   return tracked;
 }
 
 }  // namespace
 
-ExporterApp::ExporterApp()
-    : api_metrics_(registry_), info_metrics_(registry_), snapshot_collector_(store_) {
+ExporterApp::ExporterApp(ShardAssignment shard)
+    : shard_(shard), api_metrics_(registry_), info_metrics_(registry_, shard), snapshot_collector_(store_) {
   exposition_.Add(&snapshot_collector_);
   exposition_.Add(&registry_);
   exposition_.Add(&process_collector_);
@@ -46,8 +42,13 @@ std::unique_ptr<Poller> ExporterApp::BuildPoller(const Config& config, const Sna
   client.retry_budget = global.poll_interval;
   rate_limiters_ = std::make_unique<RateLimiterRegistry>(global.rate_limit);
   AuthDependencies auth_deps{&api_metrics_, transport, SystemWallClock};
-  PollerOptions options{global.poll_interval, global.max_concurrency,
-                        RenderOptions{global.per_task_metrics, global.max_tasks_per_job}};
+  PollerOptions options;
+  options.poll_interval = global.poll_interval;
+  options.max_concurrency = global.max_concurrency;
+  options.render = RenderOptions{global.per_task_metrics, global.max_tasks_per_job};
+  options.terminal_recheck_interval = global.terminal_recheck_interval;
+  options.shard = shard_.ordinal;
+  options.total_shards = shard_.total;
   return std::make_unique<Poller>(options, TrackedProjects(config, auth_deps, *rate_limiters_),
                                   MakeIefFetcherFactory(transport, client, &api_metrics_), store_, SystemWallClock,
                                   previous);

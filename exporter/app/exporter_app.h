@@ -21,7 +21,7 @@ namespace ief {
 
 class ExporterApp {
  public:
-  ExporterApp();
+  explicit ExporterApp(ShardAssignment shard = {});
   ~ExporterApp();
 
   // Starts polling with `config`.
@@ -40,6 +40,7 @@ class ExporterApp {
   std::unique_ptr<Poller> BuildPoller(const Config& config, const Snapshot* previous);
   bool ReadyLocked();
 
+  const ShardAssignment shard_;
   prometheus::Registry registry_;
   ApiMetrics api_metrics_;
   ExporterInfoMetrics info_metrics_;

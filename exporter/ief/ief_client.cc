@@ -128,3 +128,25 @@ FetchResult IefClient::ShowBatchJob(const ProjectContext& project, const std::st
 }
 
 }  // namespace ief
+
+namespace ief {
+
+FetchResult IefClient::ListBatchJobPage(const ProjectContext& project, long offset, long limit) {
+  HttpResponse response;
+  FetchResult result = Get(project, ApiOperation::kListJobs,
+                           "/v2/" + project.project_id + "/productmgr/jobs?limit=" + std::to_string(limit) +
+                               "&offset=" + std::to_string(offset) + "&sort=created_at:desc",
+                           response);
+  if (!result.ok()) return result;
+  Result<BatchJobList> list = parser_.ParseListBatchJob(response.body);
+  if (!list.ok()) {
+    if (observer_ != nullptr) observer_->OnParseError(project.project_id, ApiOperation::kListJobs);
+    result.kind = FetchResult::Kind::kParseError;
+    result.message = list.error();
+    return result;
+  }
+  result.list = std::move(list).value();
+  return result;
+}
+
+}  // namespace ief

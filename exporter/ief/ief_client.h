@@ -61,7 +61,8 @@ struct FetchResult {
     kAuthError,       // credentials could not be produced locally; nothing was sent
   };
   Kind kind = Kind::kTransportError;
-  BatchJob job;
+  BatchJob job;        // ShowBatchJob
+  BatchJobList list;   // ListBatchJob
   long http_status = 0;
   std::string request_id;   // X-Request-Id of the answer, for logs
   std::string retry_after;  // Retry-After of the answer, verbatim
@@ -79,6 +80,8 @@ class IefClient {
       : transport_(transport), observer_(observer), options_(std::move(options)), random_(std::random_device{}()) {}
 
   FetchResult ShowBatchJob(const ProjectContext& project, const std::string& job_id);
+  // One page of ListBatchJob, newest first.
+  FetchResult ListBatchJobPage(const ProjectContext& project, long offset, long limit);
 
  private:
   // Sends an authenticated GET and classifies the answer; on a 2xx answer, the body is in `response`.

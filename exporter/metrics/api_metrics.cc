@@ -46,7 +46,7 @@ void ApiMetrics::OnTokenExpiry(const std::string& project_id, double unix_second
   token_expiry_.Add({{"project_id", project_id}}).Set(unix_seconds);
 }
 
-ExporterInfoMetrics::ExporterInfoMetrics(prometheus::Registry& registry)
+ExporterInfoMetrics::ExporterInfoMetrics(prometheus::Registry& registry, ShardAssignment shard)
     : reload_successful_(prometheus::BuildGauge()
                              .Name("ief_exporter_config_last_reload_successful")
                              .Help("1 if the latest config load succeeded.")
@@ -63,6 +63,18 @@ ExporterInfoMetrics::ExporterInfoMetrics(prometheus::Registry& registry)
       .Register(registry)
       .Add({{"version", kVersion}, {"revision", kRevision}})
       .Set(1);
+  prometheus::BuildGauge()
+      .Name("ief_exporter_shard_ordinal")
+      .Help("This replica's shard (--shard).")
+      .Register(registry)
+      .Add({})
+      .Set(shard.ordinal);
+  prometheus::BuildGauge()
+      .Name("ief_exporter_total_shards")
+      .Help("How many replicas split the jobs (--total-shards).")
+      .Register(registry)
+      .Add({})
+      .Set(shard.total);
 }
 
 void ExporterInfoMetrics::RecordConfigLoad(bool success, double unix_seconds) {

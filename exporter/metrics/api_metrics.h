@@ -30,10 +30,17 @@ class ApiMetrics : public ApiObserver {
   prometheus::Family<prometheus::Gauge>& token_expiry_;
 };
 
-// ief_exporter_build_info and the config reload gauges, set once at start (reloads update the latter).
+// Which of N replicas this is (--shard / --total-shards).
+struct ShardAssignment {
+  int ordinal = 0;
+  int total = 1;
+};
+
+// ief_exporter_build_info, the shard gauges and the config reload gauges, set at start (reloads update the
+// latter).
 class ExporterInfoMetrics {
  public:
-  explicit ExporterInfoMetrics(prometheus::Registry& registry);
+  ExporterInfoMetrics(prometheus::Registry& registry, ShardAssignment shard);
   void RecordConfigLoad(bool success, double unix_seconds);
 
  private:

@@ -162,22 +162,31 @@ void AddJob(FamilyBuilder& out, const JobSnapshot& snapshot, const RenderOptions
   if (render.per_task_metrics) AddTaskSeries(out, labels, job, static_cast<size_t>(render.max_tasks_per_job));
 }
 
-// ief_tracked_jobs: every combination for every project, so "no finished jobs" reads 0, not absent.
+// ief_tracked_jobs: every combination for every project, so "no finished jobs" reads 0, not absent. A job not
+// known to be finished (never fetched, say) counts as active.
 void AddTrackedJobs(FamilyBuilder& out, const Snapshot& snapshot) {
-  std::map<std::string, std::pair<int, int>> per_project;  // project -> (active, finished)
+  struct Counts {
+    int config_active = 0, config_finished = 0, discovery_active = 0, discovery_finished = 0;
+  };
+  std::map<std::string, Counts> per_project;
   for (const ProjectSnapshot& project : snapshot.projects) per_project[project.project_id];
   for (const auto& job : snapshot.jobs) {
     bool finished = job->last_good && IsFinishedStatus(job->last_good->status);
-    auto& counts = per_project[job->project_id];
-    (finished ? counts.second : counts.first) += 1;
+    Counts& counts = per_project[job->project_id];
+    if (job->source == "discovery") {
+      ++(finished ? counts.discovery_finished : counts.discovery_active);
+    } else {
+      ++(finished ? counts.config_finished : counts.config_active);
+    }
   }
   for (const auto& [project_id, counts] : per_project) {
-    for (const char* source : {"config", "discovery"}) {
-      bool from_config = std::string_view(source) == "config";
-      Labels labels = {{"project_id", project_id}, {"source", source}};
-      out.Add(kTrackedJobs, With(labels, {{"phase", "active"}}), from_config ? counts.first : 0);
-      out.Add(kTrackedJobs, With(labels, {{"phase", "finished"}}), from_config ? counts.second : 0);
-    }
+    auto add = [&](const char* source, const char* phase, int value) {
+      out.Add(kTrackedJobs, {{"project_id", project_id}, {"source", source}, {"phase", phase}}, value);
+    };
+    add("config", "active", counts.config_active);
+    add("config", "finished", counts.config_finished);
+    add("discovery", "active", counts.discovery_active);
+    add("discovery", "finished", counts.discovery_finished);
   }
 }
 

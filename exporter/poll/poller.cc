@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
-#include <tuple>
+#include <set>
 
 #include "util/log.h"
 
@@ -11,15 +11,23 @@ namespace ief {
 struct Poller::ProjectRecord {
   std::shared_ptr<const ProjectContext> context;
   ProjectSnapshot state;
+  bool discovery_enabled = false;
+  std::optional<DiscoveryFilter> filter;
+  double discovery_interval = 0;      // seconds
+  double next_discovery_at = 0;       // steady seconds
+  std::string last_list_failure;      // for logging a failing list once
 };
 
 struct Poller::JobRecord {
   size_t project_index = 0;
   std::string job_id;
+  bool explicit_job = false;           // listed in the config: kept even when it answers 404
   bool in_flight = false;
-  std::string last_failure;  // message of the latest failure; empty after a success
+  std::string last_failure;            // message of the latest failure; empty after a success
   int consecutive_failures = 0;
-  int rounds_to_skip = 0;    // back-off of a job that keeps failing
+  int rounds_to_skip = 0;              // back-off of a job that keeps failing
+  std::optional<BatchJob> listed;      // summary from this round's ListBatchJob, when there was one
+  double last_fetch_unix = 0;          // when ShowBatchJob last answered (for terminal re-checks)
   std::shared_ptr<const JobSnapshot> published;
 };
 
@@ -31,6 +39,9 @@ class IefFetcher : public JobFetcher {
       : transport_(transport_options), client_(transport_, observer, client_options) {}
   FetchResult Fetch(const ProjectContext& project, const std::string& job_id) override {
     return client_.ShowBatchJob(project, job_id);
+  }
+  FetchResult ListPage(const ProjectContext& project, long offset, long limit) override {
+    return client_.ListBatchJobPage(project, offset, limit);
   }
 
  private:
@@ -48,6 +59,10 @@ std::string_view KindName(FetchResult::Kind kind) {
     case FetchResult::Kind::kAuthError: return "auth_error";
   }
   return "unknown";
+}
+
+double SteadySeconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace
@@ -68,22 +83,22 @@ double SystemWallClock() {
 Poller::Poller(PollerOptions options, std::vector<TrackedProject> projects, JobFetcherFactory fetchers,
                SnapshotStore& store, WallClock clock, const Snapshot* previous)
     : options_(options), fetcher_factory_(std::move(fetchers)), store_(store), clock_(std::move(clock)) {
-  // Sorted by (project_id, job_id) so snapshots, and so scrapes, come out in a stable order.
-  std::sort(projects.begin(), projects.end(),
-            [](const TrackedProject& a, const TrackedProject& b) { return a.context->project_id < b.context->project_id; });
-  for (TrackedProject& project : projects) {
-    std::sort(project.job_ids.begin(), project.job_ids.end());
-    size_t project_index = projects_.size();
-    projects_.push_back(ProjectRecord{project.context, ProjectSnapshot{project.context->project_id, false, false}});
+  std::sort(projects.begin(), projects.end(), [](const TrackedProject& a, const TrackedProject& b) {
+    return a.context->project_id < b.context->project_id;
+  });
+  for (const TrackedProject& project : projects) {
+    ProjectRecord record;
+    record.context = project.context;
+    record.state.project_id = project.context->project_id;
+    record.discovery_enabled = project.discovery.enabled;
+    if (project.discovery.enabled) {
+      record.filter.emplace(project.discovery);
+      record.discovery_interval =
+          std::chrono::duration<double>(project.discovery.interval.value_or(options_.poll_interval)).count();
+    }
+    projects_.push_back(std::move(record));
     for (const std::string& job_id : project.job_ids) {
-      JobRecord record;
-      record.project_index = project_index;
-      record.job_id = job_id;
-      auto initial = std::make_shared<JobSnapshot>();
-      initial->project_id = project.context->project_id;
-      initial->job_id = job_id;
-      record.published = std::move(initial);
-      jobs_.push_back(std::move(record));
+      if (InShard(job_id, options_.shard, options_.total_shards)) AddRecord(projects_.size() - 1, job_id, true);
     }
   }
   if (previous != nullptr) SeedFrom(*previous);
@@ -91,26 +106,51 @@ Poller::Poller(PollerOptions options, std::vector<TrackedProject> projects, JobF
   PublishLocked();
 }
 
+Poller::~Poller() { Stop(); }
+
+Poller::JobRecord& Poller::AddRecord(size_t project_index, const std::string& job_id, bool explicit_job) {
+  const std::string& project_id = projects_[project_index].context->project_id;
+  JobRecord& record = jobs_[{project_id, job_id}];
+  record.project_index = project_index;
+  record.job_id = job_id;
+  record.explicit_job = explicit_job;
+  auto initial = std::make_shared<JobSnapshot>();
+  initial->project_id = project_id;
+  initial->job_id = job_id;
+  initial->source = explicit_job ? "config" : "discovery";
+  record.published = std::move(initial);
+  return record;
+}
+
+// Carries over what a previous poller knew: project states, explicit jobs still listed, and discovered jobs of
+// projects that still discover (the first listing then confirms or drops them).
 void Poller::SeedFrom(const Snapshot& previous) {
   for (ProjectRecord& project : projects_) {
     for (const ProjectSnapshot& old : previous.projects) {
       if (old.project_id == project.state.project_id) project.state = old;
     }
   }
-  // Both lists are sorted by (project_id, job_id): one merge pass.
-  auto old = previous.jobs.begin();
-  for (JobRecord& record : jobs_) {
-    auto key = [](const JobSnapshot& job) { return std::tie(job.project_id, job.job_id); };
-    while (old != previous.jobs.end() && key(**old) < key(*record.published)) ++old;
-    if (old != previous.jobs.end() && key(**old) == key(*record.published)) record.published = *old;
+  for (const auto& old : previous.jobs) {
+    auto it = jobs_.find({old->project_id, old->job_id});
+    if (it != jobs_.end()) {
+      auto carried = std::make_shared<JobSnapshot>(*old);
+      carried->source = it->second.published->source;
+      it->second.published = std::move(carried);
+      continue;
+    }
+    if (old->source != "discovery" || !InShard(old->job_id, options_.shard, options_.total_shards)) continue;
+    for (size_t i = 0; i < projects_.size(); ++i) {
+      if (projects_[i].state.project_id == old->project_id && projects_[i].discovery_enabled) {
+        AddRecord(i, old->job_id, false).published = old;
+      }
+    }
   }
 }
 
-Poller::~Poller() { Stop(); }
-
 void Poller::StartWorkers() {
   if (!workers_.empty()) return;
-  int count = std::max(1, std::min<int>(options_.max_concurrency, static_cast<int>(std::max<size_t>(jobs_.size(), 1))));
+  lister_ = fetcher_factory_(&cancellation_);
+  int count = std::max(1, options_.max_concurrency);
   for (int i = 0; i < count; ++i) {
     workers_.emplace_back(&Poller::WorkerLoop, this, fetcher_factory_(&cancellation_));
   }
@@ -137,20 +177,94 @@ void Poller::Stop() {
   workers_.clear();
 }
 
+void Poller::DiscoverDueProjects(double now_unix) {
+  for (size_t i = 0; i < projects_.size(); ++i) {
+    ProjectRecord& project = projects_[i];  // the vector itself never changes after construction
+    if (!project.discovery_enabled || SteadySeconds() < project.next_discovery_at) continue;
+    project.next_discovery_at = SteadySeconds() + project.discovery_interval;
+    const ProjectContext& context = *project.context;
+    FetchResult listing = ListAllJobs(
+        [&](long offset, long limit) { return lister_->ListPage(context, offset, limit); }, options_.list_page_size);
+    ApplyListing(i, listing, now_unix);
+  }
+}
+
+void Poller::ApplyListing(size_t project_index, const FetchResult& listing, double now_unix) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ProjectRecord& project = projects_[project_index];
+  project.state.has_answered = true;
+  project.state.up = listing.api_reachable();
+  const std::string& project_id = project.state.project_id;
+  if (!listing.ok()) {
+    if (listing.message != project.last_list_failure) {
+      log::Warn("Job discovery failed; tracked jobs are kept",
+                {{"project_id", project_id},
+                 {"kind", KindName(listing.kind)},
+                 {"request_id", listing.request_id.empty() ? "-" : listing.request_id},
+                 {"err", listing.message}});
+    }
+    project.last_list_failure = listing.message;
+    return;
+  }
+  project.last_list_failure.clear();
+  std::set<std::string> matched;
+  for (const BatchJob& summary : listing.list.jobs) {
+    if (!InShard(summary.job_id, options_.shard, options_.total_shards)) continue;
+    auto it = jobs_.find({project_id, summary.job_id});
+    bool wanted = project.filter->Matches(summary, now_unix);
+    if (it == jobs_.end() && wanted) {
+      it = jobs_.find({project_id, AddRecord(project_index, summary.job_id, false).job_id});
+      log::Info("Discovered batch job", {{"project_id", project_id}, {"job_id", summary.job_id}});
+    }
+    if (it == jobs_.end()) continue;
+    if (wanted || it->second.explicit_job) {
+      matched.insert(summary.job_id);
+      it->second.listed = summary;
+    }
+  }
+  // Discovered jobs that left the list (deleted) or no longer match (too old, say) stop being tracked.
+  for (auto it = jobs_.lower_bound({project_id, ""}); it != jobs_.end() && it->first.first == project_id;) {
+    if (!it->second.explicit_job && matched.count(it->first.second) == 0 && !it->second.in_flight) {
+      log::Info("Batch job no longer listed; dropped", {{"project_id", project_id}, {"job_id", it->first.second}});
+      it = jobs_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+bool Poller::NeedsFetch(JobRecord& record, double now_unix) {
+  if (record.in_flight) return false;  // still running from an earlier round: never queue a job twice
+  if (record.rounds_to_skip > 0) {     // backing off after repeated failures
+    --record.rounds_to_skip;
+    return false;
+  }
+  const auto& known = record.published->last_good;
+  if (!known) return true;
+  if (record.listed) {
+    // The list is fresh: fetch only what can have changed.
+    return IsActiveStatus(record.listed->status) || SummaryChanged(*record.listed, *known);
+  }
+  if (!IsFinishedStatus(known->status)) return true;
+  double recheck = std::chrono::duration<double>(options_.terminal_recheck_interval).count();
+  return now_unix - record.last_fetch_unix >= recheck;
+}
+
 void Poller::RunRound() {
   StartWorkers();
   auto started = std::chrono::steady_clock::now();
+  double now_unix = clock_();
+  DiscoverDueProjects(now_unix);
   std::unique_lock<std::mutex> lock(mutex_);
-  for (size_t i = 0; i < jobs_.size(); ++i) {
-    if (jobs_[i].in_flight) continue;  // still running from an earlier round: never queue a job twice
-    if (jobs_[i].rounds_to_skip > 0) {  // backing off after repeated failures
-      --jobs_[i].rounds_to_skip;
-      continue;
-    }
-    jobs_[i].in_flight = true;
-    queue_.push_back(i);
+  for (auto& [key, record] : jobs_) {
+    bool fetch = NeedsFetch(record, now_unix);
+    record.listed.reset();  // a summary is only trusted in the round that read it
+    if (!fetch) continue;
+    record.in_flight = true;
+    queue_.push_back(key);
     ++outstanding_;
   }
+  PublishLocked();  // discovered and dropped jobs show at once
   work_available_.notify_all();
   round_finished_.wait(lock, [&] { return outstanding_ == 0 || stopping_; });
   if (stopping_) return;
@@ -174,36 +288,46 @@ void Poller::SchedulerLoop() {
 
 void Poller::WorkerLoop(std::unique_ptr<JobFetcher> fetcher) {
   while (true) {
-    size_t index;
+    JobKey key;
     std::shared_ptr<const ProjectContext> project;
-    std::string job_id;
     {
       std::unique_lock<std::mutex> lock(mutex_);
       work_available_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (stopping_) return;
-      index = queue_.front();
+      key = queue_.front();
       queue_.pop_front();
-      project = projects_[jobs_[index].project_index].context;
-      job_id = jobs_[index].job_id;
+      project = projects_[jobs_.at(key).project_index].context;
     }
-    FetchResult result = fetcher->Fetch(*project, job_id);
-    ApplyResult(index, result);
+    FetchResult result = fetcher->Fetch(*project, key.second);
+    ApplyResult(key, result);
   }
 }
 
-void Poller::ApplyResult(size_t job_index, const FetchResult& result) {
+void Poller::ApplyResult(const JobKey& key, const FetchResult& result) {
   std::lock_guard<std::mutex> lock(mutex_);
-  JobRecord& record = jobs_[job_index];
+  --outstanding_;
+  if (outstanding_ == 0) round_finished_.notify_all();
+  auto it = jobs_.find(key);
+  if (it == jobs_.end()) return;
+  JobRecord& record = it->second;
+  record.in_flight = false;
   ProjectRecord& project = projects_[record.project_index];
   project.state.has_answered = true;
   project.state.up = result.api_reachable();
 
+  if (result.kind == FetchResult::Kind::kNotFound && !record.explicit_job) {
+    log::Info("Discovered batch job answers 404; dropped", {{"project_id", key.first}, {"job_id", key.second}});
+    jobs_.erase(it);
+    PublishLocked();
+    return;
+  }
   auto next = std::make_shared<JobSnapshot>(*record.published);
   next->last_fetch_ok = result.ok();
   if (result.ok()) {
     next->last_good = std::make_shared<const BatchJob>(result.job);
     next->last_success_unix = clock_();
   }
+  if (result.api_reachable()) record.last_fetch_unix = clock_();
   record.published = std::move(next);
 
   std::string previous_failure = record.last_failure;
@@ -213,11 +337,7 @@ void Poller::ApplyResult(size_t job_index, const FetchResult& result) {
   record.rounds_to_skip =
       std::min((1 << std::min(std::max(record.consecutive_failures - 1, 0), 4)) - 1, kMaxSkippedRounds);
   LogOutcome(record, result, previous_failure);
-
-  record.in_flight = false;
-  --outstanding_;
   PublishLocked();
-  if (outstanding_ == 0) round_finished_.notify_all();
 }
 
 // One warning when a job starts failing or fails differently, one info line when it recovers; repeats of the
@@ -247,7 +367,7 @@ void Poller::PublishLocked() {
   snapshot->projects.reserve(projects_.size());
   for (const ProjectRecord& project : projects_) snapshot->projects.push_back(project.state);
   snapshot->jobs.reserve(jobs_.size());
-  for (const JobRecord& record : jobs_) snapshot->jobs.push_back(record.published);
+  for (const auto& [key, record] : jobs_) snapshot->jobs.push_back(record.published);
   snapshot->last_round_seconds = last_round_seconds_;
   snapshot->has_completed_round = has_completed_round_;
   snapshot->rounds_overrun = rounds_overrun_;

@@ -1,48 +1,71 @@
-// The poller: every poll_interval, refreshes every tracked job through a pool of max_concurrency workers and
-// publishes a new Snapshot after each answer. A job is never queued twice; a round that outlasts the interval is
-// counted as an overrun and the next one starts at once.
+// The poller. Every poll_interval it runs a round:
+//   1. for projects with discovery due: read every page of ListBatchJob, add the jobs that match the filters and
+//      this replica's shard, drop discovered jobs that left the list;
+//   2. queue the jobs worth a ShowBatchJob: never fetched yet, active (Waiting/Running/Stopping), changed since
+//      the last fetch according to the list, or, without a fresh list, not finished or due for the
+//      terminal_recheck_interval;
+//   3. max_concurrency workers fetch them; each answer updates its job and publishes a new Snapshot.
+// A job is never queued twice; a round that outlasts the interval counts as an overrun and the next starts at
+// once. A job that keeps failing is skipped for a few rounds.
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "ief/ief_client.h"
+#include "poll/discovery.h"
 #include "poll/snapshot.h"
 #include "util/cancellation.h"
 #include "util/duration.h"
 
 namespace ief {
 
-// Fetches one job. The poller gives each worker thread its own fetcher, so implementations need not be
-// thread-safe.
+// Talks to IEF for the poller. Each worker thread (and the round scheduler, for lists) gets its own, so
+// implementations need not be thread-safe.
 class JobFetcher {
  public:
   virtual ~JobFetcher() = default;
   virtual FetchResult Fetch(const ProjectContext& project, const std::string& job_id) = 0;
+  virtual FetchResult ListPage(const ProjectContext& project, long offset, long limit) {
+    (void)project;
+    (void)offset;
+    (void)limit;
+    FetchResult unsupported;
+    unsupported.message = "listing is not supported by this fetcher";
+    return unsupported;
+  }
 };
-// Builds one fetcher per worker. `cancellation` is the poller's: fetchers abort waits and transfers when it fires.
+// Builds one fetcher per thread. `cancellation` is the poller's: fetchers abort waits and transfers when it fires.
 using JobFetcherFactory = std::function<std::unique_ptr<JobFetcher>(Cancellation* cancellation)>;
 
-// The production fetcher: an IefClient over its own CurlTransport (so connections are reused per worker).
+// The production fetcher: an IefClient over its own CurlTransport (so connections are reused per thread).
 JobFetcherFactory MakeIefFetcherFactory(CurlTransportOptions transport_options, IefClientOptions client_options,
                                         ApiObserver* observer);
 
 struct TrackedProject {
   std::shared_ptr<const ProjectContext> context;
-  std::vector<std::string> job_ids;
+  std::vector<std::string> job_ids;  // explicit jobs (config)
+  DiscoveryConfig discovery;         // enabled = false: explicit jobs only
 };
 
 struct PollerOptions {
   Duration poll_interval = std::chrono::seconds(30);
   int max_concurrency = 8;
   RenderOptions render;
+  Duration terminal_recheck_interval = std::chrono::minutes(10);
+  int shard = 0;
+  int total_shards = 1;
+  long list_page_size = 100;
 };
 
 // Wall-clock seconds since the epoch; injectable for tests.
@@ -64,7 +87,7 @@ class Poller {
 
   // Starts the workers and the round scheduler in the background.
   void Start();
-  // Stops scheduling, waits for requests in flight to end, joins every thread. Idempotent.
+  // Stops scheduling, aborts requests in flight, joins every thread. Idempotent.
   void Stop();
   // Runs one round now and returns when it is done (tests use it without Start's scheduler).
   void RunRound();
@@ -74,12 +97,17 @@ class Poller {
  private:
   struct JobRecord;
   struct ProjectRecord;
+  using JobKey = std::pair<std::string, std::string>;  // (project_id, job_id)
 
+  JobRecord& AddRecord(size_t project_index, const std::string& job_id, bool explicit_job);
   void SeedFrom(const Snapshot& previous);
   void StartWorkers();
   void WorkerLoop(std::unique_ptr<JobFetcher> fetcher);
   void SchedulerLoop();
-  void ApplyResult(size_t job_index, const FetchResult& result);
+  void DiscoverDueProjects(double now_unix);
+  void ApplyListing(size_t project_index, const FetchResult& listing, double now_unix);
+  bool NeedsFetch(JobRecord& record, double now_unix);
+  void ApplyResult(const JobKey& key, const FetchResult& result);
   void LogOutcome(const JobRecord& record, const FetchResult& result, const std::string& previous_failure);
   void PublishLocked();
 
@@ -93,8 +121,8 @@ class Poller {
   std::condition_variable round_finished_;
   std::condition_variable stop_requested_;
   std::vector<ProjectRecord> projects_;
-  std::vector<JobRecord> jobs_;
-  std::deque<size_t> queue_;
+  std::map<JobKey, JobRecord> jobs_;  // sorted, so snapshots come out in a stable order
+  std::deque<JobKey> queue_;
   size_t outstanding_ = 0;
   bool stopping_ = false;
   double last_round_seconds_ = 0;
@@ -103,6 +131,7 @@ class Poller {
 
   Cancellation cancellation_;
   std::atomic<bool> first_round_done_{false};
+  std::unique_ptr<JobFetcher> lister_;  // used by the round's thread for ListBatchJob
   std::vector<std::thread> workers_;
   std::thread scheduler_;
 };

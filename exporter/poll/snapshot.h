@@ -15,6 +15,7 @@ namespace ief {
 struct JobSnapshot {
   std::string project_id;
   std::string job_id;
+  std::string source = "config";  // "config" (listed in the config) or "discovery"
   std::shared_ptr<const BatchJob> last_good;  // null until the first successful fetch
   bool last_fetch_ok = false;
   double last_success_unix = 0;  // meaningful only when last_good is set

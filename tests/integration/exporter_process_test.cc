@@ -46,6 +46,7 @@ class Stack {
 
     config_ = std::make_unique<TempFile>(
         "global:\n  poll_interval: 500ms\n  request_timeout: 2s\n  max_concurrency: 2\n"
+        "  terminal_recheck_interval: 500ms\n"  // finished jobs too are re-read every round here
         "projects:\n  - project_id: " + std::string(kProject) + "\n    endpoint: " + sim_url_ +
             "\n    auth:\n      token_file: " + token_file_.path() + "\n    jobs:\n      - " + kSeedJob +
             "\n      - odd-status\n      - no-such-job\n      - " + generated_job_ + "\n",

@@ -65,7 +65,7 @@ class ScriptedFetcher : public ief::JobFetcher {
 ief::TrackedProject Project(const std::string& id, std::vector<std::string> jobs) {
   auto context = std::make_shared<ief::ProjectContext>();
   context->project_id = id;
-  return {context, std::move(jobs)};
+  return {context, std::move(jobs), {}};
 }
 
 ief::JobFetcherFactory Factory(Script& script) {
