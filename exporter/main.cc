@@ -46,6 +46,7 @@ Result<Config> StartDemo(Demo& demo) {
   SimulatorOptions options;
   options.generated_jobs = 8;
   options.tasks_per_job = 5;
+  options.new_job_every = std::chrono::seconds(45);
   demo.simulator = std::make_unique<Simulator>(options);
   auto server = HttpServer::Start({"127.0.0.1:0", 8, 30000, 1 << 20, nullptr}, demo.simulator->Routes());
   if (!server.ok()) return Error{"cannot start the demo simulator: " + server.error()};
@@ -59,10 +60,9 @@ Result<Config> StartDemo(Demo& demo) {
   project.endpoint = "http://127.0.0.1:" + std::to_string(demo.server->port());
   project.auth.kind = AuthConfig::Kind::kToken;
   project.auth.token = options.token;
-  project.jobs = demo.simulator->JobIds();
+  project.discovery.enabled = true;  // the simulator starts a new job every 45 s: discovery picks them up
   config.projects.push_back(project);
-  log::Info("Demo mode: tracking the built-in IEF simulator",
-            {{"simulator", project.endpoint}, {"jobs", static_cast<long>(project.jobs.size())}});
+  log::Info("Demo mode: discovering the jobs of the built-in IEF simulator", {{"simulator", project.endpoint}});
   return config;
 }
 

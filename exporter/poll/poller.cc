@@ -180,7 +180,10 @@ void Poller::Stop() {
 void Poller::DiscoverDueProjects(double now_unix) {
   for (size_t i = 0; i < projects_.size(); ++i) {
     ProjectRecord& project = projects_[i];  // the vector itself never changes after construction
-    if (!project.discovery_enabled || SteadySeconds() < project.next_discovery_at) continue;
+    // Half a poll interval of slack: a listing due "at the next round" must not slip a whole round because the
+    // round started a few microseconds early.
+    double slack = 0.5 * std::chrono::duration<double>(options_.poll_interval).count();
+    if (!project.discovery_enabled || SteadySeconds() + slack < project.next_discovery_at) continue;
     project.next_discovery_at = SteadySeconds() + project.discovery_interval;
     const ProjectContext& context = *project.context;
     FetchResult listing = ListAllJobs(

@@ -406,6 +406,7 @@ ServerReply Simulator::ListJobs(const ServerRequest& request) {
     return ApiError(400, "IEF.100005", "invalid limit or offset");
   }
   if (limit < 1 || limit > 1000) return ApiError(400, "IEF.100005", "invalid limit");
+  if (options_.max_page_size > 0) limit = std::min(limit, options_.max_page_size);
   if (offset < 0) return ApiError(400, "IEF.100004", "invalid offset");
   std::optional<std::string> job_type = request.QueryParam("job_type");
 

@@ -24,6 +24,7 @@ struct SimulatorOptions {
   int tasks_per_job = 4;
   double phase_seconds = 20;      // base length of the Waiting and Running phases
   Duration new_job_every{0};      // a new job appears this often; 0: never
+  long max_page_size = 0;         // ListBatchJob returns at most this many items a page, whatever is asked; 0: no cap
   // IAM (POST /v3/auth/tokens): the password login it accepts and the lifetime of the tokens it issues.
   std::string iam_domain = "demo-domain";
   std::string iam_user = "demo-user";

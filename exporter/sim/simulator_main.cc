@@ -24,6 +24,9 @@ int main(int argc, char** argv) {
   app.add_option("--tasks", options.tasks_per_job, "tasks per generated job")->capture_default_str();
   app.add_option("--phase-seconds", options.phase_seconds, "base length of the Waiting and Running phases")
       ->capture_default_str();
+  app.add_option("--max-page-size", options.max_page_size,
+                 "ListBatchJob pages hold at most this many jobs, whatever the client asks (0: no cap)")
+      ->capture_default_str();
   app.add_option("--new-job-interval", new_job_interval, "a new job appears this often (0s: never)")
       ->capture_default_str();
   std::string iam_lifetime = "24h";

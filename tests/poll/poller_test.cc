@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 namespace {
@@ -19,6 +20,35 @@ struct Script {
   int max_in_flight = 0;
   int calls = 0;
   int wait_for_peers = 0;  // >0: fetches wait (bounded) until this many have been in flight at once
+  // ListBatchJob: what the project lists; jobs without a scripted answer are served from here (404 if absent).
+  std::vector<ief::BatchJob> listing;
+  bool list_fails = false;
+  int list_calls = 0;
+  std::map<std::string, int> fetches;  // per job id
+
+  ief::FetchResult Page(long offset, long limit) {
+    std::lock_guard<std::mutex> lock(mutex);
+    ++list_calls;
+    ief::FetchResult page;
+    if (list_fails) return Failure(Kind::kHttpError, "HTTP 503");
+    page.kind = Kind::kOk;
+    page.list.job_count = static_cast<int64_t>(listing.size());
+    for (long i = offset; i < offset + limit && i < static_cast<long>(listing.size()); ++i) {
+      page.list.jobs.push_back(listing[i]);
+    }
+    return page;
+  }
+
+  ief::FetchResult FromListing(const std::string& job_id) {
+    for (const auto& summary : listing) {
+      if (summary.job_id != job_id) continue;
+      ief::FetchResult result;
+      result.kind = Kind::kOk;
+      result.job = summary;
+      return result;
+    }
+    return Failure(Kind::kNotFound, "HTTP 404");
+  }
 
   ief::FetchResult Next(const std::string& job_id) {
     std::unique_lock<std::mutex> lock(mutex);
@@ -29,7 +59,10 @@ struct Script {
       changed.wait_for(lock, std::chrono::seconds(5), [&] { return max_in_flight >= wait_for_peers; });
     }
     --in_flight;
-    auto& queue = answers[job_id];
+    ++fetches[job_id];
+    auto scripted = answers.find(job_id);
+    if (scripted == answers.end()) return FromListing(job_id);
+    auto& queue = scripted->second;
     if (queue.empty()) return Failure(Kind::kTransportError, "no script");
     ief::FetchResult result = queue.front();
     if (queue.size() > 1) queue.erase(queue.begin());
@@ -57,6 +90,9 @@ class ScriptedFetcher : public ief::JobFetcher {
   ief::FetchResult Fetch(const ief::ProjectContext&, const std::string& job_id) override {
     return script_.Next(job_id);
   }
+  ief::FetchResult ListPage(const ief::ProjectContext&, long offset, long limit) override {
+    return script_.Page(offset, limit);
+  }
 
  private:
   Script& script_;
@@ -70,6 +106,32 @@ ief::TrackedProject Project(const std::string& id, std::vector<std::string> jobs
 
 ief::JobFetcherFactory Factory(Script& script) {
   return [&script](ief::Cancellation*) { return std::make_unique<ScriptedFetcher>(script); };
+}
+
+ief::BatchJob Listed(const std::string& id, const std::string& status, int64_t updated = 1, std::string name = "") {
+  ief::BatchJob job;
+  job.job_id = id;
+  job.job_name = name.empty() ? "job-" + id : name;
+  job.job_type = "node_upgrade";
+  job.status = status;
+  job.status_last_updated_at = updated;
+  job.created_at = 1700000000;
+  return job;
+}
+
+ief::TrackedProject Discovering(const std::string& id, std::vector<std::string> explicit_jobs = {},
+                                std::string name_regex = "") {
+  ief::TrackedProject project = Project(id, std::move(explicit_jobs));
+  project.discovery.enabled = true;
+  project.discovery.interval = std::chrono::milliseconds(0);  // list at every round
+  project.discovery.name_regex = std::move(name_regex);
+  return project;
+}
+
+std::vector<std::string> TrackedIds(const ief::Snapshot& snapshot) {
+  std::vector<std::string> ids;
+  for (const auto& job : snapshot.jobs) ids.push_back(job->job_id + "/" + job->source);
+  return ids;
 }
 
 const ief::JobSnapshot& Job(const ief::Snapshot& snapshot, const std::string& job_id) {
@@ -232,4 +294,101 @@ TEST_CASE("a poller built after a reload starts from the previous snapshot") {
   CHECK(Job(*seeded, "a").last_good->status == "Running");  // carried over, no gap
   CHECK(Job(*seeded, "new").last_good == nullptr);
   CHECK(seeded->projects[0].has_answered);
+}
+
+TEST_CASE("discovery adds listed jobs that match, and drops those that leave the list") {
+  Script script;
+  script.listing = {Listed("a", "Running", 1, "nightly-a"), Listed("b", "Running", 1, "adhoc-b"),
+                    Listed("c", "Successful", 1, "nightly-c")};
+  ief::SnapshotStore store;
+  ief::Poller poller({}, {Discovering("p", {"x"}, "nightly-.*")}, Factory(script), store);
+  poller.RunRound();
+  CHECK(TrackedIds(*store.Load()) == std::vector<std::string>{"a/discovery", "c/discovery", "x/config"});
+  CHECK(Job(*store.Load(), "a").last_good->status == "Running");
+
+  script.listing.erase(script.listing.begin());  // "a" deleted upstream
+  poller.RunRound();
+  CHECK(TrackedIds(*store.Load()) == std::vector<std::string>{"c/discovery", "x/config"});
+  CHECK(Job(*store.Load(), "x").last_fetch_ok == false);  // explicit, answers 404: stays, failing
+}
+
+TEST_CASE("a discovered job that answers 404 is dropped") {
+  Script script;
+  script.listing = {Listed("a", "Running")};
+  script.answers["a"] = {Script::Failure(Kind::kNotFound, "HTTP 404")};
+  ief::SnapshotStore store;
+  ief::Poller poller({}, {Discovering("p")}, Factory(script), store);
+  poller.RunRound();
+  CHECK(store.Load()->jobs.empty());
+}
+
+TEST_CASE("with a fresh list, only active or changed jobs are fetched") {
+  Script script;
+  script.listing = {Listed("active", "Running"), Listed("done", "Successful", 5), Listed("failed", "Failed", 7)};
+  ief::SnapshotStore store;
+  ief::Poller poller({}, {Discovering("p")}, Factory(script), store);
+  poller.RunRound();  // first sight: everything is fetched once
+  CHECK(script.fetches == std::map<std::string, int>{{"active", 1}, {"done", 1}, {"failed", 1}});
+  for (int i = 0; i < 5; ++i) poller.RunRound();
+  CHECK(script.fetches == std::map<std::string, int>{{"active", 6}, {"done", 1}, {"failed", 1}});
+  CHECK(script.list_calls == 6);
+
+  script.listing[2] = Listed("failed", "Running", 9);  // retried upstream
+  poller.RunRound();
+  CHECK(script.fetches["failed"] == 2);
+  CHECK(Job(*store.Load(), "failed").last_good->status == "Running");
+}
+
+TEST_CASE("a failed listing keeps the tracked jobs") {
+  Script script;
+  script.listing = {Listed("a", "Successful")};
+  ief::SnapshotStore store;
+  ief::Poller poller({}, {Discovering("p")}, Factory(script), store);
+  poller.RunRound();
+  script.list_fails = true;
+  poller.RunRound();
+  CHECK(TrackedIds(*store.Load()) == std::vector<std::string>{"a/discovery"});
+  CHECK_FALSE(store.Load()->projects[0].up);
+}
+
+TEST_CASE("finished explicit jobs without discovery are re-read only every terminal_recheck_interval") {
+  Script script;
+  script.answers["done"] = {Script::Success("Successful")};
+  script.answers["busy"] = {Script::Success("Running")};
+  ief::SnapshotStore store;
+  double now = 1000;
+  ief::PollerOptions options;
+  options.terminal_recheck_interval = std::chrono::seconds(600);
+  ief::Poller poller(options, {Project("p", {"busy", "done"})}, Factory(script), store, [&] { return now; });
+  for (int i = 0; i < 10; ++i) {
+    poller.RunRound();
+    now += 30;
+  }
+  CHECK(script.fetches["busy"] == 10);
+  CHECK(script.fetches["done"] == 1);
+  now = 1000 + 600;
+  poller.RunRound();
+  CHECK(script.fetches["done"] == 2);
+}
+
+TEST_CASE("shards split explicit and discovered jobs with no overlap and no gap") {
+  Script script;
+  std::vector<std::string> explicit_jobs;
+  for (int i = 0; i < 20; ++i) script.listing.push_back(Listed("d" + std::to_string(i), "Running"));
+  for (int i = 0; i < 20; ++i) explicit_jobs.push_back("e" + std::to_string(i));
+  for (const auto& id : explicit_jobs) script.answers[id] = {Script::Success("Running")};
+  std::multiset<std::string> all;
+  for (int shard = 0; shard < 2; ++shard) {
+    ief::SnapshotStore store;
+    ief::PollerOptions options;
+    options.shard = shard;
+    options.total_shards = 2;
+    ief::Poller poller(options, {Discovering("p", explicit_jobs)}, Factory(script), store);
+    poller.RunRound();
+    auto ids = TrackedIds(*store.Load());
+    CHECK(ids.size() > 5);
+    all.insert(ids.begin(), ids.end());
+  }
+  CHECK(all.size() == 40);
+  CHECK(std::set<std::string>(all.begin(), all.end()).size() == 40);
 }

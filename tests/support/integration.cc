@@ -25,9 +25,11 @@ RunningProcess StartListening(std::vector<std::string> argv) {
   return running;
 }
 
-RunningProcess StartExporter(const std::string& config_path) {
-  RunningProcess exporter =
-      StartListening({IEF_EXPORTER_BIN, "--config.file=" + config_path, "--web.listen-address=127.0.0.1:0"});
+RunningProcess StartExporter(const std::string& config_path, const std::vector<std::string>& extra_args) {
+  std::vector<std::string> argv = {IEF_EXPORTER_BIN, "--config.file=" + config_path,
+                                   "--web.listen-address=127.0.0.1:0"};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  RunningProcess exporter = StartListening(std::move(argv));
   if (!exporter.url.empty() && !Eventually([&] { return Http("GET", exporter.url + "/-/ready").status == 200; })) {
     exporter.url.clear();
   }

@@ -27,8 +27,9 @@ struct RunningProcess {
 // when it never listened.
 RunningProcess StartListening(std::vector<std::string> argv);
 
-// Starts ief_exporter on `config_path` and waits until /-/ready answers 200; url is empty on failure.
-RunningProcess StartExporter(const std::string& config_path);
+// Starts ief_exporter on `config_path` (plus `extra_args`) and waits until /-/ready answers 200; url is empty on
+// failure.
+RunningProcess StartExporter(const std::string& config_path, const std::vector<std::string>& extra_args = {});
 
 // The exporter's current metrics.
 std::map<std::string, double> Scrape(const RunningProcess& exporter);

@@ -1,0 +1,142 @@
+// Discovery end to end: 25 jobs served 10 per page by ief_simulator, found, filtered, sharded, polled frugally,
+// and followed through retries, arrivals and deletions.
+#include <catch2/catch.hpp>
+#include <set>
+#include <thread>
+
+#include "support/fixtures.h"
+#include "support/integration.h"
+
+using namespace ief::testing;
+
+namespace {
+
+constexpr const char* kProject = "0123456789abcdef0123456789abcdef";
+
+std::string DiscoveryConfig(const std::string& endpoint, const std::string& discovery_extra = "") {
+  return "global:\n  poll_interval: 1s\n  request_timeout: 2s\n"
+         "projects:\n  - project_id: " + std::string(kProject) + "\n    endpoint: " + endpoint +
+         "\n    auth: {token: demo-token}\n    discovery:\n      enabled: true\n" + discovery_extra;
+}
+
+// Job ids with series on the exporter (from ief_batch_job_scrape_success).
+std::set<std::string> TrackedJobIds(const RunningProcess& exporter) {
+  std::set<std::string> ids;
+  for (const auto& [series, value] : Scrape(exporter)) {
+    if (!series.starts_with("ief_batch_job_scrape_success{")) continue;
+    size_t start = series.find("job_id=\"") + 8;
+    ids.insert(series.substr(start, series.find('"', start) - start));
+  }
+  return ids;
+}
+
+double Tracked(const RunningProcess& exporter, const std::string& source, const std::string& phase) {
+  return Value(Scrape(exporter), std::string("ief_tracked_jobs{project_id=\"") + kProject + "\",source=\"" + source +
+                                     "\",phase=\"" + phase + "\"}")
+      .value_or(-1);
+}
+
+long Requests(const RunningProcess& sim, const std::string& key) {
+  return std::stol(Http("GET", sim.url + "/sim/requests/" + key).body);
+}
+
+std::string Series(const std::string& name, const std::string& job_id, const std::string& extra = "") {
+  return name + "{project_id=\"" + kProject + "\",job_id=\"" + job_id + "\"" + extra + "}";
+}
+
+std::string FixedJob(const std::string& id, const std::string& status, int updated) {
+  return R"({"job_id":")" + id + R"(","job_name":"fixed-)" + id + R"(","job_type":"deployment_upgrade","status":")" +
+         status + R"(","created_at":)" + std::to_string(static_cast<long>(time(nullptr))) +
+         R"(,"status_last_updated_at":)" + std::to_string(updated) + R"(,"tasks":[]})";
+}
+
+}  // namespace
+
+TEST_CASE("discovery finds every job, polls frugally and follows the jobs' lives") {
+  // Phases of 2 s: within seconds every job has finished except the long-running ones (every fourth).
+  RunningProcess sim = StartListening({IEF_SIMULATOR_BIN, "--web.listen-address=127.0.0.1:0",
+                                       std::string("--project-id=") + kProject, "--jobs=25", "--tasks=2",
+                                       "--phase-seconds=2", "--max-page-size=10"});
+  REQUIRE_FALSE(sim.url.empty());
+  TempFile config(DiscoveryConfig(sim.url), ".yml");
+  RunningProcess exporter = StartExporter(config.path());
+  INFO(exporter.process->Output());
+  REQUIRE_FALSE(exporter.url.empty());
+
+  CHECK(Eventually([&] { return TrackedJobIds(exporter).size() == 25; }));
+  CHECK(Eventually([&] { return Tracked(exporter, "discovery", "finished") == 19; }));
+  CHECK(Tracked(exporter, "discovery", "active") == 6);
+  CHECK(Tracked(exporter, "config", "active") == 0);
+
+  // A 10 s window: finished jobs that do not change are not fetched; active ones are fetched every second.
+  std::set<std::string> tracked = TrackedJobIds(exporter);
+  std::vector<std::string> ids(tracked.begin(), tracked.end());
+  auto metrics = Scrape(exporter);
+  std::map<std::string, long> before;
+  for (const auto& id : ids) before[id] = Requests(sim, id);
+  std::this_thread::sleep_for(std::chrono::seconds(10));  // the measurement window itself, not a synchronisation
+  int finished_fetched = 0, active_fetches_min = 1000;
+  for (const auto& id : ids) {
+    long delta = Requests(sim, id) - before[id];
+    bool running = Value(metrics, Series("ief_batch_job_status", id, ",status=\"Running\"")) == 1.0;
+    if (running) {
+      active_fetches_min = std::min<int>(active_fetches_min, static_cast<int>(delta));
+    } else if (delta > 0) {
+      ++finished_fetched;
+    }
+  }
+  CHECK(finished_fetched == 0);
+  CHECK(active_fetches_min >= 8);
+
+  // A failed job retried upstream is seen Running again.
+  REQUIRE(Http("PUT", sim.url + "/sim/jobs/retry-me", FixedJob("retry-me", "Failed", 100)).status == 200);
+  CHECK(Eventually([&] { return Value(Scrape(exporter), Series("ief_batch_job_status", "retry-me", ",status=\"Failed\"")) == 1.0; },
+                   std::chrono::seconds(8)));
+  REQUIRE(Http("PUT", sim.url + "/sim/jobs/retry-me", FixedJob("retry-me", "Running", 200)).status == 200);
+  CHECK(Eventually([&] { return Value(Scrape(exporter), Series("ief_batch_job_status", "retry-me", ",status=\"Running\"")) == 1.0; },
+                   std::chrono::seconds(8)));
+
+  // A deleted job's series go.
+  REQUIRE(Http("DELETE", sim.url + "/sim/jobs/" + ids.front()).status == 200);
+  CHECK(Eventually([&] { return TrackedJobIds(exporter).count(ids.front()) == 0; }, std::chrono::seconds(8)));
+  CHECK(Value(Scrape(exporter), std::string("ief_api_requests_total{code=\"200\",operation=\"list_jobs\",project_id=\"") +
+                                    kProject + "\"}") >= 30);
+}
+
+TEST_CASE("a name filter keeps the right jobs") {
+  RunningProcess sim = StartListening({IEF_SIMULATOR_BIN, "--web.listen-address=127.0.0.1:0",
+                                       std::string("--project-id=") + kProject, "--jobs=25", "--max-page-size=10"});
+  REQUIRE_FALSE(sim.url.empty());
+  TempFile config(DiscoveryConfig(sim.url, "      name_regex: 'nightly-node-upgrade-.*'\n"), ".yml");
+  RunningProcess exporter = StartExporter(config.path());
+  REQUIRE_FALSE(exporter.url.empty());
+  // Every third generated job is a nightly node upgrade: 8 of 25.
+  CHECK(Eventually([&] { return TrackedJobIds(exporter).size() == 8; }));
+  for (const auto& [series, value] : Scrape(exporter)) {
+    if (series.starts_with("ief_batch_job_info{")) CHECK_THAT(series, Catch::Contains("job_name=\"nightly-node-upgrade-"));
+  }
+}
+
+TEST_CASE("two shards split the jobs with no overlap and no gap") {
+  RunningProcess sim = StartListening({IEF_SIMULATOR_BIN, "--web.listen-address=127.0.0.1:0",
+                                       std::string("--project-id=") + kProject, "--jobs=25", "--max-page-size=10"});
+  REQUIRE_FALSE(sim.url.empty());
+  TempFile config(DiscoveryConfig(sim.url), ".yml");
+  RunningProcess first = StartExporter(config.path(), {"--shard=0", "--total-shards=2"});
+  RunningProcess second = StartExporter(config.path(), {"--shard=1", "--total-shards=2"});
+  REQUIRE_FALSE(first.url.empty());
+  REQUIRE_FALSE(second.url.empty());
+  std::set<std::string> a, b;
+  CHECK(Eventually([&] {
+    a = TrackedJobIds(first);
+    b = TrackedJobIds(second);
+    return a.size() + b.size() == 25;
+  }));
+  std::set<std::string> all(a.begin(), a.end());
+  all.insert(b.begin(), b.end());
+  CHECK(all.size() == 25);
+  CHECK(a.size() > 0);
+  CHECK(b.size() > 0);
+  CHECK(Value(Scrape(second), "ief_exporter_shard_ordinal") == 1.0);
+  CHECK(Value(Scrape(second), "ief_exporter_total_shards") == 2.0);
+}
