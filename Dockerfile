@@ -1,5 +1,5 @@
-# First draft (not built here: no Docker engine on the development machines). It uses the same package
-# script and CMake invocation as `make`, so what CI tests is what the image runs.
+# Multi-stage build on Debian bookworm. Not built on the development machines (no Docker engine there); the build
+# stage runs the same package script and CMake invocation as `make`, so what CI tests is what the image runs.
 FROM debian:bookworm AS build
 WORKDIR /src
 COPY scripts/install-deps.sh scripts/install-deps.sh
@@ -9,7 +9,8 @@ RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build -j"$(n
 
 FROM debian:bookworm-slim
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      ca-certificates curl libcurl4 libyaml-cpp0.7 libprometheus-cpp-core1.0 libcivetweb1 libsimdjson14 zlib1g \
+      ca-certificates curl libcurl4 libssl3 libcrypt1 libyaml-cpp0.7 libprometheus-cpp-core1.0 libcivetweb1 \
+      libsimdjson14 zlib1g \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10038 --no-create-home ief
 COPY --from=build /src/build/ief_exporter /src/build/ief_simulator /usr/local/bin/

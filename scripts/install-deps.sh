@@ -9,8 +9,9 @@ BUILD_PACKAGES=(
   libsimdjson-dev nlohmann-json3-dev libcli11-dev libssl-dev libcrypt-dev zlib1g-dev
 )
 # catch2: unit tests; prometheus: promtool for the exposition checks; clang + its runtime: libFuzzer targets;
-# stunnel4 + openssl: the README's TLS-termination recipe is tested for real.
-TEST_PACKAGES=(catch2 prometheus curl clang libclang-rt-14-dev stunnel4 openssl)
+# stunnel4 + openssl: the README's TLS-termination recipe is tested for real; prometheus-alertmanager: the
+# real-stack test.
+TEST_PACKAGES=(catch2 prometheus prometheus-alertmanager curl clang libclang-rt-14-dev stunnel4 openssl)
 
 missing=()
 for pkg in "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"; do
