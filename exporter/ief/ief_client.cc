@@ -111,25 +111,25 @@ void IefClient::DescribeHttpError(const HttpResponse& response, FetchResult& res
   }
 }
 
+// Marks `result` as a parse failure (counted) when `parsed` failed; true when the value is usable.
+template <typename T>
+bool IefClient::Accept(const ProjectContext& project, ApiOperation op, Result<T>& parsed, FetchResult& result) {
+  if (parsed.ok()) return true;
+  if (observer_ != nullptr) observer_->OnParseError(project.project_id, op);
+  result.kind = FetchResult::Kind::kParseError;
+  result.message = parsed.error();
+  return false;
+}
+
 FetchResult IefClient::ShowBatchJob(const ProjectContext& project, const std::string& job_id) {
   HttpResponse response;
   FetchResult result =
       Get(project, ApiOperation::kShowJob, "/v2/" + project.project_id + "/productmgr/jobs/" + job_id, response);
   if (!result.ok()) return result;
   Result<BatchJob> job = parser_.ParseShowBatchJob(response.body);
-  if (!job.ok()) {
-    if (observer_ != nullptr) observer_->OnParseError(project.project_id, ApiOperation::kShowJob);
-    result.kind = FetchResult::Kind::kParseError;
-    result.message = job.error();
-    return result;
-  }
-  result.job = std::move(job).value();
+  if (Accept(project, ApiOperation::kShowJob, job, result)) result.job = std::move(job).value();
   return result;
 }
-
-}  // namespace ief
-
-namespace ief {
 
 FetchResult IefClient::ListBatchJobPage(const ProjectContext& project, long offset, long limit) {
   HttpResponse response;
@@ -139,13 +139,7 @@ FetchResult IefClient::ListBatchJobPage(const ProjectContext& project, long offs
                            response);
   if (!result.ok()) return result;
   Result<BatchJobList> list = parser_.ParseListBatchJob(response.body);
-  if (!list.ok()) {
-    if (observer_ != nullptr) observer_->OnParseError(project.project_id, ApiOperation::kListJobs);
-    result.kind = FetchResult::Kind::kParseError;
-    result.message = list.error();
-    return result;
-  }
-  result.list = std::move(list).value();
+  if (Accept(project, ApiOperation::kListJobs, list, result)) result.list = std::move(list).value();
   return result;
 }
 

@@ -93,6 +93,8 @@ class IefClient {
   bool Attempt(const ProjectContext& project, const HttpRequest& base, ApiOperation op, HttpResponse& response,
                FetchResult& result);
   bool Wait(Duration delay);
+  template <typename T>
+  bool Accept(const ProjectContext& project, ApiOperation op, Result<T>& parsed, FetchResult& result);
   void DescribeHttpError(const HttpResponse& response, FetchResult& result);
 
   HttpTransport& transport_;

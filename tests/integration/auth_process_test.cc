@@ -16,10 +16,6 @@ std::string ProjectConfig(const std::string& endpoint, const std::string& auth_b
          "\n    auth:\n" + auth_block + "    jobs: [" + jobs + "]\n";
 }
 
-long SimCount(const RunningProcess& sim, const std::string& key) {
-  return std::stol(Http("GET", sim.url + "/sim/requests/" + key).body);
-}
-
 std::string FirstJobs(const RunningProcess& sim) {
   std::string ids = Http("GET", sim.url + "/sim/jobs").body;  // ["a","b"]
   std::string out;
@@ -63,8 +59,8 @@ TEST_CASE("short-lived IAM tokens are renewed before they expire, with no failed
       std::chrono::seconds(10));
   CHECK(samples > 20);
   CHECK(failed_samples == 0);
-  CHECK(SimCount(sim, "iam_issued") >= 3);
-  CHECK(SimCount(sim, "expired_token") <= 1);
+  CHECK(SimulatorCount(sim, "iam_issued") >= 3);
+  CHECK(SimulatorCount(sim, "expired_token") <= 1);
   auto m = Scrape(exporter);
   CHECK(Value(m, std::string("ief_auth_token_expiry_timestamp_seconds{project_id=\"") + kProject + "\"}") > 1.7e9);
   CHECK(Value(m, std::string("ief_api_requests_total{code=\"201\",operation=\"iam_token\",project_id=\"") + kProject +
@@ -87,8 +83,8 @@ TEST_CASE("a wrong IAM password is not retried in a loop") {
   RunningProcess exporter = StartExporter(config.path());
   REQUIRE_FALSE(exporter.url.empty());
   // Several poll rounds with three jobs each: still a single IAM attempt.
-  CHECK_FALSE(Eventually([&] { return SimCount(sim, "iam_rejected") > 1; }, std::chrono::seconds(4)));
-  CHECK(SimCount(sim, "iam_rejected") == 1);
+  CHECK_FALSE(Eventually([&] { return SimulatorCount(sim, "iam_rejected") > 1; }, std::chrono::seconds(4)));
+  CHECK(SimulatorCount(sim, "iam_rejected") == 1);
   CHECK(Value(Scrape(exporter), Up()) == 0);
   std::string output = exporter.process->Output();
   CHECK_THAT(output, Catch::Contains("msg=\"IAM rejected the credentials\""));
@@ -111,14 +107,14 @@ TEST_CASE("AK/SK-signed requests are verified, and a wrong secret is rejected") 
   RunningProcess exporter = StartExporter(config.path());
   INFO(exporter.process->Output());
   REQUIRE_FALSE(exporter.url.empty());
-  CHECK(Eventually([&] { return SimCount(sim, "aksk_verified") >= 6; }));
-  CHECK(SimCount(sim, "aksk_rejected") == 0);
+  CHECK(Eventually([&] { return SimulatorCount(sim, "aksk_verified") >= 6; }));
+  CHECK(SimulatorCount(sim, "aksk_rejected") == 0);
   auto m = Scrape(exporter);
   CHECK(Value(m, Up()) == 1);
 
   secret.Write("the-wrong-secret\n");  // re-read on change
   CHECK(Eventually([&] { return Value(Scrape(exporter), Up()) == 0.0; }));
-  CHECK(SimCount(sim, "aksk_rejected") >= 1);
+  CHECK(SimulatorCount(sim, "aksk_rejected") >= 1);
   CHECK_THAT(exporter.process->Output(), !Catch::Contains("MFyfvK41"));
   CHECK_THAT(exporter.process->Output(), !Catch::Contains("the-wrong-secret"));
 }

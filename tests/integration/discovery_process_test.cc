@@ -36,10 +36,6 @@ double Tracked(const RunningProcess& exporter, const std::string& source, const 
       .value_or(-1);
 }
 
-long Requests(const RunningProcess& sim, const std::string& key) {
-  return std::stol(Http("GET", sim.url + "/sim/requests/" + key).body);
-}
-
 std::string Series(const std::string& name, const std::string& job_id, const std::string& extra = "") {
   return name + "{project_id=\"" + kProject + "\",job_id=\"" + job_id + "\"" + extra + "}";
 }
@@ -73,11 +69,11 @@ TEST_CASE("discovery finds every job, polls frugally and follows the jobs' lives
   std::vector<std::string> ids(tracked.begin(), tracked.end());
   auto metrics = Scrape(exporter);
   std::map<std::string, long> before;
-  for (const auto& id : ids) before[id] = Requests(sim, id);
+  for (const auto& id : ids) before[id] = SimulatorCount(sim, id);
   std::this_thread::sleep_for(std::chrono::seconds(10));  // the measurement window itself, not a synchronisation
   int finished_fetched = 0, active_fetches_min = 1000;
   for (const auto& id : ids) {
-    long delta = Requests(sim, id) - before[id];
+    long delta = SimulatorCount(sim, id) - before[id];
     bool running = Value(metrics, Series("ief_batch_job_status", id, ",status=\"Running\"")) == 1.0;
     if (running) {
       active_fetches_min = std::min<int>(active_fetches_min, static_cast<int>(delta));

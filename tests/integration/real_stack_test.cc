@@ -1,8 +1,6 @@
 // The real stack: ief_simulator -> ief_exporter -> Debian's Prometheus (with the shipped alert rules, their `for:`
 // shortened at load time) -> Debian's Alertmanager -> a webhook receiver owned by this test. Checks that every
 // query of every dashboard returns data and that a failed job's IEFBatchJobFailed is delivered.
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -23,18 +21,6 @@ using Json = nlohmann::json;
 namespace {
 
 constexpr const char* kProject = "0123456789abcdef0123456789abcdef";
-
-int FreeLoopbackPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  close(fd);
-  return ntohs(address.sin_port);
-}
 
 std::string ReadSource(const std::string& relative) {
   std::ifstream in(std::string(IEF_SOURCE_DIR) + "/" + relative);

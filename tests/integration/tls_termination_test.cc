@@ -1,7 +1,5 @@
 // The README's TLS recipe, run for real: stunnel terminates TLS in front of the exporter (Debian's CivetWeb
 // cannot serve TLS with OpenSSL 3), and a scrape over HTTPS with basic auth works end to end.
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -11,23 +9,6 @@
 #include "support/integration.h"
 
 using namespace ief::testing;
-
-namespace {
-
-// A port nothing listens on right now (the kernel's choice for a socket bound to port 0).
-int FreeLoopbackPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  close(fd);
-  return ntohs(address.sin_port);
-}
-
-}  // namespace
 
 TEST_CASE("the README's stunnel recipe serves the metrics over HTTPS") {
   TempFile key("", ".key");

@@ -1,5 +1,9 @@
 #include "support/integration.h"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 namespace ief::testing {
 
 ief::HttpResponse Http(const std::string& method, const std::string& url, const std::string& body) {
@@ -34,6 +38,22 @@ RunningProcess StartExporter(const std::string& config_path, const std::vector<s
     exporter.url.clear();
   }
   return exporter;
+}
+
+int FreeLoopbackPort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  close(fd);
+  return ntohs(address.sin_port);
+}
+
+long SimulatorCount(const RunningProcess& simulator, const std::string& key) {
+  return std::stol(Http("GET", simulator.url + "/sim/requests/" + key).body);
 }
 
 std::map<std::string, double> Scrape(const RunningProcess& exporter) {

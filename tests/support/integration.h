@@ -31,6 +31,13 @@ RunningProcess StartListening(std::vector<std::string> argv);
 // failure.
 RunningProcess StartExporter(const std::string& config_path, const std::vector<std::string>& extra_args = {});
 
+// A port nothing listens on right now (the kernel's pick for a socket bound to port 0), for peers such as
+// Prometheus that cannot report the port they bound.
+int FreeLoopbackPort();
+
+// A counter of ief_simulator's control API (GET /sim/requests/KEY): a job id, list, iam_issued...
+long SimulatorCount(const RunningProcess& simulator, const std::string& key);
+
 // The exporter's current metrics.
 std::map<std::string, double> Scrape(const RunningProcess& exporter);
 
