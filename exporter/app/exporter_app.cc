@@ -1,6 +1,7 @@
 #include "app/exporter_app.h"
 
 #include "ief/auth.h"
+#include "metrics/job_text.h"
 #include "util/log.h"
 
 namespace ief {
@@ -24,8 +25,8 @@ std::vector<TrackedProject> TrackedProjects(const Config& config, const AuthDepe
 }  // namespace
 
 ExporterApp::ExporterApp(ShardAssignment shard)
-    : shard_(shard), api_metrics_(registry_), info_metrics_(registry_, shard), snapshot_collector_(store_) {
-  exposition_.Add(&snapshot_collector_);
+    : shard_(shard), api_metrics_(registry_), info_metrics_(registry_, shard) {
+  exposition_.SetSnapshotSource(&store_);
   exposition_.Add(&registry_);
   exposition_.Add(&process_collector_);
 }
@@ -49,6 +50,7 @@ std::unique_ptr<Poller> ExporterApp::BuildPoller(const Config& config, const Sna
   options.terminal_recheck_interval = global.terminal_recheck_interval;
   options.shard = shard_.ordinal;
   options.total_shards = shard_.total;
+  options.render_job = RenderJob;
   return std::make_unique<Poller>(options, TrackedProjects(config, auth_deps, *rate_limiters_),
                                   MakeIefFetcherFactory(transport, client, &api_metrics_), store_, SystemWallClock,
                                   previous);

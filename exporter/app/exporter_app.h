@@ -13,7 +13,6 @@
 #include "metrics/api_metrics.h"
 #include "metrics/exposition.h"
 #include "metrics/process_collector.h"
-#include "metrics/snapshot_collector.h"
 #include "poll/poller.h"
 #include "util/result.h"
 
@@ -45,7 +44,6 @@ class ExporterApp {
   ApiMetrics api_metrics_;
   ExporterInfoMetrics info_metrics_;
   SnapshotStore store_;
-  SnapshotCollector snapshot_collector_;
   ProcessCollector process_collector_;
   Exposition exposition_;
 

@@ -9,6 +9,22 @@ std::string BatchTarget::NodeName() const {
   return "";
 }
 
+BatchJob SummaryOf(const BatchJob& job) {
+  BatchJob summary;
+  summary.job_id = job.job_id;
+  summary.job_name = job.job_name;
+  summary.job_type = job.job_type;
+  summary.created_at = job.created_at;
+  summary.status = job.status;
+  summary.task_total_count = job.task_total_count;
+  summary.task_failed_count = job.task_failed_count;
+  summary.task_success_count = job.task_success_count;
+  summary.target_type = job.target_type;
+  summary.has_tasks = job.has_tasks;
+  summary.status_last_updated_at = job.status_last_updated_at;
+  return summary;
+}
+
 bool IsFinishedStatus(const std::string& status) {
   return status == "Successful" || status == "Partially_successful" || status == "Failed" ||
          status == "Stopped" || status == "Timed_out";

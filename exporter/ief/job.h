@@ -58,6 +58,9 @@ struct BatchJob {
 inline constexpr const char* kDocumentedJobStatuses[] = {
     "Waiting", "Running", "Successful", "Partially_successful", "Failed", "Stopping", "Stopped", "Timed_out"};
 
+// The job without its bulky parts (tasks, targets, task_data, description): what a ListBatchJob item carries.
+BatchJob SummaryOf(const BatchJob& job);
+
 // True for statuses after which a job does not change by itself (it may still be retried).
 bool IsFinishedStatus(const std::string& status);
 

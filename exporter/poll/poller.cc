@@ -302,11 +302,18 @@ void Poller::WorkerLoop(std::unique_ptr<JobFetcher> fetcher) {
       project = projects_[jobs_.at(key).project_index].context;
     }
     FetchResult result = fetcher->Fetch(*project, key.second);
-    ApplyResult(key, result);
+    std::shared_ptr<const RenderedJob> rendered;
+    if (result.ok() && options_.render_job) {  // render outside the lock: scrapes and other workers go on
+      JobSnapshot identity;
+      identity.project_id = key.first;
+      identity.job_id = key.second;
+      rendered = options_.render_job(identity, result.job, options_.render);
+    }
+    ApplyResult(key, result, std::move(rendered));
   }
 }
 
-void Poller::ApplyResult(const JobKey& key, const FetchResult& result) {
+void Poller::ApplyResult(const JobKey& key, const FetchResult& result, std::shared_ptr<const RenderedJob> rendered) {
   std::lock_guard<std::mutex> lock(mutex_);
   --outstanding_;
   if (outstanding_ == 0) round_finished_.notify_all();
@@ -327,7 +334,9 @@ void Poller::ApplyResult(const JobKey& key, const FetchResult& result) {
   auto next = std::make_shared<JobSnapshot>(*record.published);
   next->last_fetch_ok = result.ok();
   if (result.ok()) {
-    next->last_good = std::make_shared<const BatchJob>(result.job);
+    // With the text rendered, the tasks are not needed any more: keep the summary only (memory).
+    next->last_good = std::make_shared<const BatchJob>(rendered ? SummaryOf(result.job) : result.job);
+    next->rendered = std::move(rendered);
     next->last_success_unix = clock_();
   }
   if (result.api_reachable()) record.last_fetch_unix = clock_();

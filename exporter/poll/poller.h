@@ -58,6 +58,10 @@ struct TrackedProject {
   DiscoveryConfig discovery;         // enabled = false: explicit jobs only
 };
 
+// Renders a freshly fetched job's exposition text, on the worker thread that fetched it.
+using JobRenderHook = std::function<std::shared_ptr<const RenderedJob>(const JobSnapshot& identity,
+                                                                     const BatchJob& job, const RenderOptions&)>;
+
 struct PollerOptions {
   Duration poll_interval = std::chrono::seconds(30);
   int max_concurrency = 8;
@@ -66,6 +70,8 @@ struct PollerOptions {
   int shard = 0;
   int total_shards = 1;
   long list_page_size = 100;
+  // When set, jobs are rendered as they arrive and only their summary is kept; else rendering happens at scrape.
+  JobRenderHook render_job;
 };
 
 // Wall-clock seconds since the epoch; injectable for tests.
@@ -107,7 +113,7 @@ class Poller {
   void DiscoverDueProjects(double now_unix);
   void ApplyListing(size_t project_index, const FetchResult& listing, double now_unix);
   bool NeedsFetch(JobRecord& record, double now_unix);
-  void ApplyResult(const JobKey& key, const FetchResult& result);
+  void ApplyResult(const JobKey& key, const FetchResult& result, std::shared_ptr<const RenderedJob> rendered);
   void LogOutcome(const JobRecord& record, const FetchResult& result, const std::string& previous_failure);
   void PublishLocked();
 

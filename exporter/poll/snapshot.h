@@ -12,11 +12,16 @@
 
 namespace ief {
 
+struct RenderedJob;  // the job's exposition text (metrics/job_text.h); the poller only carries it
+
 struct JobSnapshot {
   std::string project_id;
   std::string job_id;
   std::string source = "config";  // "config" (listed in the config) or "discovery"
-  std::shared_ptr<const BatchJob> last_good;  // null until the first successful fetch
+  // The last successfully fetched version: the full job, or only its summary (no tasks, targets or task_data)
+  // when `rendered` holds its text. Null until the first successful fetch.
+  std::shared_ptr<const BatchJob> last_good;
+  std::shared_ptr<const RenderedJob> rendered;  // exposition text of last_good, when the poller rendered it
   bool last_fetch_ok = false;
   double last_success_unix = 0;  // meaningful only when last_good is set
 };

@@ -1,6 +1,4 @@
-#include "metrics/snapshot_collector.h"
-
-#include <prometheus/text_serializer.h>
+#include "metrics/job_text.h"
 
 #include <catch2/catch.hpp>
 #include <cstdlib>
@@ -8,15 +6,12 @@
 #include <sstream>
 
 #include "ief/job_parser.h"
+#include "metrics/exposition.h"
 #include "support/fixtures.h"
 
 namespace {
 
-std::string Exposition(const ief::Snapshot& snapshot) {
-  std::ostringstream out;
-  prometheus::TextSerializer().Serialize(out, ief::RenderSnapshot(snapshot));
-  return out.str();
-}
+std::string Exposition(const ief::Snapshot& snapshot) { return ief::RenderSnapshot(snapshot); }
 
 std::shared_ptr<const ief::JobSnapshot> Job(const std::string& project, const std::string& id,
                                             std::shared_ptr<const ief::BatchJob> job, bool ok, double success) {
@@ -117,12 +112,33 @@ TEST_CASE("a job's series vanish when it leaves the snapshot") {
   CHECK_THAT(Exposition(snapshot), !Catch::Contains("job_id=\"b\""));
 }
 
-TEST_CASE("the collector reads the store's latest snapshot") {
+TEST_CASE("pre-rendered text is used as is, and re-rendered when the options changed") {
+  auto seed = SeedJob();
+  auto job = std::make_shared<ief::JobSnapshot>();
+  job->project_id = "p1";
+  job->job_id = "66273c66-f72e-4607-8769-3663d255fb83";
+  job->last_good = std::make_shared<const ief::BatchJob>(ief::SummaryOf(*seed));  // what the poller keeps
+  job->last_fetch_ok = true;
+  job->rendered = ief::RenderJob(*job, *seed, ief::RenderOptions{});
+  ief::Snapshot snapshot;
+  snapshot.jobs = {job};
+  std::string text = Exposition(snapshot);
+  CHECK_THAT(text, Catch::Contains("task_id=\"382cca3e-88e6-4a7c-bf23-b637a99761f9\""));  // from the cached text
+  CHECK_THAT(text, Catch::Contains("ief_batch_job_tasks_by_status{project_id=\"p1\",job_id=\"66273c66-f72e-4607-8769-3663d255fb83\",status=\"Successful\"} 2"));
+
+  snapshot.render.per_task_metrics = false;  // e.g. after a reload: the summary alone is re-rendered
+  CHECK_THAT(Exposition(snapshot), !Catch::Contains("ief_batch_job_task_info"));
+}
+
+TEST_CASE("the exposition joins the snapshot and the prometheus-cpp sources") {
   ief::SnapshotStore store;
-  ief::SnapshotCollector collector(store);
-  CHECK(collector.Collect().size() == 1);  // only the overrun counter before anything is known
+  ief::Exposition exposition;
+  exposition.SetSnapshotSource(&store);
+  CHECK(exposition.Render() == "# HELP ief_poll_rounds_overrun_total Poll rounds that did not finish within the "
+                               "poll interval.\n# TYPE ief_poll_rounds_overrun_total counter\n"
+                               "ief_poll_rounds_overrun_total 0\n");
   auto next = std::make_shared<ief::Snapshot>();
   next->jobs = {Job("p", "a", SeedJob(), true, 1)};
   store.Publish(next);
-  CHECK(collector.Collect().size() > 10);
+  CHECK_THAT(exposition.Render(), Catch::Contains("ief_batch_job_info{project_id=\"p\",job_id=\"a\""));
 }

@@ -1,0 +1,277 @@
+#include "metrics/job_text.h"
+
+#include <charconv>
+#include <cmath>
+#include <map>
+#include <set>
+#include <string_view>
+
+#include "util/text.h"
+
+namespace ief {
+namespace {
+
+using Label = std::pair<std::string_view, std::string_view>;
+
+struct FamilySpec {
+  const char* name;
+  const char* help;
+  const char* type;
+};
+
+// Cached families first (same order as CachedFamily), then those written at scrape time.
+enum ScrapeFamily { kScrapeSuccess = kCachedFamilyCount, kLastSuccess, kUp, kTrackedJobs, kRoundDuration,
+                    kRoundsOverrun, kFamilyCount };
+
+constexpr FamilySpec kFamilies[kFamilyCount] = {
+    {"ief_batch_job_info", "Batch job identity; names live only here.", "gauge"},
+    {"ief_batch_job_status", "Batch job status, one series per status, 1 on the current one.", "gauge"},
+    {"ief_batch_job_tasks", "task_total_count as the API reports it.", "gauge"},
+    {"ief_batch_job_tasks_succeeded", "task_success_count as the API reports it.", "gauge"},
+    {"ief_batch_job_tasks_failed", "task_failed_count as the API reports it.", "gauge"},
+    {"ief_batch_job_tasks_by_status", "Tasks in tasks[] counted by their status.", "gauge"},
+    {"ief_batch_job_created_timestamp_seconds", "When the batch job was created.", "gauge"},
+    {"ief_batch_job_status_updated_timestamp_seconds", "When the batch job status last changed.", "gauge"},
+    {"ief_batch_job_task_info", "One series per task of a batch job.", "gauge"},
+    {"ief_batch_job_task_created_timestamp_seconds", "When the task was created.", "gauge"},
+    {"ief_batch_job_task_failure_info", "Failure reason of a task, cut to 128 characters.", "gauge"},
+    {"ief_batch_job_target_info", "One series per target of a batch job.", "gauge"},
+    {"ief_batch_job_scrape_success", "1 if the latest fetch of this batch job succeeded.", "gauge"},
+    {"ief_batch_job_last_success_timestamp_seconds", "When this batch job was last fetched successfully.", "gauge"},
+    {"ief_up", "1 if the latest request to this project's IEF API got a valid answer.", "gauge"},
+    {"ief_tracked_jobs", "Batch jobs tracked, by where they came from and whether they finished.", "gauge"},
+    {"ief_poll_round_duration_seconds", "How long the latest poll round took.", "gauge"},
+    {"ief_poll_rounds_overrun_total", "Poll rounds that did not finish within the poll interval.", "counter"},
+};
+
+void AppendEscaped(std::string& out, std::string_view value) {
+  for (char c : value) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+}
+
+void AppendValue(std::string& out, double value) {
+  char buffer[32];
+  if (std::isnan(value)) {
+    out += "NaN";
+  } else if (std::isinf(value)) {
+    out += value > 0 ? "+Inf" : "-Inf";
+  } else if (std::trunc(value) == value && std::fabs(value) < 1e15) {
+    auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, static_cast<long long>(value));
+    out.append(buffer, end);
+  } else {
+    auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);  // shortest exact form
+    out.append(buffer, end);
+  }
+}
+
+// name{l1="v1",...} value\n
+void AppendSample(std::string& out, int family, std::initializer_list<Label> labels, double value,
+                  std::initializer_list<Label> more = {}) {
+  out += kFamilies[family].name;
+  bool first = true;
+  for (const auto* list : {&labels, &more}) {
+    for (const Label& label : *list) {
+      out += first ? '{' : ',';
+      first = false;
+      out += label.first;
+      out += "=\"";
+      AppendEscaped(out, label.second);
+      out += '"';
+    }
+  }
+  if (!first) out += '}';
+  out += ' ';
+  AppendValue(out, value);
+  out += '\n';
+}
+
+void AppendHeader(std::string& out, int family) {
+  out += "# HELP ";
+  out += kFamilies[family].name;
+  out += ' ';
+  out += kFamilies[family].help;
+  out += "\n# TYPE ";
+  out += kFamilies[family].name;
+  out += ' ';
+  out += kFamilies[family].type;
+  out += '\n';
+}
+
+struct JobRenderer {
+  const JobSnapshot& snapshot;
+  const BatchJob& job;
+  const RenderOptions& options;
+  RenderedJob& out;
+
+  Label project() const { return {"project_id", snapshot.project_id}; }
+  Label id() const { return {"job_id", snapshot.job_id}; }
+  void Add(CachedFamily family, double value, std::initializer_list<Label> more = {}) {
+    AppendSample(out.families[family], family, {project(), id()}, value, more);
+  }
+  void AddOptional(CachedFamily family, const std::optional<int64_t>& value) {
+    if (value) Add(family, static_cast<double>(*value));
+  }
+
+  // One-hot status: every documented status, plus the current one if the API invented a new one.
+  void Status() {
+    bool documented = false;
+    for (const char* known : kDocumentedJobStatuses) {
+      documented |= job.status == known;
+      Add(kJobStatus, job.status == known ? 1 : 0, {{"status", known}});
+    }
+    if (!documented) Add(kJobStatus, 1, {{"status", job.status}});
+  }
+
+  // Tasks counted by status: documented statuses always present (0 when none), others as they come.
+  void TasksByStatus() {
+    std::map<std::string_view, int64_t> counts;
+    for (const BatchTask& task : job.tasks) ++counts[task.status];
+    for (const char* known : kDocumentedJobStatuses) {
+      auto it = counts.find(known);
+      Add(kTasksByStatus, it == counts.end() ? 0 : static_cast<double>(it->second), {{"status", known}});
+      if (it != counts.end()) counts.erase(it);
+    }
+    for (const auto& [status, count] : counts) Add(kTasksByStatus, static_cast<double>(count), {{"status", status}});
+  }
+
+  // Per-task and per-target series, at most max_tasks_per_job of each, skipping repeated ids (duplicate series
+  // would make Prometheus reject the whole scrape).
+  void Tasks() {
+    const size_t max = static_cast<size_t>(options.max_tasks_per_job);
+    std::set<std::string_view> seen;
+    for (const BatchTask& task : job.tasks) {
+      if (seen.size() >= max) break;
+      if (!seen.insert(task.task_id).second) continue;
+      Add(kTaskInfo, 1,
+          {{"task_id", task.task_id}, {"task_name", task.task_name}, {"target_id", task.target_id},
+           {"status", task.status}});
+      if (task.created_at) Add(kTaskCreated, static_cast<double>(*task.created_at), {{"task_id", task.task_id}});
+      if (!task.reason.empty()) {
+        std::string reason = TruncateUtf8(task.reason, kMaxReasonChars);
+        Add(kTaskFailureInfo, 1, {{"task_id", task.task_id}, {"reason", reason}});
+      }
+    }
+    seen.clear();
+    for (const BatchTarget& target : job.targets) {
+      if (seen.size() >= max) break;
+      if (!seen.insert(target.target_id).second) continue;
+      std::string node = target.NodeName();
+      Add(kTargetInfo, 1, {{"target_id", target.target_id}, {"node_name", node}});
+    }
+  }
+
+  void Render() {
+    out.options = options;
+    Add(kJobInfo, 1, {{"job_name", job.job_name}, {"job_type", job.job_type}, {"target_type", job.target_type}});
+    Status();
+    AddOptional(kTasks, job.task_total_count);
+    AddOptional(kTasksSucceeded, job.task_success_count);
+    AddOptional(kTasksFailed, job.task_failed_count);
+    if (job.has_tasks) TasksByStatus();
+    AddOptional(kCreated, job.created_at);
+    AddOptional(kStatusUpdated, job.status_last_updated_at);
+    if (options.per_task_metrics) Tasks();
+  }
+};
+
+bool SameOptions(const RenderOptions& a, const RenderOptions& b) {
+  return a.per_task_metrics == b.per_task_metrics && a.max_tasks_per_job == b.max_tasks_per_job;
+}
+
+// ief_tracked_jobs: every combination for every project, so "no finished jobs" reads 0, not absent. A job not
+// known to be finished (never fetched, say) counts as active.
+void AppendTrackedJobs(std::string& out, const Snapshot& snapshot) {
+  std::map<std::string, std::array<int, 4>> per_project;  // config active/finished, discovery active/finished
+  for (const ProjectSnapshot& project : snapshot.projects) per_project[project.project_id];
+  for (const auto& job : snapshot.jobs) {
+    bool finished = job->last_good && IsFinishedStatus(job->last_good->status);
+    ++per_project[job->project_id][(job->source == "discovery" ? 2 : 0) + (finished ? 1 : 0)];
+  }
+  if (per_project.empty()) return;
+  AppendHeader(out, kTrackedJobs);
+  for (const auto& [project_id, counts] : per_project) {
+    int i = 0;
+    for (const char* source : {"config", "discovery"}) {
+      for (const char* phase : {"active", "finished"}) {
+        AppendSample(out, kTrackedJobs, {{"project_id", project_id}, {"source", source}, {"phase", phase}},
+                     counts[i++]);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<const RenderedJob> RenderJob(const JobSnapshot& snapshot, const BatchJob& job,
+                                             const RenderOptions& options) {
+  auto rendered = std::make_shared<RenderedJob>();
+  JobRenderer{snapshot, job, options, *rendered}.Render();
+  return rendered;
+}
+
+std::string RenderSnapshot(const Snapshot& snapshot) {
+  // Every job's cached text, rendering here the ones the poller did not (tests, or options changed).
+  std::vector<std::shared_ptr<const RenderedJob>> texts(snapshot.jobs.size());
+  size_t bytes = 0;
+  for (size_t i = 0; i < snapshot.jobs.size(); ++i) {
+    const JobSnapshot& job = *snapshot.jobs[i];
+    if (!job.last_good) continue;
+    texts[i] = job.rendered && SameOptions(job.rendered->options, snapshot.render)
+                   ? job.rendered
+                   : RenderJob(job, *job.last_good, snapshot.render);
+    for (const std::string& family : texts[i]->families) bytes += family.size();
+  }
+  std::string out;
+  out.reserve(bytes + snapshot.jobs.size() * 300 + 4096);
+  for (int family = 0; family < kCachedFamilyCount; ++family) {
+    size_t header_at = out.size();
+    AppendHeader(out, family);
+    size_t body_at = out.size();
+    for (const auto& text : texts) {
+      if (text) out += text->families[family];
+    }
+    if (out.size() == body_at) out.resize(header_at);  // no series: no family, as client libraries do
+  }
+  if (!snapshot.jobs.empty()) {
+    AppendHeader(out, kScrapeSuccess);
+    for (const auto& job : snapshot.jobs) {
+      AppendSample(out, kScrapeSuccess, {{"project_id", job->project_id}, {"job_id", job->job_id}},
+                   job->last_fetch_ok ? 1 : 0);
+    }
+    size_t header_at = out.size();
+    AppendHeader(out, kLastSuccess);
+    size_t body_at = out.size();
+    for (const auto& job : snapshot.jobs) {
+      if (!job->last_good) continue;
+      AppendSample(out, kLastSuccess, {{"project_id", job->project_id}, {"job_id", job->job_id}},
+                   job->last_success_unix);
+    }
+    if (out.size() == body_at) out.resize(header_at);
+  }
+  bool any_up = false;
+  for (const ProjectSnapshot& project : snapshot.projects) {
+    if (!project.has_answered) continue;
+    if (!any_up) AppendHeader(out, kUp);
+    any_up = true;
+    AppendSample(out, kUp, {{"project_id", project.project_id}}, project.up ? 1 : 0);
+  }
+  AppendTrackedJobs(out, snapshot);
+  if (snapshot.has_completed_round) {
+    AppendHeader(out, kRoundDuration);
+    AppendSample(out, kRoundDuration, {}, snapshot.last_round_seconds);
+  }
+  AppendHeader(out, kRoundsOverrun);
+  AppendSample(out, kRoundsOverrun, {}, static_cast<double>(snapshot.rounds_overrun));
+  return out;
+}
+
+}  // namespace ief
