@@ -41,6 +41,7 @@ struct CurlTransportOptions {
   Duration total_timeout = std::chrono::seconds(10);
   size_t max_body_bytes = 64 * 1024 * 1024;
   const Cancellation* cancellation = nullptr;  // when set, a cancel aborts transfers in flight
+  bool accept_compressed = true;               // ask for gzip/deflate answers
 };
 
 // One libcurl easy handle, reused so connections stay alive. Not thread-safe: one per worker thread.

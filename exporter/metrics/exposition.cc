@@ -4,15 +4,14 @@
 
 #include <sstream>
 
-#include "metrics/job_text.h"
 #include "util/log.h"
 
 namespace ief {
 
-std::string Exposition::Render() const {
-  std::string out;
+TextPieces Exposition::RenderPieces() const {
+  TextPieces out;
   try {
-    if (store_ != nullptr) out = RenderSnapshot(*store_->Load());
+    if (store_ != nullptr) AppendSnapshotText(store_->Load(), out);
     std::vector<prometheus::MetricFamily> families;
     for (const prometheus::Collectable* source : sources_) {
       std::vector<prometheus::MetricFamily> collected = source->Collect();
@@ -21,7 +20,7 @@ std::string Exposition::Render() const {
     }
     std::ostringstream serialized;
     prometheus::TextSerializer().Serialize(serialized, families);
-    out += serialized.str();
+    out.AppendOwned(serialized.str());
   } catch (const std::exception& e) {
     log::Error("Rendering the metrics failed", {{"err", e.what()}});
   }

@@ -1,5 +1,6 @@
 // Renders the whole Prometheus text exposition: the job and project metrics of the latest snapshot (mostly
-// pre-rendered text), then the prometheus-cpp collectables (the exporter's own counters, process metrics).
+// pre-rendered text, passed on as views), then the prometheus-cpp collectables (the exporter's own counters,
+// process metrics).
 #pragma once
 
 #include <string>
@@ -7,6 +8,7 @@
 
 #include <prometheus/collectable.h>
 
+#include "metrics/job_text.h"
 #include "poll/snapshot.h"
 
 namespace ief {
@@ -17,7 +19,8 @@ class Exposition {
   void SetSnapshotSource(const SnapshotStore* store) { store_ = store; }
   void Add(const prometheus::Collectable* source) { sources_.push_back(source); }
   // Never throws: a failing source is logged and left out.
-  std::string Render() const;
+  TextPieces RenderPieces() const;
+  std::string Render() const { return RenderPieces().Flatten(); }
 
  private:
   const SnapshotStore* store_ = nullptr;

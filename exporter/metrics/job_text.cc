@@ -215,63 +215,119 @@ std::shared_ptr<const RenderedJob> RenderJob(const JobSnapshot& snapshot, const 
                                              const RenderOptions& options) {
   auto rendered = std::make_shared<RenderedJob>();
   JobRenderer{snapshot, job, options, *rendered}.Render();
+  for (int family = 0; family < kCachedFamilyCount; ++family) {
+    rendered->compressed[family] = MakeDeflateSegment(rendered->families[family]);
+  }
   return rendered;
 }
 
-std::string RenderSnapshot(const Snapshot& snapshot) {
+void TextPieces::AppendOwned(std::string text) {
+  if (text.empty()) return;
+  owned_.push_back(std::move(text));
+  pieces_.push_back(owned_.back());
+  compressed_.push_back(nullptr);
+}
+
+void TextPieces::AppendView(std::string_view text, const DeflateSegment* compressed) {
+  if (text.empty()) return;
+  pieces_.push_back(text);
+  compressed_.push_back(compressed);
+}
+
+std::shared_ptr<const std::vector<std::string_view>> TextPieces::Gzipped(std::shared_ptr<const void>& owner) const {
+  struct GzipBody {
+    std::deque<DeflateSegment> made;  // segments compressed for this scrape (headers, per-scrape lines)
+    GzipJoiner joiner;
+    std::vector<std::string_view> pieces;
+  };
+  auto body = std::make_shared<GzipBody>();
+  for (size_t i = 0; i < pieces_.size(); ++i) {
+    if (compressed_[i] != nullptr) {
+      body->joiner.Add(*compressed_[i]);
+    } else {
+      body->joiner.Add(body->made.emplace_back(MakeDeflateSegment(pieces_[i])));
+    }
+  }
+  body->pieces = body->joiner.Finish();
+  owner = body;
+  return std::shared_ptr<const std::vector<std::string_view>>(body, &body->pieces);
+}
+
+size_t TextPieces::size() const {
+  size_t total = 0;
+  for (std::string_view piece : pieces()) total += piece.size();
+  return total;
+}
+
+std::string TextPieces::Flatten() const {
+  std::string out;
+  out.reserve(size());
+  for (std::string_view piece : pieces()) out += piece;
+  return out;
+}
+
+void AppendSnapshotText(const std::shared_ptr<const Snapshot>& shared, TextPieces& out) {
+  const Snapshot& snapshot = *shared;
+  out.keep_alive.push_back(shared);
   // Every job's cached text, rendering here the ones the poller did not (tests, or options changed).
   std::vector<std::shared_ptr<const RenderedJob>> texts(snapshot.jobs.size());
-  size_t bytes = 0;
   for (size_t i = 0; i < snapshot.jobs.size(); ++i) {
     const JobSnapshot& job = *snapshot.jobs[i];
     if (!job.last_good) continue;
-    texts[i] = job.rendered && SameOptions(job.rendered->options, snapshot.render)
-                   ? job.rendered
-                   : RenderJob(job, *job.last_good, snapshot.render);
-    for (const std::string& family : texts[i]->families) bytes += family.size();
+    bool cached = job.rendered && SameOptions(job.rendered->options, snapshot.render);
+    texts[i] = cached ? job.rendered : RenderJob(job, *job.last_good, snapshot.render);
+    if (!cached) out.keep_alive.push_back(texts[i]);
   }
-  std::string out;
-  out.reserve(bytes + snapshot.jobs.size() * 300 + 4096);
   for (int family = 0; family < kCachedFamilyCount; ++family) {
-    size_t header_at = out.size();
-    AppendHeader(out, family);
-    size_t body_at = out.size();
+    bool any = false;
+    for (const auto& text : texts) any = any || (text && !text->families[family].empty());
+    if (!any) continue;  // no series: no family, as client libraries do
+    std::string header;
+    AppendHeader(header, family);
+    out.AppendOwned(std::move(header));
     for (const auto& text : texts) {
-      if (text) out += text->families[family];
+      if (text) out.AppendView(text->families[family], &text->compressed[family]);
     }
-    if (out.size() == body_at) out.resize(header_at);  // no series: no family, as client libraries do
   }
+  std::string tail;  // the lines written for this scrape
   if (!snapshot.jobs.empty()) {
-    AppendHeader(out, kScrapeSuccess);
+    AppendHeader(tail, kScrapeSuccess);
     for (const auto& job : snapshot.jobs) {
-      AppendSample(out, kScrapeSuccess, {{"project_id", job->project_id}, {"job_id", job->job_id}},
+      AppendSample(tail, kScrapeSuccess, {{"project_id", job->project_id}, {"job_id", job->job_id}},
                    job->last_fetch_ok ? 1 : 0);
     }
-    size_t header_at = out.size();
-    AppendHeader(out, kLastSuccess);
-    size_t body_at = out.size();
+    size_t header_at = tail.size();
+    AppendHeader(tail, kLastSuccess);
+    size_t body_at = tail.size();
     for (const auto& job : snapshot.jobs) {
       if (!job->last_good) continue;
-      AppendSample(out, kLastSuccess, {{"project_id", job->project_id}, {"job_id", job->job_id}},
+      AppendSample(tail, kLastSuccess, {{"project_id", job->project_id}, {"job_id", job->job_id}},
                    job->last_success_unix);
     }
-    if (out.size() == body_at) out.resize(header_at);
+    if (tail.size() == body_at) tail.resize(header_at);
   }
   bool any_up = false;
   for (const ProjectSnapshot& project : snapshot.projects) {
     if (!project.has_answered) continue;
-    if (!any_up) AppendHeader(out, kUp);
+    if (!any_up) AppendHeader(tail, kUp);
     any_up = true;
-    AppendSample(out, kUp, {{"project_id", project.project_id}}, project.up ? 1 : 0);
+    AppendSample(tail, kUp, {{"project_id", project.project_id}}, project.up ? 1 : 0);
   }
-  AppendTrackedJobs(out, snapshot);
+  AppendTrackedJobs(tail, snapshot);
   if (snapshot.has_completed_round) {
-    AppendHeader(out, kRoundDuration);
-    AppendSample(out, kRoundDuration, {}, snapshot.last_round_seconds);
+    AppendHeader(tail, kRoundDuration);
+    AppendSample(tail, kRoundDuration, {}, snapshot.last_round_seconds);
   }
-  AppendHeader(out, kRoundsOverrun);
-  AppendSample(out, kRoundsOverrun, {}, static_cast<double>(snapshot.rounds_overrun));
-  return out;
+  AppendHeader(tail, kRoundsOverrun);
+  AppendSample(tail, kRoundsOverrun, {}, static_cast<double>(snapshot.rounds_overrun));
+  out.AppendOwned(std::move(tail));
+}
+
+std::string RenderSnapshot(const Snapshot& snapshot) {
+  TextPieces pieces;
+  // A non-owning pointer: the caller's snapshot outlives this call.
+  AppendSnapshotText(std::shared_ptr<const Snapshot>(std::shared_ptr<const Snapshot>(), &snapshot), pieces);
+  return pieces.Flatten();
 }
 
 }  // namespace ief

@@ -5,10 +5,14 @@
 #pragma once
 
 #include <array>
+#include <deque>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "poll/snapshot.h"
+#include "util/gzip.h"
 
 namespace ief {
 
@@ -21,13 +25,39 @@ enum CachedFamily {
 struct RenderedJob {
   RenderOptions options;  // what it was rendered with; a reload with other options re-renders
   std::array<std::string, kCachedFamilyCount> families;  // sample lines, no HELP/TYPE
+  std::array<DeflateSegment, kCachedFamilyCount> compressed;  // the same, for gzip scrapes
 };
 
 // Renders the cached families of `job` (identity labels from `snapshot`).
 std::shared_ptr<const RenderedJob> RenderJob(const JobSnapshot& snapshot, const BatchJob& job,
                                              const RenderOptions& options);
 
+// Exposition text as a list of pieces: views into the jobs' pre-rendered text (kept alive by `keep_alive`) and
+// strings written for this scrape. A scrape sends the pieces one after the other, so the tens of megabytes of a
+// large tenant are never copied into one buffer.
+class TextPieces {
+ public:
+  // Appends text the pieces keep themselves.
+  void AppendOwned(std::string text);
+  // Appends a view of text that lives at least as long as `keep_alive`, with its compressed form when known.
+  void AppendView(std::string_view text, const DeflateSegment* compressed = nullptr);
+
+  const std::vector<std::string_view>& pieces() const { return pieces_; }
+  // The same text as one gzip stream, joined from the pre-compressed pieces (the others are compressed now).
+  // The result's pieces point into it and into these pieces, which must outlive it.
+  std::shared_ptr<const std::vector<std::string_view>> Gzipped(std::shared_ptr<const void>& owner) const;
+  size_t size() const;
+  std::string Flatten() const;
+  std::vector<std::shared_ptr<const void>> keep_alive;
+
+ private:
+  std::deque<std::string> owned_;  // a deque never moves its elements, so views stay valid
+  std::vector<std::string_view> pieces_;
+  std::vector<const DeflateSegment*> compressed_;  // per piece, or null
+};
+
 // The whole job/project exposition of a snapshot. Jobs without a usable pre-rendered text are rendered here.
+void AppendSnapshotText(const std::shared_ptr<const Snapshot>& snapshot, TextPieces& out);
 std::string RenderSnapshot(const Snapshot& snapshot);
 
 // Longest failure reason exported in ief_batch_job_task_failure_info, in characters.

@@ -4,22 +4,74 @@
 
 namespace ief {
 
-std::string GzipCompress(std::string_view data) {
+std::string GzipCompress(const std::vector<std::string_view>& pieces) {
   z_stream stream{};
   // windowBits 15 + 16 selects the gzip wrapper; level 1: scrapes want speed more than the last few percent.
   if (deflateInit2(&stream, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return "";
+  size_t total = 0;
+  for (std::string_view piece : pieces) total += piece.size();
   std::string out;
-  out.resize(deflateBound(&stream, static_cast<uLong>(data.size())));
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  stream.avail_in = static_cast<uInt>(data.size());
+  out.resize(deflateBound(&stream, static_cast<uLong>(total)) + 64);
   stream.next_out = reinterpret_cast<Bytef*>(out.data());
   stream.avail_out = static_cast<uInt>(out.size());
-  int result = deflate(&stream, Z_FINISH);
+  int result = Z_OK;
+  for (size_t i = 0; i <= pieces.size() && result == Z_OK; ++i) {
+    bool last = i == pieces.size();
+    std::string_view piece = last ? std::string_view() : pieces[i];
+    stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(piece.data()));
+    stream.avail_in = static_cast<uInt>(piece.size());
+    result = deflate(&stream, last ? Z_FINISH : Z_NO_FLUSH);
+    if (!last && stream.avail_in != 0) result = Z_BUF_ERROR;  // the bound was too small: give up, send plain
+  }
   size_t written = stream.total_out;
   deflateEnd(&stream);
   if (result != Z_STREAM_END) return "";
   out.resize(written);
   return out;
+}
+
+std::string GzipCompress(std::string_view data) { return GzipCompress(std::vector<std::string_view>{data}); }
+
+DeflateSegment MakeDeflateSegment(std::string_view text) {
+  DeflateSegment segment;
+  segment.length = text.size();
+  segment.crc = static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(text.data()), static_cast<uInt>(text.size())));
+  if (text.empty()) return segment;
+  z_stream stream{};
+  // windowBits -15: raw deflate, no wrapper; level 1 as for whole scrapes.
+  if (deflateInit2(&stream, 1, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) return segment;
+  segment.bytes.resize(deflateBound(&stream, static_cast<uLong>(text.size())) + 16);
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+  stream.avail_in = static_cast<uInt>(text.size());
+  stream.next_out = reinterpret_cast<Bytef*>(segment.bytes.data());
+  stream.avail_out = static_cast<uInt>(segment.bytes.size());
+  deflate(&stream, Z_SYNC_FLUSH);  // ends byte-aligned with an empty stored block, and is not final
+  segment.bytes.resize(stream.total_out);
+  segment.bytes.shrink_to_fit();  // the bound reserved about the text's size; keep only what is used
+  deflateEnd(&stream);
+  return segment;
+}
+
+GzipJoiner::GzipJoiner() {
+  // ID1 ID2, CM=deflate, no flags, no mtime, XFL=0, OS=unknown
+  header_ = std::string("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff", 10);
+  pieces_.push_back(header_);
+}
+
+void GzipJoiner::Add(const DeflateSegment& segment) {
+  if (segment.length == 0) return;
+  pieces_.push_back(segment.bytes);
+  crc_ = static_cast<uint32_t>(crc32_combine(crc_, segment.crc, static_cast<z_off_t>(segment.length)));
+  length_ += segment.length;
+}
+
+const std::vector<std::string_view>& GzipJoiner::Finish() {
+  trailer_ = std::string("\x03\x00", 2);  // a final, empty, fixed-Huffman block
+  for (uint32_t value : {crc_, static_cast<uint32_t>(length_)}) {
+    for (int i = 0; i < 4; ++i) trailer_ += static_cast<char>((value >> (8 * i)) & 0xff);
+  }
+  pieces_.push_back(trailer_);
+  return pieces_;
 }
 
 bool AcceptsGzip(std::string_view accept_encoding) {

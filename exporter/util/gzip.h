@@ -1,13 +1,44 @@
 // gzip for scrape responses (Prometheus always sends Accept-Encoding: gzip).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace ief {
 
 // Compresses `data` into a gzip member. Returns an empty string on failure (callers then send it plain).
 std::string GzipCompress(std::string_view data);
+// The same for text given in pieces, compressed as one stream.
+std::string GzipCompress(const std::vector<std::string_view>& pieces);
+
+// A piece of text compressed on its own as raw deflate ending in a sync flush (byte-aligned, not final), with its
+// CRC-32 and length. Such segments can be joined into one gzip stream without recompressing them: a scrape joins
+// the segments rendered when each job arrived instead of compressing tens of megabytes every time.
+struct DeflateSegment {
+  std::string bytes;
+  uint32_t crc = 0;
+  size_t length = 0;
+};
+DeflateSegment MakeDeflateSegment(std::string_view text);
+
+// Joins segments into one gzip member: a header, the segments as they are, a final empty block and the trailer
+// (the CRC-32 of the whole text is combined from the segments' CRCs).
+class GzipJoiner {
+ public:
+  GzipJoiner();
+  void Add(const DeflateSegment& segment);  // kept by reference: it must outlive the joiner's output
+  // The pieces of the gzip stream (views into the joined segments and into this joiner).
+  const std::vector<std::string_view>& Finish();
+
+ private:
+  std::string header_;
+  std::string trailer_;
+  std::vector<std::string_view> pieces_;
+  uint32_t crc_ = 0;
+  size_t length_ = 0;
+};
 
 // True when an Accept-Encoding header value allows gzip.
 bool AcceptsGzip(std::string_view accept_encoding);

@@ -27,14 +27,19 @@ bool IsRead(const ServerRequest& request) { return request.method == "GET" || re
 
 ServerReply ServeMetrics(const ServerRequest& request, const Exposition& exposition) {
   if (!IsRead(request)) return MethodNotAllowed();
-  ServerReply reply{200, kExpositionContentType, exposition.Render(), {}};
+  auto text = std::make_shared<TextPieces>(exposition.RenderPieces());
+  ServerReply reply{200, kExpositionContentType, ""};
   if (AcceptsGzip(request.Header("accept-encoding"))) {
-    std::string compressed = GzipCompress(reply.body);
-    if (!compressed.empty()) {
-      reply.body = std::move(compressed);
-      reply.headers.emplace_back("Content-Encoding", "gzip");
-    }
+    // Jobs' text was compressed when they arrived: the gzip stream is joined, not recompressed.
+    std::shared_ptr<const void> gzip_owner;
+    reply.body_pieces = *text->Gzipped(gzip_owner);
+    reply.body_owner = std::make_shared<std::pair<std::shared_ptr<const void>, std::shared_ptr<const void>>>(
+        std::move(text), std::move(gzip_owner));
+    reply.headers.emplace_back("Content-Encoding", "gzip");
+    return reply;
   }
+  reply.body_pieces = text->pieces();  // sent as they are: no copy of the (possibly huge) exposition
+  reply.body_owner = std::move(text);
   return reply;
 }
 

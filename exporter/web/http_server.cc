@@ -151,13 +151,37 @@ struct HttpServer::Impl : public CivetHandler {
   }
 
   static void Send(mg_connection* conn, bool head_only, const ServerReply& reply) {
+    size_t length = reply.body.size();
+    for (std::string_view piece : reply.body_pieces) length += piece.size();
     std::string head = "HTTP/1.1 " + std::to_string(reply.status) + " " + ReasonPhrase(reply.status) + "\r\n" +
                        "Content-Type: " + reply.content_type + "\r\n" +
-                       "Content-Length: " + std::to_string(reply.body.size()) + "\r\n";
+                       "Content-Length: " + std::to_string(length) + "\r\n";
     for (const auto& [name, value] : reply.headers) head += name + ": " + value + "\r\n";
     head += "\r\n";
     mg_write(conn, head.data(), head.size());
-    if (!head_only && !reply.body.empty()) mg_write(conn, reply.body.data(), reply.body.size());
+    if (head_only) return;
+    if (!reply.body.empty()) mg_write(conn, reply.body.data(), reply.body.size());
+    WritePieces(conn, reply.body_pieces);
+  }
+
+  // Small pieces are gathered into a buffer so a scrape of thousands of pieces takes few system calls; large ones
+  // go out directly.
+  static void WritePieces(mg_connection* conn, const std::vector<std::string_view>& pieces) {
+    constexpr size_t kBufferBytes = 256 * 1024;
+    std::string buffer;
+    buffer.reserve(kBufferBytes);
+    for (std::string_view piece : pieces) {
+      if (buffer.size() + piece.size() > kBufferBytes && !buffer.empty()) {
+        mg_write(conn, buffer.data(), buffer.size());
+        buffer.clear();
+      }
+      if (piece.size() >= kBufferBytes) {
+        mg_write(conn, piece.data(), piece.size());
+      } else {
+        buffer += piece;
+      }
+    }
+    if (!buffer.empty()) mg_write(conn, buffer.data(), buffer.size());
   }
 
   bool handleGet(CivetServer* s, mg_connection* c) override { return Handle(s, c); }

@@ -7,6 +7,7 @@
 #include <optional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -28,10 +29,19 @@ struct ServerRequest {
 };
 
 struct ServerReply {
+  ServerReply() = default;
+  ServerReply(int status_code, std::string type, std::string text,
+              std::vector<std::pair<std::string, std::string>> extra_headers = {})
+      : status(status_code), content_type(std::move(type)), body(std::move(text)), headers(std::move(extra_headers)) {}
+
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  // Sent after `body`, without being copied into one buffer first (large scrapes). `body_owner` keeps the text
+  // the views point into alive until the reply is written.
+  std::vector<std::string_view> body_pieces;
+  std::shared_ptr<const void> body_owner;
 };
 
 using RouteHandler = std::function<ServerReply(const ServerRequest&)>;

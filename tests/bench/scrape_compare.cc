@@ -1,0 +1,175 @@
+// One side of the scrape comparison, in its own process so resident memory is measured fairly:
+//   scrape_compare exporter JOBS TASKS [REPEATS] [gzip]   the exporter's way: pre-rendered job text served by
+//                                                         its CivetWeb server as pieces
+//   scrape_compare baseline JOBS TASKS [REPEATS] [gzip]   plain prometheus-cpp: a Family<Gauge> per metric in a
+//                                                         Registry served by prometheus-cpp's Exposer, holding
+//                                                         the identical series
+// Each scrapes itself over HTTP on 127.0.0.1 (with Accept-Encoding: gzip when asked) and prints one line of
+// key=value figures: bytes, scrape_ms (median of repeated scrapes), rss_mb (after the first scrape).
+#include <malloc.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+
+#include "bench_data.h"
+#include "metrics/api_metrics.h"
+#include "metrics/exposition.h"
+#include "metrics/process_collector.h"
+#include "web/exporter_web.h"
+
+#include <prometheus/exposer.h>
+
+namespace {
+
+double ResidentMegabytes() {
+  std::ifstream status("/proc/self/status");
+  std::string key;
+  while (status >> key) {
+    if (key == "VmRSS:") {
+      double kb = 0;
+      status >> kb;
+      return kb / 1024;
+    }
+    status.ignore(1 << 20, '\n');
+  }
+  return 0;
+}
+
+bool g_gzip = false;
+
+// One HTTP scrape of `url`; returns the body size (compressed size when gzip was asked).
+size_t HttpScrape(const std::string& url) {
+  ief::CurlTransportOptions options;
+  options.accept_compressed = false;  // the body is taken as sent: no decompression cost on the client side
+  options.total_timeout = std::chrono::seconds(120);
+  options.max_body_bytes = size_t(4) << 30;
+  static ief::CurlTransport transport(options);
+  ief::HttpRequest request;
+  request.url = url;
+  if (g_gzip) request.headers.emplace_back("Accept-Encoding", "gzip");
+  ief::HttpResponse response = transport.Send(request);
+  if (!response.transport_ok || response.status != 200) {
+    std::fprintf(stderr, "scrape failed: %s %ld\n", response.transport_error.c_str(), response.status);
+    std::exit(1);
+  }
+  return response.body.size();
+}
+
+template <typename Scrape>
+double MedianMilliseconds(int repeats, Scrape scrape, size_t& bytes) {
+  std::vector<double> times;
+  for (int i = 0; i < repeats; ++i) {
+    auto started = std::chrono::steady_clock::now();
+    bytes = scrape();
+    times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
+  }
+  std::sort(times.begin(), times.end());
+  return times[times.size() / 2];
+}
+
+// name{a="b",...} value -> (name, labels, value); enough for the text this project writes.
+bool ParseSample(const std::string& line, std::string& name, std::map<std::string, std::string>& labels,
+                 double& value) {
+  if (line.empty() || line[0] == '#') return false;
+  size_t brace = line.find('{');
+  size_t space = line.rfind(' ');
+  name = line.substr(0, std::min(brace, space));
+  labels.clear();
+  if (brace != std::string::npos) {
+    size_t pos = brace + 1;
+    while (line[pos] != '}') {
+      size_t eq = line.find('=', pos);
+      std::string key = line.substr(pos, eq - pos);
+      std::string val;
+      size_t i = eq + 2;
+      for (; line[i] != '"'; ++i) {
+        if (line[i] == '\\') ++i;
+        val += line[i];
+      }
+      labels[key] = val;
+      pos = i + 1;
+      if (line[pos] == ',') ++pos;
+    }
+  }
+  value = std::strtod(line.c_str() + space + 1, nullptr);
+  return true;
+}
+
+int RunExporter(int jobs, int tasks, int repeats) {
+  ief::SnapshotStore store;
+  store.Publish(ief::bench::MakeSnapshot(jobs, tasks));
+  prometheus::Registry registry;
+  ief::ApiMetrics api(registry);
+  ief::ExporterInfoMetrics info(registry, {});
+  ief::ProcessCollector process;
+  ief::Exposition exposition;
+  exposition.SetSnapshotSource(&store);
+  exposition.Add(&registry);
+  exposition.Add(&process);
+  auto routes = ief::ExporterRoutes({"/metrics"}, exposition, [] { return true; }, [] { return ief::Status::Ok(); });
+  auto server = ief::HttpServer::Start({"127.0.0.1:0", 8, 120000, 1 << 16, nullptr}, std::move(routes));
+  if (!server.ok()) return 1;
+  std::string url = "http://127.0.0.1:" + std::to_string((*server)->port()) + "/metrics";
+  malloc_trim(0);
+  size_t bytes = HttpScrape(url);
+  double rss = ResidentMegabytes();
+  double ms = MedianMilliseconds(repeats, [&] { return HttpScrape(url); }, bytes);
+  std::printf("mode=exporter jobs=%d tasks=%d gzip=%d bytes=%zu scrape_ms=%.2f rss_mb=%.1f\n", jobs, tasks,
+              g_gzip, bytes, ms, rss);
+  return 0;
+}
+
+int RunBaseline(int jobs, int tasks, int repeats) {
+  auto shared_registry = std::make_shared<prometheus::Registry>();
+  prometheus::Registry& registry = *shared_registry;
+  size_t series = 0;
+  {
+    std::string text = ief::RenderSnapshot(*ief::bench::MakeSnapshot(jobs, tasks));
+    std::istringstream lines(text);
+    std::map<std::string, prometheus::Family<prometheus::Gauge>*> families;
+    std::string line, name;
+    std::map<std::string, std::string> labels;
+    double value;
+    while (std::getline(lines, line)) {
+      if (!ParseSample(line, name, labels, value)) continue;
+      auto& family = families[name];
+      if (family == nullptr) family = &prometheus::BuildGauge().Name(name).Help("help").Register(registry);
+      family->Add(labels).Set(value);
+      ++series;
+    }
+  }
+  malloc_trim(0);
+  prometheus::Exposer exposer("127.0.0.1:0");
+  exposer.RegisterCollectable(shared_registry);  // held as a weak_ptr: shared_registry keeps it alive
+  std::string url = "http://127.0.0.1:" + std::to_string(exposer.GetListeningPorts().front()) + "/metrics";
+  size_t bytes = HttpScrape(url);
+  double rss = ResidentMegabytes();
+  double ms = MedianMilliseconds(repeats, [&] { return HttpScrape(url); }, bytes);
+  std::printf("mode=baseline jobs=%d tasks=%d gzip=%d series=%zu bytes=%zu scrape_ms=%.2f rss_mb=%.1f\n", jobs,
+              tasks, g_gzip, series, bytes, ms, rss);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 4) {
+    std::fprintf(stderr, "usage: %s exporter|baseline JOBS TASKS [REPEATS]\n", argv[0]);
+    return 2;
+  }
+  std::string mode = argv[1];
+  int jobs = std::atoi(argv[2]), tasks = std::atoi(argv[3]);
+  int repeats = argc > 4 ? std::atoi(argv[4]) : 7;
+  g_gzip = argc > 5 && std::string(argv[5]) == "gzip";
+  return mode == "baseline" ? RunBaseline(jobs, tasks, repeats) : RunExporter(jobs, tasks, repeats);
+}
