@@ -4,13 +4,14 @@
 #   make asan   the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make fuzz   libFuzzer targets (job parser, list parser, config loaders), FUZZ_SECONDS each (default 30)
 #   make check-hardening   asan + fuzz (CI runs it after `make test`)
+#   make bench  benchmarks against their baselines, printing figures and ratios (docs/performance.md)
 BUILD_DIR ?= build
 ASAN_DIR  ?= build-asan
 JOBS      ?= $(shell nproc)
 FUZZ_SECONDS ?= 30
 CTEST_ARGS ?= --output-on-failure --no-tests=error -j $(JOBS)
 
-.PHONY: all deps build test demo asan fuzz check-hardening clean
+.PHONY: all deps build test demo asan fuzz check-hardening bench clean
 
 all: build
 
@@ -36,6 +37,9 @@ fuzz: deps
 	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
 
 check-hardening: asan fuzz
+
+bench: build
+	BUILD_DIR=$(BUILD_DIR) scripts/bench.sh
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR) build-fuzz

@@ -46,7 +46,16 @@ TEST_CASE("render one job and a whole scrape") {
     return ief::RenderJob(identity, job, ief::RenderOptions{});
   };
   auto snapshot = ief::bench::MakeSnapshot(jobs, tasks);
-  BENCHMARK("assemble a scrape of " + std::to_string(jobs) + " jobs x " + std::to_string(tasks) + " tasks") {
-    return ief::RenderSnapshot(*snapshot).size();
+  // What a scrape does before writing: collect views of the pre-rendered text (plain) or join segments (gzip).
+  BENCHMARK("assemble a plain scrape of " + std::to_string(jobs) + " jobs x " + std::to_string(tasks) + " tasks") {
+    ief::TextPieces pieces;
+    ief::AppendSnapshotText(snapshot, pieces);
+    return pieces.size();
+  };
+  BENCHMARK("assemble a gzip scrape of " + std::to_string(jobs) + " jobs x " + std::to_string(tasks) + " tasks") {
+    ief::TextPieces pieces;
+    ief::AppendSnapshotText(snapshot, pieces);
+    std::shared_ptr<const void> owner;
+    return pieces.Gzipped(owner)->size();
   };
 }

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Benchmarks, each side against its baseline in the same run (see docs/performance.md for figures and method):
+#   1. micro: parse throughput of a 1,000-task ShowBatchJob answer, rendering one job, assembling a scrape;
+#   2. scrape: ief_exporter's way vs a plain prometheus-cpp Family/Registry exporter holding the identical series,
+#      each in its own process, scraped over HTTP on 127.0.0.1, plain and gzip; prints ratios;
+#   3. scaling: the exporter from 10 to 10,000 jobs.
+# BENCH_JOBS / BENCH_TASKS set the comparison size (default 1000 x 100).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR="${BUILD_DIR:-build}"
+JOBS="${BENCH_JOBS:-1000}"
+TASKS="${BENCH_TASKS:-100}"
+bench="$BUILD_DIR/tests/bench"
+
+field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
+
+echo "== micro benchmarks"
+"$bench/micro_bench" --benchmark-samples 10 | grep -E "^(parse|render|assemble|jobs|x )|parse_throughput|^ +[0-9.]+ (ms|us|s) " || true
+
+echo
+echo "== scrape of ${JOBS} jobs x ${TASKS} tasks over HTTP (median of 5), exporter vs prometheus-cpp Family/Registry"
+printf "%-8s %12s %12s %8s %12s %12s %8s\n" encoding "exporter ms" "baseline ms" ratio "exporter MB" "baseline MB" ratio
+for encoding in plain gzip; do
+  e=$("$bench/scrape_compare" exporter "$JOBS" "$TASKS" 5 "$encoding")
+  b=$("$bench/scrape_compare" baseline "$JOBS" "$TASKS" 5 "$encoding")
+  ems=$(echo "$e" | field scrape_ms); bms=$(echo "$b" | field scrape_ms)
+  erss=$(echo "$e" | field rss_mb); brss=$(echo "$b" | field rss_mb)
+  printf "%-8s %12s %12s %8.3f %12s %12s %8.3f\n" "$encoding" "$ems" "$bms" "$(echo "$ems / $bms" | bc -l)" \
+    "$erss" "$brss" "$(echo "$erss / $brss" | bc -l)"
+done
+bytes_per_task=$(echo "$e" | field rss_mb | awk -v n=$((JOBS * TASKS)) '{printf "%.0f", $1 * 1048576 / n}')
+echo "exporter resident bytes per tracked task: ${bytes_per_task}"
+
+echo
+echo "== scaling (exporter, ${TASKS} tasks per job, median of 3)"
+printf "%8s %12s %12s %12s\n" jobs "plain ms" "gzip ms" "RSS MB"
+for n in 10 100 1000 10000; do
+  p=$("$bench/scrape_compare" exporter "$n" "$TASKS" 3 plain)
+  g=$("$bench/scrape_compare" exporter "$n" "$TASKS" 3 gzip)
+  printf "%8s %12s %12s %12s\n" "$n" "$(echo "$p" | field scrape_ms)" "$(echo "$g" | field scrape_ms)" \
+    "$(echo "$p" | field rss_mb)"
+done
