@@ -269,7 +269,10 @@ void Poller::RunRound() {
   }
   PublishLocked();  // discovered and dropped jobs show at once
   work_available_.notify_all();
-  round_finished_.wait(lock, [&] { return outstanding_ == 0 || stopping_; });
+  // Wait for the round, publishing batched answers meanwhile (a slow job must not hold back the others).
+  while (!round_finished_.wait_for(lock, kPublishEvery, [&] { return outstanding_ == 0 || stopping_; })) {
+    if (unpublished_changes_) PublishLocked();
+  }
   if (stopping_) return;
   last_round_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   has_completed_round_ = true;
@@ -328,7 +331,7 @@ void Poller::ApplyResult(const JobKey& key, const FetchResult& result, std::shar
   if (result.kind == FetchResult::Kind::kNotFound && !record.explicit_job) {
     log::Info("Discovered batch job answers 404; dropped", {{"project_id", key.first}, {"job_id", key.second}});
     jobs_.erase(it);
-    PublishLocked();
+    MaybePublishLocked();
     return;
   }
   auto next = std::make_shared<JobSnapshot>(*record.published);
@@ -349,7 +352,7 @@ void Poller::ApplyResult(const JobKey& key, const FetchResult& result, std::shar
   record.rounds_to_skip =
       std::min((1 << std::min(std::max(record.consecutive_failures - 1, 0), 4)) - 1, kMaxSkippedRounds);
   LogOutcome(record, result, previous_failure);
-  PublishLocked();
+  MaybePublishLocked();
 }
 
 // One warning when a job starts failing or fails differently, one info line when it recovers; repeats of the
@@ -373,7 +376,17 @@ void Poller::LogOutcome(const JobRecord& record, const FetchResult& result, cons
               {"err", result.message}});
 }
 
+void Poller::MaybePublishLocked() {
+  if (std::chrono::steady_clock::now() - last_publish_ >= kPublishEvery || outstanding_ == 0) {
+    PublishLocked();
+  } else {
+    unpublished_changes_ = true;  // the round's thread publishes it within kPublishEvery
+  }
+}
+
 void Poller::PublishLocked() {
+  last_publish_ = std::chrono::steady_clock::now();
+  unpublished_changes_ = false;
   auto snapshot = std::make_shared<Snapshot>();
   snapshot->render = options_.render;
   snapshot->projects.reserve(projects_.size());

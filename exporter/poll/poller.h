@@ -78,6 +78,10 @@ struct PollerOptions {
 using WallClock = std::function<double()>;
 double SystemWallClock();
 
+// Answers are published in batches at most this often: a snapshot copies one pointer per job, so publishing
+// after every answer of a large tenant polled flat out would cost more than the answers themselves.
+inline constexpr auto kPublishEvery = std::chrono::milliseconds(50);
+
 // A job that keeps failing is skipped for 1, then 3 rounds (at most this many) before it is asked again.
 inline constexpr int kMaxSkippedRounds = 3;
 
@@ -116,6 +120,8 @@ class Poller {
   void ApplyResult(const JobKey& key, const FetchResult& result, std::shared_ptr<const RenderedJob> rendered);
   void LogOutcome(const JobRecord& record, const FetchResult& result, const std::string& previous_failure);
   void PublishLocked();
+  // Publishes unless the last publication is younger than kPublishEvery (the round's end always publishes).
+  void MaybePublishLocked();
 
   PollerOptions options_;
   JobFetcherFactory fetcher_factory_;
@@ -134,6 +140,8 @@ class Poller {
   double last_round_seconds_ = 0;
   bool has_completed_round_ = false;
   uint64_t rounds_overrun_ = 0;
+  std::chrono::steady_clock::time_point last_publish_{};
+  bool unpublished_changes_ = false;
 
   Cancellation cancellation_;
   std::atomic<bool> first_round_done_{false};

@@ -84,32 +84,55 @@ Simulator::Simulator(SimulatorOptions options, Clock clock)
       start_time_(clock_()),
       token_(options_.token) {}
 
-std::vector<Simulator::GeneratedJob> Simulator::GeneratedJobsAt(double now) const {
+int Simulator::GeneratedJobCountAt(double now) const {
   int count = options_.generated_jobs;
   double every = std::chrono::duration<double>(options_.new_job_every).count();
   if (every > 0 && now > start_time_) count += static_cast<int>(std::floor((now - start_time_) / every));
+  return count;
+}
+
+Simulator::GeneratedJob Simulator::MakeGeneratedJob(int i) const {
   static const char* const kTypes[] = {"deployment_deploy", "node_upgrade", "deployment_upgrade"};
+  double every = std::chrono::duration<double>(options_.new_job_every).count();
+  GeneratedJob job;
+  job.index = i;
+  job.job_id = Uuidish(i, 0x1ef);
+  job.job_type = kTypes[i % 3];
+  char name[64];
+  std::snprintf(name, sizeof name, "%s-%03d", i % 3 == 1 ? "nightly-node-upgrade" : "rollout-app", i);
+  job.job_name = name;
+  job.plan = static_cast<Plan>(i % 4);
+  // Initial jobs are staggered into the past so a fresh simulator already shows every phase; later jobs appear
+  // one per new_job_every.
+  job.created_at = i < options_.generated_jobs
+                       ? std::floor(start_time_ - (options_.generated_jobs - i) * options_.phase_seconds * 0.4)
+                       : std::floor(start_time_ + (i - options_.generated_jobs + 1) * every);
+  double phase = options_.phase_seconds;
+  job.running_at = job.created_at + phase * 0.5;
+  job.finished_at = job.running_at + phase * (job.plan == Plan::kLongRunning ? 30 : 1 + (i % 3));
+  return job;
+}
+
+std::vector<Simulator::GeneratedJob> Simulator::GeneratedJobsAt(double now) const {
   std::vector<GeneratedJob> jobs;
-  for (int i = 0; i < count; ++i) {
-    GeneratedJob job;
-    job.index = i;
-    job.job_id = Uuidish(i, 0x1ef);
-    job.job_type = kTypes[i % 3];
-    char name[64];
-    std::snprintf(name, sizeof name, "%s-%03d", i % 3 == 1 ? "nightly-node-upgrade" : "rollout-app", i);
-    job.job_name = name;
-    job.plan = static_cast<Plan>(i % 4);
-    // Initial jobs are staggered into the past so a fresh simulator already shows every phase; later jobs appear
-    // one per new_job_every.
-    job.created_at = i < options_.generated_jobs
-                         ? std::floor(start_time_ - (options_.generated_jobs - i) * options_.phase_seconds * 0.4)
-                         : std::floor(start_time_ + (i - options_.generated_jobs + 1) * every);
-    double phase = options_.phase_seconds;
-    job.running_at = job.created_at + phase * 0.5;
-    job.finished_at = job.running_at + phase * (job.plan == Plan::kLongRunning ? 30 : 1 + (i % 3));
-    if (deleted_.count(job.job_id) == 0) jobs.push_back(job);
+  for (int i = 0, count = GeneratedJobCountAt(now); i < count; ++i) {
+    GeneratedJob job = MakeGeneratedJob(i);
+    if (deleted_.count(job.job_id) == 0) jobs.push_back(std::move(job));
   }
   return jobs;
+}
+
+// The generated job with this id, found from the index its id encodes (so a lookup does not build every job).
+std::optional<Simulator::GeneratedJob> Simulator::GeneratedJobById(const std::string& job_id, double now) const {
+  unsigned encoded = 0;
+  if (job_id.size() != 36 || std::sscanf(job_id.c_str(), "%8x", &encoded) != 1 || encoded < 0x5e1a0000u) {
+    return std::nullopt;
+  }
+  int index = static_cast<int>(encoded - 0x5e1a0000u);
+  if (index >= GeneratedJobCountAt(now) || deleted_.count(job_id) != 0) return std::nullopt;
+  GeneratedJob job = MakeGeneratedJob(index);
+  if (job.job_id != job_id) return std::nullopt;
+  return job;
 }
 
 std::string Simulator::RenderGeneratedJob(const GeneratedJob& job, double now, bool with_details) const {
@@ -391,8 +414,8 @@ ServerReply Simulator::ShowJob(const std::string& job_id) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (auto it = fixed_jobs_.find(job_id); it != fixed_jobs_.end()) return JsonReply(200, it->second);
   double now = clock_();
-  for (const GeneratedJob& job : GeneratedJobsAt(now)) {
-    if (job.job_id == job_id) return JsonReply(200, RenderGeneratedJob(job, now, true));
+  if (std::optional<GeneratedJob> job = GeneratedJobById(job_id, now)) {
+    return JsonReply(200, RenderGeneratedJob(*job, now, true));
   }
   return ApiError(404, "IEF.011404", "batch job " + job_id + " not found");
 }

@@ -81,6 +81,9 @@ class Simulator {
   ServerReply ApplyFault(const SimFault& fault, ServerReply normal);
   std::string RenderGeneratedJob(const GeneratedJob& job, double now, bool with_details) const;
   std::vector<GeneratedJob> GeneratedJobsAt(double now) const;
+  int GeneratedJobCountAt(double now) const;
+  GeneratedJob MakeGeneratedJob(int index) const;
+  std::optional<GeneratedJob> GeneratedJobById(const std::string& job_id, double now) const;
   std::string NextRequestId();
 
   const SimulatorOptions options_;

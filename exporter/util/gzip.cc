@@ -32,23 +32,49 @@ std::string GzipCompress(const std::vector<std::string_view>& pieces) {
 
 std::string GzipCompress(std::string_view data) { return GzipCompress(std::vector<std::string_view>{data}); }
 
+namespace {
+
+// One raw-deflate compressor per thread, reset between segments: deflateInit allocates and clears ~300 KB, far
+// more than compressing a job's few kilobytes costs.
+class SegmentCompressor {
+ public:
+  SegmentCompressor() {
+    // windowBits -15: raw deflate, no wrapper; level 1 as for whole scrapes.
+    ready_ = deflateInit2(&stream_, 1, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK;
+  }
+  ~SegmentCompressor() {
+    if (ready_) deflateEnd(&stream_);
+  }
+  bool Compress(std::string_view text, std::string& out) {
+    if (!ready_ || deflateReset(&stream_) != Z_OK) return false;
+    out.resize(deflateBound(&stream_, static_cast<uLong>(text.size())) + 16);
+    stream_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+    stream_.avail_in = static_cast<uInt>(text.size());
+    stream_.next_out = reinterpret_cast<Bytef*>(out.data());
+    stream_.avail_out = static_cast<uInt>(out.size());
+    deflate(&stream_, Z_SYNC_FLUSH);  // ends byte-aligned with an empty stored block, and is not final
+    out.resize(stream_.total_out);
+    out.shrink_to_fit();  // the bound reserved about the text's size; keep only what is used
+    return stream_.avail_in == 0;
+  }
+
+ private:
+  z_stream stream_{};
+  bool ready_ = false;
+};
+
+}  // namespace
+
 DeflateSegment MakeDeflateSegment(std::string_view text) {
   DeflateSegment segment;
   segment.length = text.size();
   segment.crc = static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(text.data()), static_cast<uInt>(text.size())));
   if (text.empty()) return segment;
-  z_stream stream{};
-  // windowBits -15: raw deflate, no wrapper; level 1 as for whole scrapes.
-  if (deflateInit2(&stream, 1, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) return segment;
-  segment.bytes.resize(deflateBound(&stream, static_cast<uLong>(text.size())) + 16);
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
-  stream.avail_in = static_cast<uInt>(text.size());
-  stream.next_out = reinterpret_cast<Bytef*>(segment.bytes.data());
-  stream.avail_out = static_cast<uInt>(segment.bytes.size());
-  deflate(&stream, Z_SYNC_FLUSH);  // ends byte-aligned with an empty stored block, and is not final
-  segment.bytes.resize(stream.total_out);
-  segment.bytes.shrink_to_fit();  // the bound reserved about the text's size; keep only what is used
-  deflateEnd(&stream);
+  thread_local SegmentCompressor compressor;
+  if (!compressor.Compress(text, segment.bytes)) {
+    SegmentCompressor fresh;  // not expected: retry once with a compressor of its own
+    fresh.Compress(text, segment.bytes);
+  }
   return segment;
 }
 

@@ -4,8 +4,9 @@
 //   scrape_compare baseline JOBS TASKS [REPEATS] [gzip]   plain prometheus-cpp: a Family<Gauge> per metric in a
 //                                                         Registry served by prometheus-cpp's Exposer, holding
 //                                                         the identical series
-// Each scrapes itself over HTTP on 127.0.0.1 (with Accept-Encoding: gzip when asked) and prints one line of
+// Each scrapes itself over HTTP on 127.0.0.1 with libcurl (Accept-Encoding: gzip when asked) and prints one line of
 // key=value figures: bytes, scrape_ms (median of repeated scrapes), rss_mb (after the first scrape).
+#include <curl/curl.h>
 #include <malloc.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
@@ -20,6 +21,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "bench_data.h"
 #include "metrics/api_metrics.h"
@@ -47,22 +49,30 @@ double ResidentMegabytes() {
 
 bool g_gzip = false;
 
-// One HTTP scrape of `url`; returns the body size (compressed size when gzip was asked).
+// One HTTP scrape of `url`; returns the body size (compressed size when gzip was asked). The body is counted and
+// dropped, as a streaming scraper (Prometheus) consumes it, so the client costs the same little on both sides.
+size_t CountBytes(char*, size_t size, size_t count, void* total) {
+  *static_cast<size_t*>(total) += size * count;
+  return size * count;
+}
+
 size_t HttpScrape(const std::string& url) {
-  ief::CurlTransportOptions options;
-  options.accept_compressed = false;  // the body is taken as sent: no decompression cost on the client side
-  options.total_timeout = std::chrono::seconds(120);
-  options.max_body_bytes = size_t(4) << 30;
-  static ief::CurlTransport transport(options);
-  ief::HttpRequest request;
-  request.url = url;
-  if (g_gzip) request.headers.emplace_back("Accept-Encoding", "gzip");
-  ief::HttpResponse response = transport.Send(request);
-  if (!response.transport_ok || response.status != 200) {
-    std::fprintf(stderr, "scrape failed: %s %ld\n", response.transport_error.c_str(), response.status);
+  static CURL* curl = curl_easy_init();  // reused: one keep-alive connection, like a scraper
+  size_t total = 0;
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, CountBytes);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &total);
+  curl_slist* headers = g_gzip ? curl_slist_append(nullptr, "Accept-Encoding: gzip") : nullptr;
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  CURLcode code = curl_easy_perform(curl);
+  long status = 0;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  curl_slist_free_all(headers);
+  if (code != CURLE_OK || status != 200) {
+    std::fprintf(stderr, "scrape failed: %s %ld\n", curl_easy_strerror(code), status);
     std::exit(1);
   }
-  return response.body.size();
+  return total;
 }
 
 template <typename Scrape>
@@ -126,6 +136,11 @@ int RunExporter(int jobs, int tasks, int repeats) {
   double ms = MedianMilliseconds(repeats, [&] { return HttpScrape(url); }, bytes);
   std::printf("mode=exporter jobs=%d tasks=%d gzip=%d bytes=%zu scrape_ms=%.2f rss_mb=%.1f\n", jobs, tasks,
               g_gzip, bytes, ms, rss);
+  if (const char* hold = std::getenv("IEF_BENCH_HOLD_SECONDS")) {  // keep serving, for scraping by other tools
+    std::printf("url=%s\n", url.c_str());
+    std::fflush(stdout);
+    std::this_thread::sleep_for(std::chrono::seconds(std::atoi(hold)));
+  }
   return 0;
 }
 
