@@ -90,7 +90,7 @@ until curl -sf "http://127.0.0.1:$exporter_port/-/ready" >/dev/null; do sleep 0.
 sleep 1
 before=$(count); start=$(date +%s.%N)
 scrape_s=$(curl -s -o /dev/null -w "%{time_total}" "http://127.0.0.1:$exporter_port/metrics")  # during flat-out polling
-sleep 5
+sleep "${POLL_SECONDS:-5}"
 after=$(count); end=$(date +%s.%N)
 poll_rps=$(echo "($after - $before) / ($end - $start)" | bc -l)
 printf "wrk: %.0f req/s   exporter polling: %.0f req/s   ratio: %.2f   scrape during polling: %s s\n" \

@@ -40,7 +40,8 @@ class SegmentCompressor {
  public:
   SegmentCompressor() {
     // windowBits -15: raw deflate, no wrapper; level 1 as for whole scrapes.
-    ready_ = deflateInit2(&stream_, 1, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK;
+    // memLevel 2: a small hash table, so deflateReset (which clears it) stays cheap for segments of a few KB.
+    ready_ = deflateInit2(&stream_, 1, Z_DEFLATED, -15, 2, Z_DEFAULT_STRATEGY) == Z_OK;
   }
   ~SegmentCompressor() {
     if (ready_) deflateEnd(&stream_);
