@@ -3,32 +3,16 @@
 #include <zlib.h>
 
 #include <catch2/catch.hpp>
+
+#include "support/gunzip.h"
 #include <string>
-
-namespace {
-
-std::string Gunzip(const std::string& compressed) {
-  z_stream stream{};
-  REQUIRE(inflateInit2(&stream, 15 + 16) == Z_OK);
-  std::string out(1 << 20, '\0');
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(compressed.data()));
-  stream.avail_in = static_cast<uInt>(compressed.size());
-  stream.next_out = reinterpret_cast<Bytef*>(out.data());
-  stream.avail_out = static_cast<uInt>(out.size());
-  REQUIRE(inflate(&stream, Z_FINISH) == Z_STREAM_END);
-  out.resize(stream.total_out);
-  inflateEnd(&stream);
-  return out;
-}
-
-}  // namespace
 
 TEST_CASE("GzipCompress round-trips through zlib") {
   std::string text;
   for (int i = 0; i < 1000; ++i) text += "ief_batch_job_status{job_id=\"" + std::to_string(i) + "\"} 1\n";
   std::string compressed = ief::GzipCompress(text);
   CHECK(compressed.size() < text.size() / 4);
-  CHECK(Gunzip(compressed) == text);
+  CHECK(ief::testing::Gunzip(compressed) == text);
 }
 
 TEST_CASE("deflate segments join into one valid gzip stream") {
@@ -45,14 +29,14 @@ TEST_CASE("deflate segments join into one valid gzip stream") {
   std::string joined;
   for (std::string_view piece : joiner.Finish()) joined += piece;
   CHECK(joined.size() < expected.size() / 4);
-  CHECK(Gunzip(joined) == expected);  // inflate also checks the combined CRC-32 and length
+  CHECK(ief::testing::Gunzip(joined) == expected);  // inflate also checks the combined CRC-32 and length
 }
 
 TEST_CASE("an empty join is a valid empty gzip stream") {
   ief::GzipJoiner joiner;
   std::string joined;
   for (std::string_view piece : joiner.Finish()) joined += piece;
-  CHECK(Gunzip(joined).empty());
+  CHECK(ief::testing::Gunzip(joined).empty());
 }
 
 TEST_CASE("AcceptsGzip reads Accept-Encoding") {

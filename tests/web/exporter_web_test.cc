@@ -5,25 +5,14 @@
 #include <zlib.h>
 
 #include <catch2/catch.hpp>
+
+#include "support/gunzip.h"
 #include <prometheus/gauge.h>
 
 #include "util/gzip.h"
 
 namespace {
 
-std::string Gunzip(const std::string& compressed) {
-  z_stream stream{};
-  REQUIRE(inflateInit2(&stream, 15 + 16) == Z_OK);
-  std::string out(1 << 20, '\0');
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(compressed.data()));
-  stream.avail_in = static_cast<uInt>(compressed.size());
-  stream.next_out = reinterpret_cast<Bytef*>(out.data());
-  stream.avail_out = static_cast<uInt>(out.size());
-  REQUIRE(inflate(&stream, Z_FINISH) == Z_STREAM_END);
-  out.resize(stream.total_out);
-  inflateEnd(&stream);
-  return out;
-}
 
 ief::ServerReply Call(const std::vector<ief::Route>& routes, const std::string& method, const std::string& path,
                       std::map<std::string, std::string> headers = {}) {
@@ -72,7 +61,7 @@ TEST_CASE("metrics are gzipped when the scraper asks") {
   std::string compressed = reply.body;
   for (std::string_view piece : reply.body_pieces) compressed += piece;
   CHECK(compressed.substr(0, 2) == "\x1f\x8b");
-  CHECK(Gunzip(compressed) == "# HELP test_gauge A gauge.\n# TYPE test_gauge gauge\ntest_gauge 42\n");
+  CHECK(ief::testing::Gunzip(compressed) == "# HELP test_gauge A gauge.\n# TYPE test_gauge gauge\ntest_gauge 42\n");
 }
 
 TEST_CASE("readiness follows the first poll round, health is always ok") {
