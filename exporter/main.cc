@@ -129,7 +129,8 @@ int main(int argc, char** argv) {
   ief::BlockProcessSignals();
   ief::Flags flags;
   CLI::App app{"Prometheus exporter for Huawei Cloud IEF (Intelligent EdgeFabric) batch jobs.\n"
-               "Polls ShowBatchJob for the configured jobs and serves their state on the telemetry path.",
+               "Follows the configured and discovered batch jobs through the IEF API and serves their state on the\n"
+               "telemetry path.",
                "ief_exporter"};
   app.add_option("--config.file", flags.config_file, "Path to the YAML config file")->capture_default_str();
   app.add_flag("--config.check", flags.config_check, "Validate the config file and exit (0: valid, 1: invalid)");
