@@ -216,7 +216,8 @@ void Poller::ApplyListing(size_t project_index, const FetchResult& listing, doub
     auto it = jobs_.find({project_id, summary.job_id});
     bool wanted = project.filter->Matches(summary, now_unix);
     if (it == jobs_.end() && wanted) {
-      it = jobs_.find({project_id, AddRecord(project_index, summary.job_id, false).job_id});
+      AddRecord(project_index, summary.job_id, false);
+      it = jobs_.find({project_id, summary.job_id});
       log::Info("Discovered batch job", {{"project_id", project_id}, {"job_id", summary.job_id}});
     }
     if (it == jobs_.end()) continue;
