@@ -117,7 +117,6 @@ void ReadAuth(ConfigReader& r, const YAML::Node& node, AuthConfig& auth) {
     auth.kind = AuthConfig::Kind::kAksk;
     ReadAksk(r, ConfigReader::Child(node, "aksk"), auth.aksk);
   } else {
-    std::string unused;
     ReadSecretPair(r, node, "token", "token_file", auth.token, auth.token_file, true);
     auth.kind = auth.token_file.empty() ? AuthConfig::Kind::kToken : AuthConfig::Kind::kTokenFile;
     if (auth.kind == AuthConfig::Kind::kToken && !IsHeaderSafe(auth.token)) {

@@ -89,7 +89,6 @@ TEST_CASE("generated jobs move Waiting -> Running -> their scripted outcome") {
 TEST_CASE("a job is Running between its waiting and its end") {
   SimFixture f;
   auto id = f.sim.JobIds()[0];
-  ief::BatchJob job = f.Show(id);
   // Find a moment inside the running phase by walking forward a second at a time.
   bool saw_running = false;
   for (int t = -20; t < 40 && !saw_running; ++t) {
