@@ -3,7 +3,6 @@
 
 #include <catch2/catch.hpp>
 
-#include "support/bcrypt.h"
 #include "support/fixtures.h"
 #include "support/integration.h"
 
@@ -126,11 +125,8 @@ ief::HttpResponse GetWithAuth(const std::string& url, const std::string& authori
 }  // namespace
 
 TEST_CASE("a bcrypt web config refuses anonymous and wrong-password scrapes") {
-  TempFile web("basic_auth_users:\n  prometheus: " + BcryptHash("scrape-secret", 6) + "\n", ".yml");
-  TempFile config("projects:\n  - project_id: p\n    endpoint: http://127.0.0.1:1\n    auth: {token: t}\n"
-                  "    jobs: [a]\n", ".yml");
-  RunningProcess exporter = StartListening({IEF_EXPORTER_BIN, "--config.file=" + config.path(),
-                                            "--web.config.file=" + web.path(), "--web.listen-address=127.0.0.1:0"});
+  ProtectedExporter protected_exporter("scrape-secret");
+  RunningProcess& exporter = protected_exporter.exporter;
   REQUIRE_FALSE(exporter.url.empty());
   auto anonymous = GetWithAuth(exporter.url + "/metrics", "");
   CHECK(anonymous.status == 401);

@@ -4,7 +4,6 @@
 
 #include <catch2/catch.hpp>
 
-#include "support/bcrypt.h"
 #include "support/fixtures.h"
 #include "support/integration.h"
 
@@ -19,11 +18,8 @@ TEST_CASE("the README's stunnel recipe serves the metrics over HTTPS") {
                       cert.path()},
                      "", output) == 0);
 
-  TempFile web("basic_auth_users:\n  prometheus: " + BcryptHash("s3cret", 6) + "\n", ".yml");
-  TempFile config("projects:\n  - project_id: p\n    endpoint: http://127.0.0.1:1\n    auth: {token: t}\n"
-                  "    jobs: [a]\n", ".yml");
-  RunningProcess exporter = StartListening({IEF_EXPORTER_BIN, "--config.file=" + config.path(),
-                                            "--web.config.file=" + web.path(), "--web.listen-address=127.0.0.1:0"});
+  ProtectedExporter protected_exporter("s3cret");
+  const RunningProcess& exporter = protected_exporter.exporter;
   REQUIRE_FALSE(exporter.url.empty());
 
   int tls_port = FreeLoopbackPort();

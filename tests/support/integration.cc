@@ -1,5 +1,7 @@
 #include "support/integration.h"
 
+#include "support/bcrypt.h"
+
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -55,6 +57,13 @@ int FreeLoopbackPort() {
 long SimulatorCount(const RunningProcess& simulator, const std::string& key) {
   return std::stol(Http("GET", simulator.url + "/sim/requests/" + key).body);
 }
+
+ProtectedExporter::ProtectedExporter(const std::string& password)
+    : web_config("basic_auth_users:\n  prometheus: " + BcryptHash(password, 6) + "\n", ".yml"),
+      config("projects:\n  - project_id: p\n    endpoint: http://127.0.0.1:1\n    auth: {token: t}\n    jobs: [a]\n",
+             ".yml"),
+      exporter(StartListening({IEF_EXPORTER_BIN, "--config.file=" + config.path(),
+                               "--web.config.file=" + web_config.path(), "--web.listen-address=127.0.0.1:0"})) {}
 
 std::map<std::string, double> Scrape(const RunningProcess& exporter) {
   return ParseExposition(Http("GET", exporter.url + "/metrics").body);

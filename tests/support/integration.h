@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ief/http.h"
+#include "support/fixtures.h"
 #include "support/process.h"
 
 namespace ief::testing {
@@ -37,6 +38,15 @@ int FreeLoopbackPort();
 
 // A counter of ief_simulator's control API (GET /sim/requests/KEY): a job id, list, iam_issued...
 long SimulatorCount(const RunningProcess& simulator, const std::string& key);
+
+// An exporter whose endpoint needs basic auth (user "prometheus", `password`), with a config that tracks one job
+// on an unreachable endpoint. The files live as long as the object.
+struct ProtectedExporter {
+  explicit ProtectedExporter(const std::string& password);
+  TempFile web_config;
+  TempFile config;
+  RunningProcess exporter;
+};
 
 // The exporter's current metrics.
 std::map<std::string, double> Scrape(const RunningProcess& exporter);
