@@ -2,7 +2,7 @@
 #   make demo   run the exporter against the built-in IEF simulator on http://127.0.0.1:10038/
 #   make test   build with -Werror and run every test (unit + integration with real promtool)
 #   make asan   the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
-#   make fuzz   libFuzzer targets (job parser, list parser, config loaders), FUZZ_SECONDS each (default 30)
+#   make fuzz   libFuzzer targets (job parser, list parser, config loaders, HTTP responses), FUZZ_SECONDS each (default 30)
 #   make check-hardening   asan + fuzz (CI runs it after `make test`)
 #   make bench  benchmarks against their baselines, printing figures and ratios (docs/performance.md)
 BUILD_DIR ?= build

@@ -35,7 +35,7 @@ ExporterApp::~ExporterApp() { Stop(); }
 
 std::unique_ptr<Poller> ExporterApp::BuildPoller(const Config& config, const Snapshot* previous) {
   const GlobalConfig& global = config.global;
-  CurlTransportOptions transport;
+  HttpTransportOptions transport;
   transport.total_timeout = global.request_timeout;
   transport.connect_timeout = std::min(global.request_timeout, Duration(std::chrono::seconds(5)));
   IefClientOptions client;

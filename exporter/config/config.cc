@@ -25,7 +25,9 @@ void ReadGlobal(ConfigReader& r, const YAML::Node& node, GlobalConfig& g) {
     return;
   }
   using std::chrono::milliseconds;
-  if (auto v = r.DurationValue(node, "poll_interval", milliseconds(100))) g.poll_interval = *v;
+  // Any interval, even 0s: a round that outlasts it is followed by the next at once (flat-out polling, which
+  // benchmarks and stand-in tests use); the upstream is protected by rate_limit and max_concurrency instead.
+  if (auto v = r.DurationValue(node, "poll_interval", milliseconds(0))) g.poll_interval = *v;
   if (auto v = r.DurationValue(node, "request_timeout", milliseconds(10))) g.request_timeout = *v;
   if (auto v = r.Integer(node, "max_concurrency", 1, 1024)) g.max_concurrency = static_cast<int>(*v);
   if (auto v = r.Integer(node, "max_retries", 0, 10)) g.max_retries = static_cast<int>(*v);

@@ -106,7 +106,7 @@ std::shared_ptr<RequestAuthenticator> MakeAuthenticator(const ProjectConfig& pro
       return std::make_shared<AkskAuthenticator>(auth.aksk, project.project_id, clock);
     case AuthConfig::Kind::kIam:
       return std::make_shared<IamTokenAuthenticator>(auth.iam, project.project_id,
-                                                     std::make_unique<CurlTransport>(deps.transport), deps.observer,
+                                                     MakeHttpTransport(deps.transport), deps.observer,
                                                      clock);
   }
   return nullptr;

@@ -81,7 +81,7 @@ class AkskAuthenticator : public RequestAuthenticator {
 // What building an authenticator may need besides the project's config.
 struct AuthDependencies {
   ApiObserver* observer = nullptr;           // IAM requests are counted like IEF requests
-  CurlTransportOptions transport;            // for IAM requests
+  HttpTransportOptions transport;            // for IAM requests
   std::function<double()> clock;             // unix seconds; defaults to the system clock
 };
 

@@ -3,12 +3,14 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <chrono>
 #include <mutex>
 #include <strings.h>
 
 #include <cstring>
 
+#include "ief/http1_transport.h"
 #include "util/text.h"
 
 namespace ief {
@@ -64,7 +66,7 @@ void GlobalInitOnce() {
 
 }  // namespace
 
-CurlTransport::CurlTransport(CurlTransportOptions options) : options_(options) {
+CurlTransport::CurlTransport(HttpTransportOptions options) : options_(options) {
   GlobalInitOnce();
   handle_ = curl_easy_init();
 }
@@ -129,6 +131,19 @@ HttpResponse CurlTransport::Send(const HttpRequest& request) {
   }
   if (!response.transport_ok) response.body.clear();
   return response;
+}
+
+bool ProxyConfiguredInEnvironment() {
+  for (const char* name : {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"}) {
+    const char* value = std::getenv(name);
+    if (value != nullptr && *value != '\0') return true;
+  }
+  return false;
+}
+
+std::unique_ptr<HttpTransport> MakeHttpTransport(const HttpTransportOptions& options) {
+  if (ProxyConfiguredInEnvironment()) return std::make_unique<CurlTransport>(options);
+  return std::make_unique<Http1Transport>(options);
 }
 
 }  // namespace ief

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -36,7 +37,7 @@ class HttpTransport {
   virtual HttpResponse Send(const HttpRequest& request) = 0;
 };
 
-struct CurlTransportOptions {
+struct HttpTransportOptions {
   Duration connect_timeout = std::chrono::seconds(5);
   Duration total_timeout = std::chrono::seconds(10);
   size_t max_body_bytes = 64 * 1024 * 1024;
@@ -44,10 +45,16 @@ struct CurlTransportOptions {
   bool accept_compressed = true;               // ask for gzip/deflate answers
 };
 
+// The transport for upstream requests: the builtin HTTP/1.1 client (ief/http1_transport.h), or libcurl when the
+// environment names a proxy (http_proxy, https_proxy, all_proxy, upper or lower case): libcurl honours those and
+// no_proxy, the builtin client does not.
+std::unique_ptr<HttpTransport> MakeHttpTransport(const HttpTransportOptions& options);
+bool ProxyConfiguredInEnvironment();
+
 // One libcurl easy handle, reused so connections stay alive. Not thread-safe: one per worker thread.
 class CurlTransport : public HttpTransport {
  public:
-  explicit CurlTransport(CurlTransportOptions options);
+  explicit CurlTransport(HttpTransportOptions options);
   ~CurlTransport() override;
   CurlTransport(const CurlTransport&) = delete;
   CurlTransport& operator=(const CurlTransport&) = delete;
@@ -55,7 +62,7 @@ class CurlTransport : public HttpTransport {
   HttpResponse Send(const HttpRequest& request) override;
 
  private:
-  CurlTransportOptions options_;
+  HttpTransportOptions options_;
   void* handle_;  // CURL*, kept opaque so this header does not pull in curl.h
 };
 

@@ -1,6 +1,7 @@
 #include "ief/ief_client.h"
 
 #include <chrono>
+#include <functional>
 #include <thread>
 
 #include "util/log.h"
@@ -121,11 +122,21 @@ bool IefClient::Accept(const ProjectContext& project, ApiOperation op, Result<T>
   return false;
 }
 
-FetchResult IefClient::ShowBatchJob(const ProjectContext& project, const std::string& job_id) {
+BodyFingerprint FingerprintOf(std::string_view body) {
+  // Never 0, so that 0 can mean "no fingerprint yet".
+  return (std::hash<std::string_view>{}(body) ^ (static_cast<uint64_t>(body.size()) << 40)) | 1;
+}
+
+FetchResult IefClient::ShowBatchJob(const ProjectContext& project, const std::string& job_id, BodyFingerprint known) {
   HttpResponse response;
   FetchResult result =
       Get(project, ApiOperation::kShowJob, "/v2/" + project.project_id + "/productmgr/jobs/" + job_id, response);
   if (!result.ok()) return result;
+  result.body_fingerprint = FingerprintOf(response.body);
+  if (result.body_fingerprint == known) {
+    result.unchanged = true;
+    return result;
+  }
   Result<BatchJob> job = parser_.ParseShowBatchJob(response.body);
   if (Accept(project, ApiOperation::kShowJob, job, result)) result.job = std::move(job).value();
   return result;

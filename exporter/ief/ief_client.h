@@ -2,6 +2,7 @@
 // classifies the answer and parses it. It reports every request to an ApiObserver (metrics live elsewhere).
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <random>
 #include <string>
@@ -51,6 +52,11 @@ struct IefClientOptions {
   Cancellation* cancellation = nullptr;  // interrupts rate-limit and retry waits
 };
 
+// Identifies a response body (64-bit hash and length): equal fingerprints mean equal bodies, barring a collision
+// of odds 2^-64 between two answers for the same job.
+using BodyFingerprint = uint64_t;
+BodyFingerprint FingerprintOf(std::string_view body);
+
 struct FetchResult {
   enum class Kind {
     kOk,              // parsed job in `job`
@@ -67,6 +73,10 @@ struct FetchResult {
   std::string request_id;   // X-Request-Id of the answer, for logs
   std::string retry_after;  // Retry-After of the answer, verbatim
   std::string message;      // what went wrong, safe to log (never holds a secret)
+  // ShowBatchJob: fingerprint of the 2xx body. When it equals the fingerprint the caller already had, the body is
+  // not parsed: `unchanged` is true and `job` stays empty (the caller's copy is current).
+  BodyFingerprint body_fingerprint = 0;
+  bool unchanged = false;
 
   bool ok() const { return kind == Kind::kOk; }
   // Whether the API itself answered sensibly (for ief_up): a 404 for a deleted job still means the API is up.
@@ -79,7 +89,9 @@ class IefClient {
   IefClient(HttpTransport& transport, ApiObserver* observer, IefClientOptions options = {})
       : transport_(transport), observer_(observer), options_(std::move(options)), random_(std::random_device{}()) {}
 
-  FetchResult ShowBatchJob(const ProjectContext& project, const std::string& job_id);
+  // `known` is the fingerprint of the answer the caller last parsed for this job (0: none): an identical answer
+  // comes back `unchanged`, unparsed. Jobs polled flat out mostly answer the same bytes again.
+  FetchResult ShowBatchJob(const ProjectContext& project, const std::string& job_id, BodyFingerprint known = 0);
   // One page of ListBatchJob, newest first.
   FetchResult ListBatchJobPage(const ProjectContext& project, long offset, long limit);
 

@@ -28,6 +28,7 @@ struct Poller::JobRecord {
   int rounds_to_skip = 0;              // back-off of a job that keeps failing
   std::optional<BatchJob> listed;      // summary from this round's ListBatchJob, when there was one
   double last_fetch_unix = 0;          // when ShowBatchJob last answered (for terminal re-checks)
+  BodyFingerprint parsed_fingerprint = 0;  // of the answer behind published->last_good; 0 until one was parsed
   std::shared_ptr<const JobSnapshot> published;
 };
 
@@ -35,17 +36,17 @@ namespace {
 
 class IefFetcher : public JobFetcher {
  public:
-  IefFetcher(CurlTransportOptions transport_options, IefClientOptions client_options, ApiObserver* observer)
-      : transport_(transport_options), client_(transport_, observer, client_options) {}
-  FetchResult Fetch(const ProjectContext& project, const std::string& job_id) override {
-    return client_.ShowBatchJob(project, job_id);
+  IefFetcher(HttpTransportOptions transport_options, IefClientOptions client_options, ApiObserver* observer)
+      : transport_(MakeHttpTransport(transport_options)), client_(*transport_, observer, client_options) {}
+  FetchResult Fetch(const ProjectContext& project, const std::string& job_id, BodyFingerprint known) override {
+    return client_.ShowBatchJob(project, job_id, known);
   }
   FetchResult ListPage(const ProjectContext& project, long offset, long limit) override {
     return client_.ListBatchJobPage(project, offset, limit);
   }
 
  private:
-  CurlTransport transport_;
+  std::unique_ptr<HttpTransport> transport_;
   IefClient client_;
 };
 
@@ -67,7 +68,7 @@ double SteadySeconds() {
 
 }  // namespace
 
-JobFetcherFactory MakeIefFetcherFactory(CurlTransportOptions transport_options, IefClientOptions client_options,
+JobFetcherFactory MakeIefFetcherFactory(HttpTransportOptions transport_options, IefClientOptions client_options,
                                         ApiObserver* observer) {
   return [=](Cancellation* cancellation) mutable {
     transport_options.cancellation = cancellation;
@@ -287,8 +288,9 @@ void Poller::SchedulerLoop() {
     auto round_start = std::chrono::steady_clock::now();
     RunRound();
     std::unique_lock<std::mutex> lock(mutex_);
-    // An overrun round leaves next_start in the past: the next round then starts at once.
-    auto next_start = round_start + options_.poll_interval;
+    // An overrun round leaves next_start in the past: the next round then starts at once. The floor keeps a
+    // zero interval with nothing to fetch from spinning.
+    auto next_start = round_start + std::max<Duration>(options_.poll_interval, kMinRoundSpacing);
     if (stop_requested_.wait_until(lock, next_start, [&] { return stopping_; })) return;
   }
 }
@@ -297,17 +299,20 @@ void Poller::WorkerLoop(std::unique_ptr<JobFetcher> fetcher) {
   while (true) {
     JobKey key;
     std::shared_ptr<const ProjectContext> project;
+    BodyFingerprint known = 0;
     {
       std::unique_lock<std::mutex> lock(mutex_);
       work_available_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (stopping_) return;
       key = queue_.front();
       queue_.pop_front();
-      project = projects_[jobs_.at(key).project_index].context;
+      const JobRecord& record = jobs_.at(key);
+      project = projects_[record.project_index].context;
+      known = record.parsed_fingerprint;
     }
-    FetchResult result = fetcher->Fetch(*project, key.second);
+    FetchResult result = fetcher->Fetch(*project, key.second, known);
     std::shared_ptr<const RenderedJob> rendered;
-    if (result.ok() && options_.render_job) {  // render outside the lock: scrapes and other workers go on
+    if (result.ok() && !result.unchanged && options_.render_job) {  // render outside the lock: scrapes and other workers go on
       JobSnapshot identity;
       identity.project_id = key.first;
       identity.job_id = key.second;
@@ -337,12 +342,14 @@ void Poller::ApplyResult(const JobKey& key, const FetchResult& result, std::shar
   }
   auto next = std::make_shared<JobSnapshot>(*record.published);
   next->last_fetch_ok = result.ok();
-  if (result.ok()) {
+  // An unchanged answer is the same bytes as last_good's: its values and text stay as they are.
+  if (result.ok() && !result.unchanged) {
+    record.parsed_fingerprint = result.body_fingerprint;
     // With the text rendered, the tasks are not needed any more: keep the summary only (memory).
     next->last_good = std::make_shared<const BatchJob>(rendered ? SummaryOf(result.job) : result.job);
     next->rendered = std::move(rendered);
-    next->last_success_unix = clock_();
   }
+  if (result.ok()) next->last_success_unix = clock_();
   if (result.api_reachable()) record.last_fetch_unix = clock_();
   record.published = std::move(next);
 

@@ -35,7 +35,8 @@ namespace ief {
 class JobFetcher {
  public:
   virtual ~JobFetcher() = default;
-  virtual FetchResult Fetch(const ProjectContext& project, const std::string& job_id) = 0;
+  // `known`: fingerprint of the answer last parsed for this job (0: none); see IefClient::ShowBatchJob.
+  virtual FetchResult Fetch(const ProjectContext& project, const std::string& job_id, BodyFingerprint known) = 0;
   virtual FetchResult ListPage(const ProjectContext& project, long offset, long limit) {
     (void)project;
     (void)offset;
@@ -48,8 +49,8 @@ class JobFetcher {
 // Builds one fetcher per thread. `cancellation` is the poller's: fetchers abort waits and transfers when it fires.
 using JobFetcherFactory = std::function<std::unique_ptr<JobFetcher>(Cancellation* cancellation)>;
 
-// The production fetcher: an IefClient over its own CurlTransport (so connections are reused per thread).
-JobFetcherFactory MakeIefFetcherFactory(CurlTransportOptions transport_options, IefClientOptions client_options,
+// The production fetcher: an IefClient over its own transport (so connections are reused per thread).
+JobFetcherFactory MakeIefFetcherFactory(HttpTransportOptions transport_options, IefClientOptions client_options,
                                         ApiObserver* observer);
 
 struct TrackedProject {
@@ -81,6 +82,9 @@ double SystemWallClock();
 // Answers are published in batches at most this often: a snapshot copies one pointer per job, so publishing
 // after every answer of a large tenant polled flat out would cost more than the answers themselves.
 inline constexpr auto kPublishEvery = std::chrono::milliseconds(50);
+
+// Rounds start at least this far apart, whatever the poll interval.
+inline constexpr auto kMinRoundSpacing = std::chrono::milliseconds(1);
 
 // A job that keeps failing is skipped for 1, then 3 rounds (at most this many) before it is asked again.
 inline constexpr int kMaxSkippedRounds = 3;

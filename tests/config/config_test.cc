@@ -97,6 +97,12 @@ projects:
   CHECK(config->projects[1].auth.token == "MIIB");
 }
 
+TEST_CASE("a zero poll_interval is accepted and means rounds back to back") {
+  auto config = ParseConfig(std::string("global:\n  poll_interval: 0s\n") + kMinimalProject, "flat-out.yml");
+  REQUIRE(config.ok());
+  CHECK(config->global.poll_interval == 0s);
+}
+
 TEST_CASE("defaults apply when global is absent") {
   auto config = ParseConfig(kMinimalProject, "min.yml");
   REQUIRE(config.ok());

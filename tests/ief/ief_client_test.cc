@@ -111,6 +111,28 @@ TEST_CASE("ShowBatchJob sends the documented request") {
   CHECK(observer.requests == std::vector<std::string>{"p1/show_job/200"});
 }
 
+TEST_CASE("an answer with the fingerprint the caller already has is not parsed again") {
+  FakeTransport transport;
+  transport.next = Answer(200, ief::testing::ReadFixture("show_batch_job_seed.json"));
+  ief::IefClient client(transport, nullptr);
+  auto first = client.ShowBatchJob(Project(), "j");
+  REQUIRE(first.ok());
+  CHECK_FALSE(first.unchanged);
+  CHECK(first.body_fingerprint != 0);
+
+  auto again = client.ShowBatchJob(Project(), "j", first.body_fingerprint);
+  REQUIRE(again.ok());
+  CHECK(again.unchanged);
+  CHECK(again.job.job_name.empty());  // not parsed
+
+  transport.next.body.back() = ' ';  // one byte differs: parsed as new
+  auto changed = client.ShowBatchJob(Project(), "j", first.body_fingerprint);
+  REQUIRE(changed.ok());
+  CHECK_FALSE(changed.unchanged);
+  CHECK(changed.job.job_name == "aaa");
+  CHECK(changed.body_fingerprint != first.body_fingerprint);
+}
+
 TEST_CASE("no ief-instance-id header without an instance id") {
   FakeTransport transport;
   transport.next = Answer(200, R"({"job_id":"j"})");

@@ -25,6 +25,7 @@ struct Script {
   bool list_fails = false;
   int list_calls = 0;
   std::map<std::string, int> fetches;  // per job id
+  std::map<std::string, std::vector<ief::BodyFingerprint>> known_fingerprints;  // what each fetch was told
 
   ief::FetchResult Page(long offset, long limit) {
     std::lock_guard<std::mutex> lock(mutex);
@@ -50,9 +51,10 @@ struct Script {
     return Failure(Kind::kNotFound, "HTTP 404");
   }
 
-  ief::FetchResult Next(const std::string& job_id) {
+  ief::FetchResult Next(const std::string& job_id, ief::BodyFingerprint known) {
     std::unique_lock<std::mutex> lock(mutex);
     ++calls;
+    known_fingerprints[job_id].push_back(known);
     max_in_flight = std::max(max_in_flight, ++in_flight);
     changed.notify_all();
     if (wait_for_peers > 0) {
@@ -76,6 +78,18 @@ struct Script {
     result.job.status = status;
     return result;
   }
+  static ief::FetchResult Parsed(const std::string& status, ief::BodyFingerprint fingerprint) {
+    ief::FetchResult result = Success(status);
+    result.body_fingerprint = fingerprint;
+    return result;
+  }
+  static ief::FetchResult Unchanged(ief::BodyFingerprint fingerprint) {
+    ief::FetchResult result;
+    result.kind = Kind::kOk;
+    result.body_fingerprint = fingerprint;
+    result.unchanged = true;
+    return result;
+  }
   static ief::FetchResult Failure(Kind kind, std::string message) {
     ief::FetchResult result;
     result.kind = kind;
@@ -87,8 +101,8 @@ struct Script {
 class ScriptedFetcher : public ief::JobFetcher {
  public:
   explicit ScriptedFetcher(Script& script) : script_(script) {}
-  ief::FetchResult Fetch(const ief::ProjectContext&, const std::string& job_id) override {
-    return script_.Next(job_id);
+  ief::FetchResult Fetch(const ief::ProjectContext&, const std::string& job_id, ief::BodyFingerprint known) override {
+    return script_.Next(job_id, known);
   }
   ief::FetchResult ListPage(const ief::ProjectContext&, long offset, long limit) override {
     return script_.Page(offset, limit);
@@ -173,6 +187,34 @@ TEST_CASE("a failed fetch keeps the last good values and marks the job failed") 
   CHECK_FALSE(second->projects[0].up);
   // The earlier snapshot is immutable: a scrape holding it still sees the old state.
   CHECK(Job(*first, "a").last_fetch_ok);
+}
+
+TEST_CASE("an answer identical to the last parsed one keeps its values and text, and is not rendered again") {
+  Script script;
+  script.answers["a"] = {Script::Parsed("Running", 77), Script::Unchanged(77)};
+  ief::SnapshotStore store;
+  double now = 1000;
+  int renders = 0;
+  ief::PollerOptions options;
+  options.render_job = [&](const ief::JobSnapshot&, const ief::BatchJob&, const ief::RenderOptions&) {
+    ++renders;
+    return std::shared_ptr<const ief::RenderedJob>();
+  };
+  ief::Poller poller(options, {Project("p", {"a"})}, Factory(script), store, [&] { return now; });
+
+  poller.RunRound();
+  auto first_good = Job(*store.Load(), "a").last_good;
+  REQUIRE(first_good != nullptr);
+  CHECK(renders == 1);
+
+  now = 1030;
+  poller.RunRound();
+  const ief::JobSnapshot& second = Job(*store.Load(), "a");
+  CHECK(script.known_fingerprints["a"] == std::vector<ief::BodyFingerprint>{0, 77});
+  CHECK(renders == 1);
+  CHECK(second.last_good == first_good);
+  CHECK(second.last_fetch_ok);
+  CHECK(second.last_success_unix == 1030);
 }
 
 TEST_CASE("a 404 leaves the project up, transport errors take it down") {
