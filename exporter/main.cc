@@ -30,6 +30,7 @@ struct Flags {
   bool demo = false;
   int shard = 0;
   int total_shards = 1;
+  std::string http_client = "builtin";
 };
 
 std::string VersionText() {
@@ -97,7 +98,10 @@ int Run(const Flags& flags) {
     }
   }
 
-  ExporterApp app(ShardAssignment{flags.shard, flags.total_shards});
+  HttpClientKind http_client = flags.http_client == "curl" ? HttpClientKind::kCurl : HttpClientKind::kBuiltin;
+  log::Info("Upstream HTTP client", {{"client", EffectiveHttpClientName(http_client)},
+                                     {"proxy_from_environment", ProxyConfiguredInEnvironment() ? "yes" : "no"}});
+  ExporterApp app(ShardAssignment{flags.shard, flags.total_shards}, http_client);
   auto routes = ExporterRoutes({flags.telemetry_path}, app.exposition(), [&app] { return app.Ready(); },
                                [&app] { return app.Reload(); });
   auto started = HttpServer::Start(server_options, std::move(routes));
@@ -152,6 +156,11 @@ int main(int argc, char** argv) {
                  "Number of replicas splitting the jobs by a stable hash of the job id")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  app.add_option("--upstream.http-client", flags.http_client,
+                 "Client for IEF and IAM requests: builtin (lean HTTP/1.1 keep-alive; libcurl anyway when "
+                 "http_proxy, https_proxy or all_proxy is set) or curl")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"builtin", "curl"}));
   app.add_flag("--demo", flags.demo, "Run against a built-in IEF simulator; no config or cloud account needed");
   app.set_version_flag("--version", ief::VersionText());
   CLI11_PARSE(app, argc, argv);

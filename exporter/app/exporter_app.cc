@@ -24,8 +24,8 @@ std::vector<TrackedProject> TrackedProjects(const Config& config, const AuthDepe
 
 }  // namespace
 
-ExporterApp::ExporterApp(ShardAssignment shard)
-    : shard_(shard), api_metrics_(registry_), info_metrics_(registry_, shard) {
+ExporterApp::ExporterApp(ShardAssignment shard, HttpClientKind http_client)
+    : shard_(shard), http_client_(http_client), api_metrics_(registry_), info_metrics_(registry_, shard) {
   exposition_.SetSnapshotSource(&store_);
   exposition_.Add(&registry_);
   exposition_.Add(&process_collector_);
@@ -38,6 +38,7 @@ std::unique_ptr<Poller> ExporterApp::BuildPoller(const Config& config, const Sna
   HttpTransportOptions transport;
   transport.total_timeout = global.request_timeout;
   transport.connect_timeout = std::min(global.request_timeout, Duration(std::chrono::seconds(5)));
+  transport.client = http_client_;
   IefClientOptions client;
   client.retry.max_retries = global.max_retries;
   client.retry_budget = global.poll_interval;

@@ -20,7 +20,7 @@ namespace ief {
 
 class ExporterApp {
  public:
-  explicit ExporterApp(ShardAssignment shard = {});
+  explicit ExporterApp(ShardAssignment shard = {}, HttpClientKind http_client = HttpClientKind::kBuiltin);
   ~ExporterApp();
 
   // Starts polling with `config`.
@@ -40,6 +40,7 @@ class ExporterApp {
   bool ReadyLocked();
 
   const ShardAssignment shard_;
+  const HttpClientKind http_client_;
   prometheus::Registry registry_;
   ApiMetrics api_metrics_;
   ExporterInfoMetrics info_metrics_;

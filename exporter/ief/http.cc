@@ -141,8 +141,14 @@ bool ProxyConfiguredInEnvironment() {
   return false;
 }
 
+const char* EffectiveHttpClientName(HttpClientKind requested) {
+  return requested == HttpClientKind::kCurl || ProxyConfiguredInEnvironment() ? "curl" : "builtin";
+}
+
 std::unique_ptr<HttpTransport> MakeHttpTransport(const HttpTransportOptions& options) {
-  if (ProxyConfiguredInEnvironment()) return std::make_unique<CurlTransport>(options);
+  if (std::string_view(EffectiveHttpClientName(options.client)) == "curl") {
+    return std::make_unique<CurlTransport>(options);
+  }
   return std::make_unique<Http1Transport>(options);
 }
 

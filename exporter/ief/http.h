@@ -37,19 +37,28 @@ class HttpTransport {
   virtual HttpResponse Send(const HttpRequest& request) = 0;
 };
 
+// Which client MakeHttpTransport builds (--upstream.http-client).
+enum class HttpClientKind {
+  kBuiltin,  // ief/http1_transport.h; libcurl instead when the environment names a proxy
+  kCurl,     // libcurl, always
+};
+
 struct HttpTransportOptions {
   Duration connect_timeout = std::chrono::seconds(5);
   Duration total_timeout = std::chrono::seconds(10);
   size_t max_body_bytes = 64 * 1024 * 1024;
   const Cancellation* cancellation = nullptr;  // when set, a cancel aborts transfers in flight
   bool accept_compressed = true;               // ask for gzip/deflate answers
+  HttpClientKind client = HttpClientKind::kBuiltin;
 };
 
-// The transport for upstream requests: the builtin HTTP/1.1 client (ief/http1_transport.h), or libcurl when the
-// environment names a proxy (http_proxy, https_proxy, all_proxy, upper or lower case): libcurl honours those and
-// no_proxy, the builtin client does not.
+// The transport for upstream requests: the builtin HTTP/1.1 client (ief/http1_transport.h), or libcurl when
+// options.client asks for it or the environment names a proxy (http_proxy, https_proxy, all_proxy, upper or lower
+// case): libcurl honours those and no_proxy, the builtin client does not.
 std::unique_ptr<HttpTransport> MakeHttpTransport(const HttpTransportOptions& options);
 bool ProxyConfiguredInEnvironment();
+// "builtin" or "curl": what MakeHttpTransport builds for `requested` in this environment (for the start-up log).
+const char* EffectiveHttpClientName(HttpClientKind requested);
 
 // One libcurl easy handle, reused so connections stay alive. Not thread-safe: one per worker thread.
 class CurlTransport : public HttpTransport {

@@ -14,7 +14,7 @@ namespace {
 using Label = std::pair<std::string_view, std::string_view>;
 
 struct FamilySpec {
-  const char* name;
+  std::string_view name;  // a view: its length is known, rendering appends it once per sample
   const char* help;
   const char* type;
 };
@@ -44,18 +44,19 @@ constexpr FamilySpec kFamilies[kFamilyCount] = {
     {"ief_poll_rounds_overrun_total", "Poll rounds that did not finish within the poll interval.", "counter"},
 };
 
+// Label value escaping of the text format. Runs without a special character are appended whole: this is the
+// innermost loop of rendering a job.
 void AppendEscaped(std::string& out, std::string_view value) {
-  for (char c : value) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '"') {
-      out += "\\\"";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
+  size_t run_start = 0;
+  for (size_t i = 0; i < value.size(); ++i) {
+    const char c = value[i];
+    if (c != '\\' && c != '"' && c != '\n') continue;
+    out.append(value.data() + run_start, i - run_start);
+    out += '\\';
+    out += c == '\n' ? 'n' : c;
+    run_start = i + 1;
   }
+  out.append(value.data() + run_start, value.size() - run_start);
 }
 
 void AppendValue(std::string& out, double value) {
@@ -74,24 +75,43 @@ void AppendValue(std::string& out, double value) {
 }
 
 // name{l1="v1",...} value\n
+// Appends `label="value"` pairs, each preceded by a comma unless it opens the label set.
+void AppendLabels(std::string& out, std::initializer_list<Label> labels, bool& first) {
+  for (const Label& label : labels) {
+    out += first ? '{' : ',';
+    first = false;
+    out += label.first;
+    out += "=\"";
+    AppendEscaped(out, label.second);
+    out += '"';
+  }
+}
+
+void AppendSampleEnd(std::string& out, bool has_labels, double value) {
+  if (has_labels) out += '}';
+  out += ' ';
+  AppendValue(out, value);
+  out += '\n';
+}
+
 void AppendSample(std::string& out, int family, std::initializer_list<Label> labels, double value,
                   std::initializer_list<Label> more = {}) {
   out += kFamilies[family].name;
   bool first = true;
-  for (const auto* list : {&labels, &more}) {
-    for (const Label& label : *list) {
-      out += first ? '{' : ',';
-      first = false;
-      out += label.first;
-      out += "=\"";
-      AppendEscaped(out, label.second);
-      out += '"';
-    }
-  }
-  if (!first) out += '}';
-  out += ' ';
-  AppendValue(out, value);
-  out += '\n';
+  AppendLabels(out, labels, first);
+  AppendLabels(out, more, first);
+  AppendSampleEnd(out, !first, value);
+}
+
+// The same, with the first labels given already rendered (`{name="value",...`, no closing brace): a job's
+// identity labels are the same on every one of its lines, so they are escaped once per job.
+void AppendSample(std::string& out, int family, std::string_view rendered_labels, double value,
+                  std::initializer_list<Label> more) {
+  out += kFamilies[family].name;
+  out += rendered_labels;
+  bool first = false;
+  AppendLabels(out, more, first);
+  AppendSampleEnd(out, true, value);
 }
 
 void AppendHeader(std::string& out, int family) {
@@ -112,10 +132,16 @@ struct JobRenderer {
   const RenderOptions& options;
   RenderedJob& out;
 
-  Label project() const { return {"project_id", snapshot.project_id}; }
-  Label id() const { return {"job_id", snapshot.job_id}; }
+  std::string identity = RenderIdentity();  // {project_id="...",job_id="..."
+
+  std::string RenderIdentity() const {
+    std::string labels;
+    bool first = true;
+    AppendLabels(labels, {{"project_id", snapshot.project_id}, {"job_id", snapshot.job_id}}, first);
+    return labels;
+  }
   void Add(CachedFamily family, double value, std::initializer_list<Label> more = {}) {
-    AppendSample(out.families[family], family, {project(), id()}, value, more);
+    AppendSample(out.families[family], family, identity, value, more);
   }
   void AddOptional(CachedFamily family, const std::optional<int64_t>& value) {
     if (value) Add(family, static_cast<double>(*value));
@@ -215,23 +241,27 @@ std::shared_ptr<const RenderedJob> RenderJob(const JobSnapshot& snapshot, const 
                                              const RenderOptions& options) {
   auto rendered = std::make_shared<RenderedJob>();
   JobRenderer{snapshot, job, options, *rendered}.Render();
-  for (int family = 0; family < kCachedFamilyCount; ++family) {
-    rendered->compressed[family] = MakeDeflateSegment(rendered->families[family]);
-  }
   return rendered;
+}
+
+const DeflateSegment& RenderedJob::Compressed(int family) const {
+  std::call_once(compress_once_, [this] {
+    for (int f = 0; f < kCachedFamilyCount; ++f) compressed_[f] = MakeDeflateSegment(families[f]);
+  });
+  return compressed_[family];
 }
 
 void TextPieces::AppendOwned(std::string text) {
   if (text.empty()) return;
   owned_.push_back(std::move(text));
   pieces_.push_back(owned_.back());
-  compressed_.push_back(nullptr);
+  origins_.push_back({nullptr, 0});
 }
 
-void TextPieces::AppendView(std::string_view text, const DeflateSegment* compressed) {
+void TextPieces::AppendView(std::string_view text, const RenderedJob* job, int family) {
   if (text.empty()) return;
   pieces_.push_back(text);
-  compressed_.push_back(compressed);
+  origins_.push_back({job, family});
 }
 
 std::shared_ptr<const std::vector<std::string_view>> TextPieces::Gzipped(std::shared_ptr<const void>& owner) const {
@@ -242,8 +272,8 @@ std::shared_ptr<const std::vector<std::string_view>> TextPieces::Gzipped(std::sh
   };
   auto body = std::make_shared<GzipBody>();
   for (size_t i = 0; i < pieces_.size(); ++i) {
-    if (compressed_[i] != nullptr) {
-      body->joiner.Add(*compressed_[i]);
+    if (origins_[i].job != nullptr) {
+      body->joiner.Add(origins_[i].job->Compressed(origins_[i].family));
     } else {
       body->joiner.Add(body->made.emplace_back(MakeDeflateSegment(pieces_[i])));
     }
@@ -286,7 +316,7 @@ void AppendSnapshotText(const std::shared_ptr<const Snapshot>& shared, TextPiece
     AppendHeader(header, family);
     out.AppendOwned(std::move(header));
     for (const auto& text : texts) {
-      if (text) out.AppendView(text->families[family], &text->compressed[family]);
+      if (text) out.AppendView(text->families[family], text.get(), family);
     }
   }
   std::string tail;  // the lines written for this scrape

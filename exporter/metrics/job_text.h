@@ -7,6 +7,7 @@
 #include <array>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,7 +26,15 @@ enum CachedFamily {
 struct RenderedJob {
   RenderOptions options;  // what it was rendered with; a reload with other options re-renders
   std::array<std::string, kCachedFamilyCount> families;  // sample lines, no HELP/TYPE
-  std::array<DeflateSegment, kCachedFamilyCount> compressed;  // the same, for gzip scrapes
+
+  // A family's lines as a deflate segment, for gzip scrapes. Made by the first scrape that asks, then kept: a job
+  // whose answer changes at every poll is compressed at most once per scrape rather than once per fetch, and
+  // never when nobody scrapes with gzip. Thread-safe.
+  const DeflateSegment& Compressed(int family) const;
+
+ private:
+  mutable std::once_flag compress_once_;
+  mutable std::array<DeflateSegment, kCachedFamilyCount> compressed_;
 };
 
 // Renders the cached families of `job` (identity labels from `snapshot`).
@@ -39,8 +48,9 @@ class TextPieces {
  public:
   // Appends text the pieces keep themselves.
   void AppendOwned(std::string text);
-  // Appends a view of text that lives at least as long as `keep_alive`, with its compressed form when known.
-  void AppendView(std::string_view text, const DeflateSegment* compressed = nullptr);
+  // Appends a view of text that lives at least as long as `keep_alive`: one of `job`'s families, whose compressed
+  // form a gzip scrape then reuses, or (job null) other text.
+  void AppendView(std::string_view text, const RenderedJob* job = nullptr, int family = 0);
 
   const std::vector<std::string_view>& pieces() const { return pieces_; }
   // The same text as one gzip stream, joined from the pre-compressed pieces (the others are compressed now).
@@ -53,7 +63,11 @@ class TextPieces {
  private:
   std::deque<std::string> owned_;  // a deque never moves its elements, so views stay valid
   std::vector<std::string_view> pieces_;
-  std::vector<const DeflateSegment*> compressed_;  // per piece, or null
+  struct Origin {
+    const RenderedJob* job;  // null: compress the piece itself
+    int family;
+  };
+  std::vector<Origin> origins_;  // per piece
 };
 
 // The whole job/project exposition of a snapshot. Jobs without a usable pre-rendered text are rendered here.

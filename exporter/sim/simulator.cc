@@ -412,7 +412,14 @@ ServerReply Simulator::ApplyFault(const SimFault& fault, ServerReply normal) {
 
 ServerReply Simulator::ShowJob(const std::string& job_id) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (auto it = fixed_jobs_.find(job_id); it != fixed_jobs_.end()) return JsonReply(200, it->second);
+  if (auto it = fixed_jobs_.find(job_id); it != fixed_jobs_.end()) {
+    const std::string& document = it->second;
+    if (!options_.vary_answers || !document.starts_with("{")) return JsonReply(200, document);
+    size_t first_member = document.find_first_not_of(" \t\r\n", 1);
+    bool empty_object = first_member == std::string::npos || document[first_member] == '}';
+    return JsonReply(200, "{\"sim_answer\":" + std::to_string(++answers_served_) + (empty_object ? "" : ",") +
+                              document.substr(1));
+  }
   double now = clock_();
   if (std::optional<GeneratedJob> job = GeneratedJobById(job_id, now)) {
     return JsonReply(200, RenderGeneratedJob(*job, now, true));

@@ -25,6 +25,9 @@ struct SimulatorOptions {
   double phase_seconds = 20;      // base length of the Waiting and Running phases
   Duration new_job_every{0};      // a new job appears this often; 0: never
   long max_page_size = 0;         // ListBatchJob returns at most this many items a page, whatever is asked; 0: no cap
+  // Every ShowBatchJob answer for a fixed document differs in its bytes (an extra "sim_answer" counter field),
+  // so a client cannot recognise a repeated answer: the worst case for polling cost.
+  bool vary_answers = false;
   // IAM (POST /v3/auth/tokens): the password login it accepts and the lifetime of the tokens it issues.
   std::string iam_domain = "demo-domain";
   std::string iam_user = "demo-user";
@@ -94,6 +97,7 @@ class Simulator {
   std::string token_;
   std::map<std::string, std::string> fixed_jobs_;  // job id -> document served verbatim
   std::vector<std::string> fixed_order_;
+  uint64_t answers_served_ = 0;  // for vary_answers
   std::set<std::string> deleted_;
   std::map<std::string, SimFault> faults_;
   std::map<std::string, long> request_counts_;  // also "iam_issued", "iam_rejected", "expired_token", "aksk_*"

@@ -24,6 +24,8 @@ int main(int argc, char** argv) {
   app.add_option("--tasks", options.tasks_per_job, "tasks per generated job")->capture_default_str();
   app.add_option("--phase-seconds", options.phase_seconds, "base length of the Waiting and Running phases")
       ->capture_default_str();
+  app.add_flag("--vary-answers", options.vary_answers,
+               "make every ShowBatchJob answer for a stored document differ in its bytes (an added counter field)");
   app.add_option("--max-page-size", options.max_page_size,
                  "ListBatchJob pages hold at most this many jobs, whatever the client asks (0: no cap)")
       ->capture_default_str();

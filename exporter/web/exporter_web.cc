@@ -30,7 +30,8 @@ ServerReply ServeMetrics(const ServerRequest& request, const Exposition& exposit
   auto text = std::make_shared<TextPieces>(exposition.RenderPieces());
   ServerReply reply{200, kExpositionContentType, ""};
   if (AcceptsGzip(request.Header("accept-encoding"))) {
-    // Jobs' text was compressed when they arrived: the gzip stream is joined, not recompressed.
+    // Each job version is compressed once (by the first gzip scrape that sees it): the stream is joined from those
+    // segments, not recompressed.
     std::shared_ptr<const void> gzip_owner;
     reply.body_pieces = *text->Gzipped(gzip_owner);
     reply.body_owner = std::make_shared<std::pair<std::shared_ptr<const void>, std::shared_ptr<const void>>>(

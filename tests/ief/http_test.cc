@@ -3,6 +3,7 @@
 #include "ief/http.h"
 
 #include <catch2/catch.hpp>
+#include <cstdlib>
 #include <thread>
 
 #include "ief/http1_transport.h"
@@ -141,4 +142,24 @@ TEMPLATE_TEST_CASE("the transport decodes gzip answers, request after request", 
     CHECK(response.body == "{\"job_id\":\"j\"}");
   }
   CHECK_THAT(seen_encoding, Catch::Contains("gzip"));
+}
+
+TEST_CASE("MakeHttpTransport builds the builtin client unless libcurl is asked for or a proxy is configured") {
+  unsetenv("http_proxy");
+  unsetenv("HTTP_PROXY");
+  unsetenv("https_proxy");
+  unsetenv("HTTPS_PROXY");
+  unsetenv("all_proxy");
+  unsetenv("ALL_PROXY");
+  ief::HttpTransportOptions options;
+  CHECK(dynamic_cast<ief::Http1Transport*>(ief::MakeHttpTransport(options).get()) != nullptr);
+  options.client = ief::HttpClientKind::kCurl;
+  CHECK(dynamic_cast<ief::CurlTransport*>(ief::MakeHttpTransport(options).get()) != nullptr);
+
+  options.client = ief::HttpClientKind::kBuiltin;
+  setenv("HTTPS_PROXY", "http://proxy.example.com:3128", 1);
+  CHECK(dynamic_cast<ief::CurlTransport*>(ief::MakeHttpTransport(options).get()) != nullptr);
+  CHECK(std::string(ief::EffectiveHttpClientName(ief::HttpClientKind::kBuiltin)) == "curl");
+  unsetenv("HTTPS_PROXY");
+  CHECK(std::string(ief::EffectiveHttpClientName(ief::HttpClientKind::kBuiltin)) == "builtin");
 }

@@ -104,6 +104,20 @@ TEST_CASE("failure reasons are cut to 128 characters") {
   CHECK_THAT(text, Catch::Contains("reason=\"" + expected_reason + "\"} 1"));
 }
 
+TEST_CASE("label values escape backslash, double quote and line feed, in job identity and in other labels") {
+  auto job = std::make_shared<ief::BatchJob>();
+  job->job_name = "say \"hi\"\\now\nplease";
+  job->has_tasks = true;
+  job->tasks.push_back({"t", "t", "Failed", "a\nb", std::nullopt, "n", {}});
+  ief::Snapshot snapshot;
+  snapshot.jobs = {Job("p\"1", "j\\2", job, true, 1)};
+  std::string text = Exposition(snapshot);
+  const std::string identity = R"({project_id="p\"1",job_id="j\\2")";
+  CHECK_THAT(text, Catch::Contains("ief_batch_job_info" + identity + R"(,job_name="say \"hi\"\\now\nplease",)"));
+  CHECK_THAT(text, Catch::Contains("ief_batch_job_task_failure_info" + identity + R"(,task_id="t",reason="a\nb"} 1)"));
+  CHECK_THAT(text, Catch::Contains("ief_batch_job_scrape_success" + identity + "} 1"));
+}
+
 TEST_CASE("a job's series vanish when it leaves the snapshot") {
   ief::Snapshot snapshot;
   snapshot.jobs = {Job("p", "a", SeedJob(), true, 1), Job("p", "b", SeedJob(), true, 1)};

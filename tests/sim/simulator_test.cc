@@ -132,6 +132,25 @@ TEST_CASE("fixed documents are served verbatim and can be deleted") {
   CHECK(f.Get("/v2/proj/productmgr/jobs/66273c66-f72e-4607-8769-3663d255fb83").status == 404);
 }
 
+TEST_CASE("with vary_answers, each answer for a fixed document differs in its bytes but not in its job") {
+  ief::SimulatorOptions options = SimFixture::Defaults();
+  options.vary_answers = true;
+  SimFixture f(options);
+  std::string seed = ief::testing::ReadFixture("show_batch_job_seed.json");
+  REQUIRE(f.Control("PUT", "/sim/jobs/seed", seed).status == 200);
+  REQUIRE(f.Control("PUT", "/sim/jobs/empty", "{}").status == 200);
+  auto first = f.Get("/v2/proj/productmgr/jobs/seed").body;
+  auto second = f.Get("/v2/proj/productmgr/jobs/seed").body;
+  CHECK(first != second);
+  auto a = f.parser.ParseShowBatchJob(first);
+  auto b = f.parser.ParseShowBatchJob(second);
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  CHECK(a->job_name == "aaa");
+  CHECK(a->tasks.size() == b->tasks.size());
+  CHECK(f.Get("/v2/proj/productmgr/jobs/empty").body == R"({"sim_answer":3})");
+}
+
 TEST_CASE("faults are injected per job") {
   SimFixture f;
   auto ids = f.sim.JobIds();
