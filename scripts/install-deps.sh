@@ -10,8 +10,8 @@ BUILD_PACKAGES=(
 )
 # catch2: unit tests; prometheus: promtool for the exposition checks; clang + its runtime: libFuzzer targets;
 # stunnel4 + openssl: the README's TLS-termination recipe is tested for real; prometheus-alertmanager: the
-# real-stack test; bc: the benchmark script's ratios.
-TEST_PACKAGES=(catch2 prometheus prometheus-alertmanager curl clang libclang-rt-14-dev stunnel4 openssl bc)
+# real-stack test; bc and wrk: the benchmark script's ratios and its polling baseline.
+TEST_PACKAGES=(catch2 prometheus prometheus-alertmanager curl clang libclang-rt-14-dev stunnel4 openssl bc wrk)
 
 missing=()
 for pkg in "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"; do
