@@ -192,6 +192,7 @@ class Channel {
   // Runs the TLS handshake to completion within the deadline.
   bool Handshake() {
     while (true) {
+      errno = 0;  // TlsFailure reads errno: a stale value must not pass for this call's
       int code = SSL_connect(connection_.ssl);
       if (code == 1) return true;
       long failure = TlsFailure(code);
@@ -246,6 +247,7 @@ class Channel {
 
   long TlsWrite(std::string_view data) {
     while (true) {
+      errno = 0;
       int n = SSL_write(connection_.ssl, data.data(), static_cast<int>(std::min<size_t>(data.size(), 1 << 30)));
       if (n > 0) return n;
       long failure = TlsFailure(n);
@@ -258,6 +260,7 @@ class Channel {
   }
 
   long TlsRead(char* buffer, size_t size) {
+    errno = 0;
     int n = SSL_read(connection_.ssl, buffer, static_cast<int>(std::min<size_t>(size, 1 << 30)));
     if (n > 0) return n;
     return TlsFailure(n);
@@ -408,7 +411,7 @@ HttpResponse Http1Transport::Send(const HttpRequest& request) {
   const Clock::time_point deadline = started + options_.total_timeout;
   // A kept-alive connection the server closed meanwhile fails before any answer: such a request is sent once
   // more on a fresh connection, if resending cannot do harm.
-  const bool may_resend = request.method == "GET" || request.method == "HEAD";
+  const bool may_resend = request.method == "GET";
   for (int attempt = 0; attempt < 2; ++attempt) {
     const bool reused = connection_ != nullptr && connection_->origin == target->origin;
     if (!reused) {

@@ -2,7 +2,8 @@
 // worker thread. Polling a tenant flat out is mostly per-request overhead; this client spends one send and
 // usually one receive system call on a request, where libcurl's easy interface adds three poll calls and its
 // option and header bookkeeping (measured in docs/performance.md). It does not speak to proxies:
-// MakeHttpTransport hands out CurlTransport when the environment names one.
+// MakeHttpTransport hands out CurlTransport when the environment names one. Like any program writing to sockets
+// through OpenSSL, the process must ignore SIGPIPE (ief_exporter does, at start).
 #pragma once
 
 #include <chrono>
