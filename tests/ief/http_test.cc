@@ -130,8 +130,8 @@ TEMPLATE_TEST_CASE("the transport decodes gzip answers, request after request", 
   std::string seen_encoding;
   auto server = StartServer({{"/gz", [&](const ief::ServerRequest& request) {
                                 seen_encoding = request.Header("accept-encoding");
-                                return ief::ServerReply{200, "application/json", ief::GzipCompress("{\"job_id\":\"j\"}"),
-                                                        {{"Content-Encoding", "gzip"}}};
+                                std::string body = ief::GzipCompress("{\"job_id\":\"j\"}");
+                                return ief::ServerReply{200, "application/json", body, {{"Content-Encoding", "gzip"}}};
                               }}});
   TestType transport({});
   ief::HttpRequest request;

@@ -10,13 +10,9 @@
 using namespace ief::testing;
 
 TEST_CASE("the README's stunnel recipe serves the metrics over HTTPS") {
-  TempFile key("", ".key");
-  TempFile cert("", ".pem");
+  TestCertificate certificate("127.0.0.1", "IP:127.0.0.1");
+  REQUIRE(certificate.ok);
   std::string output;
-  REQUIRE(RunCommand({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
-                      "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key.path(), "-out",
-                      cert.path()},
-                     "", output) == 0);
 
   ProtectedExporter protected_exporter("s3cret");
   const RunningProcess& exporter = protected_exporter.exporter;
@@ -25,19 +21,21 @@ TEST_CASE("the README's stunnel recipe serves the metrics over HTTPS") {
   int tls_port = FreeLoopbackPort();
   // The same stanza as the README, with test paths and ports.
   TempFile stunnel_conf("foreground = yes\npid =\n\n[ief_exporter]\naccept = 127.0.0.1:" + std::to_string(tls_port) +
-                            "\nconnect = " + exporter.url.substr(7) + "\ncert = " + cert.path() + "\nkey = " +
-                            key.path() + "\n",
+                            "\nconnect = " + exporter.url.substr(7) + "\ncert = " + certificate.cert.path() +
+                            "\nkey = " + certificate.key.path() + "\n",
                         ".conf");
   ChildProcess stunnel({"/usr/bin/stunnel4", stunnel_conf.path()});
 
   std::string https = "https://127.0.0.1:" + std::to_string(tls_port) + "/metrics";
   CHECK(Eventually([&] {
-    return RunCommand({"/usr/bin/curl", "-sf", "--cacert", cert.path(), "-u", "prometheus:s3cret", https}, "",
-                      output) == 0;
+    std::vector<std::string> scrape = {"/usr/bin/curl", "-sf", "--cacert", certificate.cert.path(),
+                                       "-u", "prometheus:s3cret", https};
+    return RunCommand(scrape, "", output) == 0;
   }));
   CHECK_THAT(output, Catch::Contains("ief_exporter_build_info"));
   // Without credentials the exporter still says no, through the tunnel.
-  RunCommand({"/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", cert.path(), https}, "",
-             output);
+  RunCommand({"/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", certificate.cert.path(),
+              https},
+             "", output);
   CHECK(output == "401");
 }

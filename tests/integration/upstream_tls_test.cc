@@ -13,14 +13,9 @@
 using namespace ief::testing;
 
 TEST_CASE("the builtin client verifies TLS certificates and host names") {
-  TempFile key("", ".key");
-  TempFile cert("", ".pem");
-  std::string output;
-  REQUIRE(RunCommand({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
-                      "/CN=localhost", "-addext", "subjectAltName=DNS:localhost", "-keyout", key.path(), "-out",
-                      cert.path()},
-                     "", output) == 0);
-  setenv("SSL_CERT_FILE", cert.path().c_str(), 1);  // read when the first TLS connection is made
+  TestCertificate certificate("localhost", "DNS:localhost");
+  REQUIRE(certificate.ok);
+  setenv("SSL_CERT_FILE", certificate.cert.path().c_str(), 1);  // read when the first TLS connection is made
 
   auto server = ief::HttpServer::Start({"127.0.0.1:0", 2, 10000, 1 << 20, nullptr},
                                        {{"/v2/p/productmgr/jobs/j", [](const ief::ServerRequest& request) {
@@ -31,8 +26,8 @@ TEST_CASE("the builtin client verifies TLS certificates and host names") {
   REQUIRE(server.ok());
   int tls_port = FreeLoopbackPort();
   TempFile stunnel_conf("foreground = yes\npid =\n\n[upstream]\naccept = 127.0.0.1:" + std::to_string(tls_port) +
-                            "\nconnect = 127.0.0.1:" + std::to_string((*server)->port()) + "\ncert = " + cert.path() +
-                            "\nkey = " + key.path() + "\n",
+                            "\nconnect = 127.0.0.1:" + std::to_string((*server)->port()) +
+                            "\ncert = " + certificate.cert.path() + "\nkey = " + certificate.key.path() + "\n",
                         ".conf");
   ChildProcess stunnel({"/usr/bin/stunnel4", stunnel_conf.path()});
 

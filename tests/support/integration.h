@@ -48,6 +48,15 @@ struct ProtectedExporter {
   RunningProcess exporter;
 };
 
+// A throw-away RSA key and self-signed certificate (one day) made with the openssl command, for stunnel in the TLS
+// tests. `subject_alt_name` is openssl's form: "IP:127.0.0.1", "DNS:localhost". `ok` is false when openssl failed.
+struct TestCertificate {
+  TestCertificate(const std::string& common_name, const std::string& subject_alt_name);
+  TempFile key{"", ".key"};
+  TempFile cert{"", ".pem"};
+  bool ok = false;
+};
+
 // The exporter's current metrics.
 std::map<std::string, double> Scrape(const RunningProcess& exporter);
 
