@@ -312,7 +312,8 @@ void Poller::WorkerLoop(std::unique_ptr<JobFetcher> fetcher) {
     }
     FetchResult result = fetcher->Fetch(*project, key.second, known);
     std::shared_ptr<const RenderedJob> rendered;
-    if (result.ok() && !result.unchanged && options_.render_job) {  // render outside the lock: scrapes and other workers go on
+    // Render outside the lock (scrapes and other workers go on), and only what changed.
+    if (result.ok() && !result.unchanged && options_.render_job) {
       JobSnapshot identity;
       identity.project_id = key.first;
       identity.job_id = key.second;
