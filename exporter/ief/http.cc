@@ -6,9 +6,6 @@
 #include <chrono>
 #include <cstdlib>
 #include <mutex>
-#include <strings.h>
-
-#include <cstring>
 
 #include "ief/http1_transport.h"
 #include "util/text.h"
@@ -33,22 +30,13 @@ size_t OnBody(char* data, size_t size, size_t count, void* user) {
   return bytes;
 }
 
-// Captures the headers we log or act on. Names are case-insensitive.
+// Captures the headers we log or act on.
 size_t OnHeader(char* data, size_t size, size_t count, void* user) {
   auto* exchange = static_cast<Exchange*>(user);
   std::string_view line(data, size * count);
   size_t colon = line.find(':');
   if (colon != std::string_view::npos) {
-    std::string_view name = line.substr(0, colon);
-    std::string_view value = line.substr(colon + 1);
-    while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-    value = TrimTrailingWhitespace(value);
-    auto is = [&](const char* wanted) {
-      return name.size() == std::strlen(wanted) && strncasecmp(name.data(), wanted, name.size()) == 0;
-    };
-    if (is("x-request-id")) exchange->response->request_id = value;
-    if (is("retry-after")) exchange->response->retry_after = value;
-    if (is("x-subject-token")) exchange->response->subject_token = value;
+    KeepResponseHeader(line.substr(0, colon), TrimWhitespace(line.substr(colon + 1)), *exchange->response);
   }
   return size * count;
 }
@@ -65,6 +53,16 @@ void GlobalInitOnce() {
 }
 
 }  // namespace
+
+void KeepResponseHeader(std::string_view name, std::string_view value, HttpResponse& response) {
+  if (EqualsIgnoringCase(name, "x-request-id")) {
+    response.request_id = value;
+  } else if (EqualsIgnoringCase(name, "retry-after")) {
+    response.retry_after = value;
+  } else if (EqualsIgnoringCase(name, "x-subject-token")) {
+    response.subject_token = value;
+  }
+}
 
 CurlTransport::CurlTransport(HttpTransportOptions options) : options_(options) {
   GlobalInitOnce();
@@ -141,14 +139,16 @@ bool ProxyConfiguredInEnvironment() {
   return false;
 }
 
-const char* EffectiveHttpClientName(HttpClientKind requested) {
-  return requested == HttpClientKind::kCurl || ProxyConfiguredInEnvironment() ? "curl" : "builtin";
+namespace {
+bool UsesCurl(HttpClientKind requested) {
+  return requested == HttpClientKind::kCurl || ProxyConfiguredInEnvironment();
 }
+}  // namespace
+
+const char* EffectiveHttpClientName(HttpClientKind requested) { return UsesCurl(requested) ? "curl" : "builtin"; }
 
 std::unique_ptr<HttpTransport> MakeHttpTransport(const HttpTransportOptions& options) {
-  if (std::string_view(EffectiveHttpClientName(options.client)) == "curl") {
-    return std::make_unique<CurlTransport>(options);
-  }
+  if (UsesCurl(options.client)) return std::make_unique<CurlTransport>(options);
   return std::make_unique<Http1Transport>(options);
 }
 

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -30,6 +31,10 @@ struct HttpResponse {
   std::string subject_token;  // X-Subject-Token (IAM's answer carries the token here): a secret, never log it
   double seconds = 0;       // wall time of the exchange
 };
+
+// Stores a response header that HttpResponse keeps (X-Request-Id, Retry-After, X-Subject-Token; names are
+// case-insensitive). Other headers are ignored. Both transports read headers through it.
+void KeepResponseHeader(std::string_view name, std::string_view value, HttpResponse& response);
 
 class HttpTransport {
  public:

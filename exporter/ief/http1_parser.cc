@@ -1,7 +1,5 @@
 #include "ief/http1_parser.h"
 
-#include <strings.h>
-
 #include <charconv>
 
 #include "util/gzip.h"
@@ -14,18 +12,12 @@ namespace {
 constexpr size_t kMaxHeadBytes = 64 * 1024;
 constexpr size_t kMaxChunkLineBytes = 1024;
 
-bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
-
 // Whether a comma-separated header value lists `token` (case-insensitive), as Connection and
 // Transfer-Encoding do.
 bool ListsToken(std::string_view value, std::string_view token) {
   while (!value.empty()) {
     size_t comma = value.find(',');
-    std::string_view item = value.substr(0, comma);
-    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-    if (EqualsIgnoringCase(TrimTrailingWhitespace(item), token)) return true;
+    if (EqualsIgnoringCase(TrimWhitespace(value.substr(0, comma)), token)) return true;
     if (comma == std::string_view::npos) break;
     value.remove_prefix(comma + 1);
   }
@@ -159,9 +151,7 @@ bool Http1ResponseParser::ParseHeader(std::string_view line) {
     return false;
   }
   std::string_view name = line.substr(0, colon);
-  std::string_view value = line.substr(colon + 1);
-  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-  value = TrimTrailingWhitespace(value);
+  std::string_view value = TrimWhitespace(line.substr(colon + 1));
   auto is = [&](std::string_view wanted) { return EqualsIgnoringCase(name, wanted); };
   if (is("content-length")) {
     uint64_t length = 0;
@@ -187,12 +177,8 @@ bool Http1ResponseParser::ParseHeader(std::string_view line) {
   } else if (is("connection")) {
     if (ListsToken(value, "close")) keep_alive_ = false;
     if (ListsToken(value, "keep-alive")) keep_alive_ = true;
-  } else if (is("x-request-id")) {
-    response_.request_id = value;
-  } else if (is("retry-after")) {
-    response_.retry_after = value;
-  } else if (is("x-subject-token")) {
-    response_.subject_token = value;
+  } else {
+    KeepResponseHeader(name, value, response_);
   }
   return true;
 }

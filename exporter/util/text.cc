@@ -1,5 +1,7 @@
 #include "util/text.h"
 
+#include <strings.h>
+
 #include <cstdio>
 
 namespace ief {
@@ -16,13 +18,22 @@ std::string TruncateUtf8(std::string_view text, size_t max_chars) {
   return std::string(text);
 }
 
+namespace {
+bool IsWhitespace(char c) { return c == '\n' || c == '\r' || c == ' ' || c == '\t'; }
+}  // namespace
+
 std::string_view TrimTrailingWhitespace(std::string_view text) {
-  while (!text.empty()) {
-    char last = text.back();
-    if (last != '\n' && last != '\r' && last != ' ' && last != '\t') break;
-    text.remove_suffix(1);
-  }
+  while (!text.empty() && IsWhitespace(text.back())) text.remove_suffix(1);
   return text;
+}
+
+std::string_view TrimWhitespace(std::string_view text) {
+  while (!text.empty() && IsWhitespace(text.front())) text.remove_prefix(1);
+  return TrimTrailingWhitespace(text);
+}
+
+bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
 }
 
 namespace {

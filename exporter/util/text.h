@@ -12,6 +12,11 @@ std::string TruncateUtf8(std::string_view text, size_t max_chars);
 
 // Removes trailing '\n', '\r', ' ' and '\t' (secret files usually end with a newline).
 std::string_view TrimTrailingWhitespace(std::string_view text);
+// The same at both ends (HTTP header values, list items).
+std::string_view TrimWhitespace(std::string_view text);
+
+// ASCII case-insensitive equality (HTTP header names and tokens).
+bool EqualsIgnoringCase(std::string_view a, std::string_view b);
 
 // Quotes a value for logfmt / human messages: "a b" -> "\"a b\"", escaping quotes, backslashes and control
 // characters.

@@ -34,3 +34,11 @@ TEST_CASE("IsSafePathSegment admits ids and nothing that changes a URL") {
     CHECK_FALSE(ief::IsSafePathSegment(bad));
   }
 }
+
+TEST_CASE("TrimWhitespace trims both ends, EqualsIgnoringCase ignores ASCII case only") {
+  CHECK(ief::TrimWhitespace(" \t value with space \r\n") == "value with space");
+  CHECK(ief::TrimWhitespace(" \t\r\n").empty());
+  CHECK(ief::EqualsIgnoringCase("X-Request-Id", "x-request-id"));
+  CHECK_FALSE(ief::EqualsIgnoringCase("X-Request-Id", "x-request-ids"));
+  CHECK_FALSE(ief::EqualsIgnoringCase("close", "clos"));
+}
