@@ -40,17 +40,21 @@ void Http1ResponseParser::Reset() {
   scanned_ = 0;
   started_ = false;
   in_body_ = false;
-  keep_alive_ = true;
   trailing_bytes_ = false;
-  http_minor_ = 1;
   framing_ = Framing::kUntilClose;
-  coding_ = Coding::kIdentity;
-  remaining_ = 0;
   chunk_step_ = ChunkStep::kSize;
+  raw_body_.clear();
+  ForgetHead();
+}
+
+// What a status line and its headers set: cleared for each response, and again after an interim 1xx answer.
+void Http1ResponseParser::ForgetHead() {
+  response_ = HttpResponse{};
+  keep_alive_ = true;
   has_length_ = false;
   chunked_ = false;
-  raw_body_.clear();
-  response_ = HttpResponse{};
+  remaining_ = 0;
+  coding_ = Coding::kIdentity;
 }
 
 Http1ResponseParser::State Http1ResponseParser::Fail(std::string message) {
@@ -98,13 +102,8 @@ Http1ResponseParser::State Http1ResponseParser::ParseHead() {
   buffer_.erase(0, end + 4);
   scanned_ = 0;
   if (response_.status >= 100 && response_.status < 200) {  // an interim answer: the real one follows
-    long skipped = response_.status;
-    response_ = HttpResponse{};
-    has_length_ = chunked_ = false;
-    remaining_ = 0;
-    keep_alive_ = true;
-    coding_ = Coding::kIdentity;
-    if (skipped == 101) return Fail("unexpected protocol switch");
+    if (response_.status == 101) return Fail("unexpected protocol switch");
+    ForgetHead();
     return State::kDone;
   }
   if (response_.status == 204 || response_.status == 304) {
@@ -133,8 +132,7 @@ bool Http1ResponseParser::ParseStatusLine(std::string_view line) {
     Fail("unsupported HTTP version");
     return false;
   }
-  http_minor_ = line[7] - '0';
-  keep_alive_ = http_minor_ == 1;  // HTTP/1.0 closes unless it says keep-alive
+  keep_alive_ = line[7] == '1';  // HTTP/1.0 closes unless it says keep-alive
   uint64_t status = 0;
   if (!ParseNumber(line.substr(9, 3), 10, status) || status < 100 || status > 599) {
     Fail("bad status code");

@@ -46,6 +46,7 @@ class Http1ResponseParser {
   enum class ChunkStep { kSize, kData, kDataEnd, kTrailers };
   enum class Coding { kIdentity, kGzipOrDeflate };
 
+  void ForgetHead();
   State Fail(std::string message);
   State TooLarge();
   State ParseHead();
@@ -65,7 +66,6 @@ class Http1ResponseParser {
   bool in_body_ = false;
   bool keep_alive_ = true;
   bool trailing_bytes_ = false;
-  int http_minor_ = 1;
   Framing framing_ = Framing::kUntilClose;
   Coding coding_ = Coding::kIdentity;
   uint64_t remaining_ = 0;  // kLength: body bytes still to come; kChunked: of the current chunk

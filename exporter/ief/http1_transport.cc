@@ -360,18 +360,19 @@ std::unique_ptr<Http1Transport::Connection> Http1Transport::Connect(const Target
   auto connection = std::make_unique<Connection>();
   connection->origin = target.origin;
   Clock::time_point connect_deadline = std::min(deadline, Clock::now() + options_.connect_timeout);
+  const std::chrono::milliseconds slice = WaitSlice(options_.total_timeout);
   std::string why;
   for (addrinfo* a = addresses; a != nullptr && connection->fd < 0; a = a->ai_next) {
     why.clear();
-    connection->fd = ConnectOne(*a, connect_deadline, WaitSlice(options_.total_timeout), options_.cancellation, why);
-    if (why == "cancelled") break;
+    connection->fd = ConnectOne(*a, connect_deadline, slice, options_.cancellation, why);
+    if (options_.cancellation != nullptr && options_.cancellation->IsCancelled()) break;
   }
   freeaddrinfo(addresses);
   if (connection->fd < 0) {
     error = "Could not connect to " + target.host + " port " + target.port + ": " + why;
     return nullptr;
   }
-  PrepareConnectedSocket(connection->fd, WaitSlice(options_.total_timeout));
+  PrepareConnectedSocket(connection->fd, slice);
   if (target.tls && !StartTls(*connection, target, deadline, error)) return nullptr;
   return connection;
 }
