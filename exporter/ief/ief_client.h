@@ -79,6 +79,8 @@ struct FetchResult {
   bool unchanged = false;
 
   bool ok() const { return kind == Kind::kOk; }
+  // A ShowBatchJob answer that brought a (possibly) new version of the job, parsed into `job`.
+  bool has_new_job() const { return ok() && !unchanged; }
   // Whether the API itself answered sensibly (for ief_up): a 404 for a deleted job still means the API is up.
   bool api_reachable() const { return kind == Kind::kOk || kind == Kind::kNotFound; }
 };

@@ -74,7 +74,6 @@ void AppendValue(std::string& out, double value) {
   }
 }
 
-// name{l1="v1",...} value\n
 // Appends `label="value"` pairs, each preceded by a comma unless it opens the label set.
 void AppendLabels(std::string& out, std::initializer_list<Label> labels, bool& first) {
   for (const Label& label : labels) {
@@ -94,6 +93,7 @@ void AppendSampleEnd(std::string& out, bool has_labels, double value) {
   out += '\n';
 }
 
+// name{l1="v1",...} value\n
 void AppendSample(std::string& out, int family, std::initializer_list<Label> labels, double value,
                   std::initializer_list<Label> more = {}) {
   out += kFamilies[family].name;

@@ -313,7 +313,7 @@ void Poller::WorkerLoop(std::unique_ptr<JobFetcher> fetcher) {
     FetchResult result = fetcher->Fetch(*project, key.second, known);
     std::shared_ptr<const RenderedJob> rendered;
     // Render outside the lock (scrapes and other workers go on), and only what changed.
-    if (result.ok() && !result.unchanged && options_.render_job) {
+    if (result.has_new_job() && options_.render_job) {
       JobSnapshot identity;
       identity.project_id = key.first;
       identity.job_id = key.second;
@@ -344,7 +344,7 @@ void Poller::ApplyResult(const JobKey& key, const FetchResult& result, std::shar
   auto next = std::make_shared<JobSnapshot>(*record.published);
   next->last_fetch_ok = result.ok();
   // An unchanged answer is the same bytes as last_good's: its values and text stay as they are.
-  if (result.ok() && !result.unchanged) {
+  if (result.has_new_job()) {
     record.parsed_fingerprint = result.body_fingerprint;
     // With the text rendered, the tasks are not needed any more: keep the summary only (memory).
     next->last_good = std::make_shared<const BatchJob>(rendered ? SummaryOf(result.job) : result.job);
