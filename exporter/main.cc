@@ -30,7 +30,6 @@ struct Flags {
   bool demo = false;
   int shard = 0;
   int total_shards = 1;
-  std::string http_client = "builtin";
 };
 
 std::string VersionText() {
@@ -50,7 +49,7 @@ Result<Config> StartDemo(Demo& demo) {
   options.new_job_every = std::chrono::seconds(45);
   demo.simulator = std::make_unique<Simulator>(options);
   auto server = HttpServer::Start({"127.0.0.1:0", 8, 30000, 1 << 20, nullptr}, demo.simulator->Routes());
-  if (!server.ok()) return Error{"cannot start the demo simulator: " + server.error()};
+  if (!server.ok()) return Error(ErrorKind::kInvalidArgument, "cannot start the demo simulator: " + server.error().message);
   demo.server = std::move(server).value();
 
   Config config;
@@ -71,7 +70,7 @@ int Run(const Flags& flags) {
   Demo demo;
   Result<Config> config = flags.demo ? StartDemo(demo) : LoadConfigFile(flags.config_file);
   if (!config.ok()) {
-    std::fprintf(stderr, "%s\n", config.error().c_str());
+    std::fprintf(stderr, "%s\n", config.error().message.c_str());
     log::Error("Invalid configuration", {{"file", flags.config_file}});
     return 1;
   }
@@ -85,7 +84,7 @@ int Run(const Flags& flags) {
   if (!flags.web_config_file.empty()) {
     Result<WebConfig> web_config = LoadWebConfigFile(flags.web_config_file);
     if (!web_config.ok()) {
-      std::fprintf(stderr, "%s\n", web_config.error().c_str());
+      std::fprintf(stderr, "%s\n", web_config.error().message.c_str());
       log::Error("Invalid web configuration", {{"file", flags.web_config_file}});
       return 1;
     }
@@ -98,15 +97,12 @@ int Run(const Flags& flags) {
     }
   }
 
-  HttpClientKind http_client = flags.http_client == "curl" ? HttpClientKind::kCurl : HttpClientKind::kBuiltin;
-  log::Info("Upstream HTTP client", {{"client", EffectiveHttpClientName(http_client)},
-                                     {"proxy_from_environment", ProxyConfiguredInEnvironment() ? "yes" : "no"}});
-  ExporterApp app(ShardAssignment{flags.shard, flags.total_shards}, http_client);
+  ExporterApp app(ShardAssignment{flags.shard, flags.total_shards});
   auto routes = ExporterRoutes({flags.telemetry_path}, app.exposition(), [&app] { return app.Ready(); },
                                [&app] { return app.Reload(); });
   auto started = HttpServer::Start(server_options, std::move(routes));
   if (!started.ok()) {
-    log::Error("Cannot start the web server", {{"err", started.error()}});
+    log::Error("Cannot start the web server", {{"err", started.error().message}});
     return 1;
   }
   std::unique_ptr<HttpServer> server = std::move(started).value();
@@ -156,11 +152,6 @@ int main(int argc, char** argv) {
                  "Number of replicas splitting the jobs by a stable hash of the job id")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  app.add_option("--upstream.http-client", flags.http_client,
-                 "Client for IEF and IAM requests: builtin (lean HTTP/1.1 keep-alive; libcurl anyway when "
-                 "http_proxy, https_proxy or all_proxy is set) or curl")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"builtin", "curl"}));
   app.add_flag("--demo", flags.demo, "Run against a built-in IEF simulator; no config or cloud account needed");
   app.set_version_flag("--version", ief::VersionText());
   CLI11_PARSE(app, argc, argv);
@@ -168,7 +159,7 @@ int main(int argc, char** argv) {
   auto level = ief::log::ParseLevel(flags.log_level);
   auto format = ief::log::ParseFormat(flags.log_format);
   if (!level.ok() || !format.ok()) {
-    std::fprintf(stderr, "ief_exporter: %s\n", (!level.ok() ? level.error() : format.error()).c_str());
+    std::fprintf(stderr, "ief_exporter: %s\n", (!level.ok() ? level.error() : format.error()).message.c_str());
     return 2;
   }
   if (flags.shard >= flags.total_shards) {

@@ -1,87 +1,93 @@
 #include "app/exporter_app.h"
 
-#include "ief/auth.h"
-#include "metrics/job_text.h"
 #include "util/log.h"
 
 namespace ief {
 namespace {
 
-std::vector<TrackedProject> TrackedProjects(const Config& config, const AuthDependencies& auth_deps,
-                                            RateLimiterRegistry& rate_limiters) {
+std::vector<TrackedProject> TrackedProjects(const Config& config, UpstreamState& upstream) {
+  std::vector<std::shared_ptr<const ProjectContext>> contexts = upstream.ProjectsFor(config);
   std::vector<TrackedProject> tracked;
-  for (const ProjectConfig& project : config.projects) {
-    auto context = std::make_shared<ProjectContext>();
-    context->project_id = project.project_id;
-    context->endpoint = project.endpoint;
-    context->instance_id = project.instance_id;
-    context->authenticator = MakeAuthenticator(project, auth_deps);
-    context->rate_limiter = rate_limiters.ForEndpoint(project.endpoint);
-    tracked.push_back({context, project.jobs, project.discovery});
+  for (size_t i = 0; i < config.projects.size(); ++i) {
+    tracked.push_back({contexts[i], config.projects[i].jobs, config.projects[i].discovery});
   }
   return tracked;
 }
 
+RenderOptions RenderOptionsOf(const GlobalConfig& global) {
+  return RenderOptions{.per_task_metrics = global.per_task_metrics, .max_tasks_per_job = global.max_tasks_per_job};
+}
+
 }  // namespace
 
-ExporterApp::ExporterApp(ShardAssignment shard, HttpClientKind http_client)
-    : shard_(shard), http_client_(http_client), api_metrics_(registry_), info_metrics_(registry_, shard) {
+ExporterApp::ExporterApp(ShardAssignment shard)
+    : shard_(shard),
+      api_metrics_(registry_),
+      info_metrics_(registry_, shard),
+      upstream_(&api_metrics_),
+      rate_limit_collector_([this] { return upstream_.RateLimits(); }) {
   exposition_.SetSnapshotSource(&store_);
   exposition_.Add(&registry_);
+  exposition_.Add(&rate_limit_collector_);
   exposition_.Add(&process_collector_);
 }
 
 ExporterApp::~ExporterApp() { Stop(); }
 
-std::unique_ptr<Poller> ExporterApp::BuildPoller(const Config& config, const Snapshot* previous) {
+std::unique_ptr<Poller> ExporterApp::BuildPoller(const Config& config, const Snapshot* previous,
+                                                 bool render_changed) {
   const GlobalConfig& global = config.global;
-  HttpTransportOptions transport;
-  transport.total_timeout = global.request_timeout;
-  transport.connect_timeout = std::min(global.request_timeout, Duration(std::chrono::seconds(5)));
-  transport.client = http_client_;
-  IefClientOptions client;
-  client.retry.max_retries = global.max_retries;
-  client.retry_budget = global.poll_interval;
-  rate_limiters_ = std::make_unique<RateLimiterRegistry>(global.rate_limit);
-  AuthDependencies auth_deps{&api_metrics_, transport, SystemWallClock};
-  PollerOptions options;
-  options.poll_interval = global.poll_interval;
-  options.max_concurrency = global.max_concurrency;
-  options.render = RenderOptions{global.per_task_metrics, global.max_tasks_per_job};
-  options.terminal_recheck_interval = global.terminal_recheck_interval;
-  options.shard = shard_.ordinal;
-  options.total_shards = shard_.total;
-  options.render_job = RenderJob;
-  return std::make_unique<Poller>(options, TrackedProjects(config, auth_deps, *rate_limiters_),
-                                  MakeIefFetcherFactory(transport, client, &api_metrics_), store_, SystemWallClock,
+  IefClientOptions client{.retry = {.max_retries = global.max_retries},
+                          .retry_budget = global.poll_interval,
+                          .request_timeout = global.request_timeout};
+  const RenderOptions render = RenderOptionsOf(global);
+  PollerOptions options{
+      .poll_interval = global.poll_interval,
+      .max_concurrency = global.max_concurrency,
+      .terminal_recheck_interval = global.terminal_recheck_interval,
+      .active_refresh_interval = global.active_refresh_interval,
+      .shard = shard_.ordinal,
+      .total_shards = shard_.total,
+      .render_job = [render](const JobSnapshot& identity, const BatchJob& job) {
+        return RenderJob(identity, job, render);
+      },
+      .rerender_carried_jobs = render_changed,
+      .observer = &api_metrics_,
+  };
+  return std::make_unique<Poller>(options, TrackedProjects(config, upstream_),
+                                  MakeIefFetcherFactory(upstream_.transports(), client, &api_metrics_), store_,
                                   previous);
 }
 
 void ExporterApp::Start(Config config) {
   std::lock_guard<std::mutex> lock(mutex_);
   config_ = std::move(config);
-  poller_ = BuildPoller(config_, nullptr);
+  poller_ = BuildPoller(config_, nullptr, false);
   poller_->Start();
-  info_metrics_.RecordConfigLoad(true, SystemWallClock());
+  info_metrics_.RecordConfigLoad(true, SystemClock().Wall());
 }
 
 Status ExporterApp::Reload() {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (config_.source == kDemoConfigSource) return Error{"the demo has no config file to reload"};
+  if (config_.source == kDemoConfigSource) {
+    return Error(ErrorKind::kInvalidArgument, "the demo has no config file to reload");
+  }
   Result<Config> next = LoadConfigFile(config_.source);
   if (!next.ok()) {
-    info_metrics_.RecordConfigLoad(false, SystemWallClock());
-    log::Error("Config reload refused; the running config stays", {{"file", config_.source}, {"err", next.error()}});
-    return Error{next.error()};
+    info_metrics_.RecordConfigLoad(false, SystemClock().Wall());
+    log::Error("Config reload refused; the running config stays",
+               {{"file", config_.source}, {"err", next.error().message}});
+    return next.error();
   }
   ReadyLocked();  // latch readiness before the old poller goes
   // Stop first, so two pollers never publish into the store at once; the new one starts from the last snapshot.
   if (poller_) poller_->Stop();
   std::shared_ptr<const Snapshot> previous = store_.Load();
+  const bool render_changed = RenderOptionsOf(config_.global) != RenderOptionsOf(next->global);
   config_ = std::move(next).value();
-  poller_ = BuildPoller(config_, previous.get());
+  poller_ = BuildPoller(config_, previous.get(), render_changed);
   poller_->Start();
-  info_metrics_.RecordConfigLoad(true, SystemWallClock());
+  info_metrics_.RecordConfigLoad(true, SystemClock().Wall());
   size_t jobs = 0;
   for (const auto& project : config_.projects) jobs += project.jobs.size();
   log::Info("Config reloaded", {{"file", config_.source},

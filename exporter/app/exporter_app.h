@@ -1,5 +1,6 @@
-// The running exporter minus its front ends: owns the metric registry, the snapshot store, the collectors and the
-// current poller, and swaps the poller on a config reload. main.cc adds flags, signals and the web server.
+// The running exporter minus its front ends: owns the metric registry, the snapshot store, the collectors, the
+// upstream state that outlives configs (authenticators, rate limiters, connections) and the current poller, and
+// swaps the poller on a config reload. main.cc adds flags, signals and the web server.
 #pragma once
 
 #include <atomic>
@@ -12,15 +13,18 @@
 #include "config/config.h"
 #include "metrics/api_metrics.h"
 #include "metrics/exposition.h"
+#include "metrics/job_text.h"
 #include "metrics/process_collector.h"
+#include "metrics/rate_limit_collector.h"
 #include "poll/poller.h"
+#include "upstream/upstream_state.h"
 #include "util/result.h"
 
 namespace ief {
 
 class ExporterApp {
  public:
-  explicit ExporterApp(ShardAssignment shard = {}, HttpClientKind http_client = HttpClientKind::kBuiltin);
+  explicit ExporterApp(ShardAssignment shard = {});
   ~ExporterApp();
 
   // Starts polling with `config`.
@@ -34,23 +38,24 @@ class ExporterApp {
   // True once a first poll round has finished; stays true across reloads.
   bool Ready();
   const Exposition& exposition() const { return exposition_; }
+  const SnapshotStore& snapshots() const { return store_; }
 
  private:
-  std::unique_ptr<Poller> BuildPoller(const Config& config, const Snapshot* previous);
+  std::unique_ptr<Poller> BuildPoller(const Config& config, const Snapshot* previous, bool render_changed);
   bool ReadyLocked();
 
   const ShardAssignment shard_;
-  const HttpClientKind http_client_;
   prometheus::Registry registry_;
   ApiMetrics api_metrics_;
   ExporterInfoMetrics info_metrics_;
   SnapshotStore store_;
   ProcessCollector process_collector_;
+  UpstreamState upstream_;
+  RateLimitCollector rate_limit_collector_;
   Exposition exposition_;
 
   std::mutex mutex_;  // serialises Start / Reload / Stop
   Config config_;
-  std::unique_ptr<RateLimiterRegistry> rate_limiters_;
   std::unique_ptr<Poller> poller_;
   std::atomic<bool> ready_{false};
 };

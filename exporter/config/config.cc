@@ -12,36 +12,40 @@
 #include "config/yaml_reader.h"
 #include "util/file.h"
 #include "util/text.h"
+#include "util/url.h"
 
 namespace ief {
 namespace {
 
 constexpr size_t kMaxConfigBytes = 4 * 1024 * 1024;
 
+// Intervals have a floor a real deployment never goes under: the API quota is the tenant's, not ours.
+constexpr Duration kMinInterval = std::chrono::seconds(1);
+
 void ReadGlobal(ConfigReader& r, const YAML::Node& node, GlobalConfig& g) {
   if (!r.CheckMap(node, "global",
                   {"poll_interval", "request_timeout", "max_concurrency", "max_retries", "rate_limit",
-                   "terminal_recheck_interval", "per_task_metrics", "max_tasks_per_job"})) {
+                   "terminal_recheck_interval", "active_refresh_interval", "per_task_metrics",
+                   "max_tasks_per_job"})) {
     return;
   }
-  using std::chrono::milliseconds;
-  // Any interval, even 0s: a round that outlasts it is followed by the next at once (flat-out polling, which
-  // benchmarks and stand-in tests use); the upstream is protected by rate_limit and max_concurrency instead.
-  if (auto v = r.DurationValue(node, "poll_interval", milliseconds(0))) g.poll_interval = *v;
-  if (auto v = r.DurationValue(node, "request_timeout", milliseconds(10))) g.request_timeout = *v;
+  if (auto v = r.DurationValue(node, "poll_interval", kMinInterval)) g.poll_interval = *v;
+  if (auto v = r.DurationValue(node, "request_timeout", std::chrono::milliseconds(100))) g.request_timeout = *v;
   if (auto v = r.Integer(node, "max_concurrency", 1, 1024)) g.max_concurrency = static_cast<int>(*v);
   if (auto v = r.Integer(node, "max_retries", 0, 10)) g.max_retries = static_cast<int>(*v);
-  if (auto v = r.Number(node, "rate_limit", 0.001, 1e6)) g.rate_limit = *v;
-  if (auto v = r.DurationValue(node, "terminal_recheck_interval", milliseconds(100))) {
-    g.terminal_recheck_interval = *v;
+  if (auto v = r.Number(node, "rate_limit", 0.01, 1e6)) g.rate_limit = *v;
+  if (auto v = r.DurationValue(node, "terminal_recheck_interval", kMinInterval)) g.terminal_recheck_interval = *v;
+  // 0s is allowed on purpose: it means "every round" (re-read every active job each time, the old behaviour).
+  if (auto v = r.DurationValue(node, "active_refresh_interval", Duration(0))) {
+    if (*v != Duration(0) && *v < kMinInterval) {
+      r.Fail(ConfigReader::Child(node, "active_refresh_interval").Mark(),
+             "active_refresh_interval must be 0s (every round) or at least " + FormatDuration(kMinInterval));
+    } else {
+      g.active_refresh_interval = *v;
+    }
   }
   if (auto v = r.Bool(node, "per_task_metrics")) g.per_task_metrics = *v;
   if (auto v = r.Integer(node, "max_tasks_per_job", 0, 1000000)) g.max_tasks_per_job = static_cast<int>(*v);
-}
-
-// A string that will travel in an HTTP header: printable ASCII only (no CR/LF header injection).
-bool IsHeaderSafe(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
 }
 
 void ReadSecretPair(ConfigReader& r, const YAML::Node& node, std::string_view inline_key,
@@ -74,7 +78,7 @@ void ReadUrl(ConfigReader& r, const YAML::Node& node, std::string_view key, std:
   if (!url) return;
   Result<std::string> normalized = NormalizeEndpoint(*url);
   if (!normalized.ok()) {
-    r.Fail(ConfigReader::Child(node, key).Mark(), std::string(key) + ": " + normalized.error());
+    r.Fail(ConfigReader::Child(node, key).Mark(), std::string(key) + ": " + normalized.error().message);
     return;
   }
   out = *normalized;
@@ -94,7 +98,7 @@ void ReadIam(ConfigReader& r, const YAML::Node& node, IamAuthConfig& iam) {
 void ReadAksk(ConfigReader& r, const YAML::Node& node, AkskAuthConfig& aksk) {
   if (!r.CheckMap(node, "auth.aksk", {"access_key", "secret_key", "secret_key_file", "security_token"})) return;
   if (auto v = r.String(node, "access_key", true)) {
-    if (!IsHeaderSafe(*v) || v->empty()) r.Fail(ConfigReader::Child(node, "access_key").Mark(), "access_key is not valid");
+    if (!IsValidHeaderValue(*v) || v->empty()) r.Fail(ConfigReader::Child(node, "access_key").Mark(), "access_key is not valid");
     aksk.access_key = *v;
   }
   if (auto v = r.String(node, "security_token", false)) aksk.security_token = *v;
@@ -121,7 +125,7 @@ void ReadAuth(ConfigReader& r, const YAML::Node& node, AuthConfig& auth) {
   } else {
     ReadSecretPair(r, node, "token", "token_file", auth.token, auth.token_file, true);
     auth.kind = auth.token_file.empty() ? AuthConfig::Kind::kToken : AuthConfig::Kind::kTokenFile;
-    if (auth.kind == AuthConfig::Kind::kToken && !IsHeaderSafe(auth.token)) {
+    if (auth.kind == AuthConfig::Kind::kToken && !IsValidHeaderValue(auth.token)) {
       r.Fail(ConfigReader::Child(node, "token").Mark(), "token contains characters not allowed in a header");
     }
   }
@@ -130,7 +134,7 @@ void ReadAuth(ConfigReader& r, const YAML::Node& node, AuthConfig& auth) {
 void ReadDiscovery(ConfigReader& r, const YAML::Node& node, DiscoveryConfig& d) {
   if (!r.CheckMap(node, "discovery", {"enabled", "interval", "job_types", "name_regex", "max_age"})) return;
   d.enabled = r.Bool(node, "enabled").value_or(true);  // a discovery block means "on" unless it says otherwise
-  d.interval = r.DurationValue(node, "interval", std::chrono::milliseconds(100));
+  d.interval = r.DurationValue(node, "interval", kMinInterval);
   d.max_age = r.DurationValue(node, "max_age", std::chrono::seconds(1));
   if (auto types = r.StringList(node, "job_types")) d.job_types = *types;
   if (auto regex = r.String(node, "name_regex", false)) {
@@ -175,7 +179,7 @@ void ReadProject(ConfigReader& r, const YAML::Node& node, ProjectConfig& p) {
   }
   ReadUrl(r, node, "endpoint", p.endpoint);
   if (auto v = r.String(node, "instance_id", false)) {
-    if (!IsHeaderSafe(*v)) r.Fail(ConfigReader::Child(node, "instance_id").Mark(), "instance_id has invalid characters");
+    if (!IsValidHeaderValue(*v)) r.Fail(ConfigReader::Child(node, "instance_id").Mark(), "instance_id has invalid characters");
     p.instance_id = *v;
   }
   YAML::Node auth = ConfigReader::Child(node, "auth");
@@ -216,38 +220,18 @@ void ReadProjects(ConfigReader& r, const YAML::Node& root, Config& config) {
 }  // namespace
 
 Result<std::string> NormalizeEndpoint(std::string_view url) {
-  std::string_view rest = url;
-  if (rest.starts_with("https://")) {
-    rest.remove_prefix(8);
-  } else if (rest.starts_with("http://")) {
-    rest.remove_prefix(7);
-  } else {
-    return Error{"must start with http:// or https://"};
+  Result<Url> parsed = ParseHttpUrl(url);
+  if (!parsed.ok()) return parsed.error();
+  if ((!parsed->path.empty() && parsed->path != "/") || url.find('?') != std::string_view::npos) {
+    return Error(ErrorKind::kInvalidArgument, "must be a base URL with no path or query");
   }
-  if (rest.ends_with("/")) rest.remove_suffix(1);
-  if (rest.empty()) return Error{"has no host"};
-  if (rest.find_first_of("/?#") != std::string_view::npos) return Error{"must be a base URL with no path or query"};
-  if (rest.find('@') != std::string_view::npos) return Error{"must not carry credentials"};
-  for (char c : rest) {
-    if (c <= 0x20 || c >= 0x7f) return Error{"contains invalid characters"};
-  }
-  size_t colon = rest.rfind(':');
-  if (colon != std::string_view::npos && rest.find(']') == std::string_view::npos) {
-    std::string_view port = rest.substr(colon + 1);
-    int value = 0;
-    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-    if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value < 1 || value > 65535) {
-      return Error{"has an invalid port"};
-    }
-    if (colon == 0) return Error{"has no host"};
-  }
-  return std::string(url.substr(0, url.size() - (url.ends_with("/") ? 1 : 0)));
+  return parsed->scheme + "://" + parsed->authority;
 }
 
 Result<Config> ParseConfig(std::string_view text, const std::string& source) {
   ConfigReader reader(source);
   YAML::Node root;
-  if (!LoadYaml(reader, text, root)) return Error{reader.JoinedErrors()};
+  if (!LoadYaml(reader, text, root)) return Error(ErrorKind::kInvalidArgument, reader.JoinedErrors());
   Config config;
   config.source = source;
   if (reader.CheckMap(root, "the top level", {"global", "projects"})) {
@@ -255,13 +239,13 @@ Result<Config> ParseConfig(std::string_view text, const std::string& source) {
     if (global.IsDefined() && !global.IsNull()) ReadGlobal(reader, global, config.global);
     ReadProjects(reader, root, config);
   }
-  if (reader.HasErrors()) return Error{reader.JoinedErrors()};
+  if (reader.HasErrors()) return Error(ErrorKind::kInvalidArgument, reader.JoinedErrors());
   return config;
 }
 
 Result<Config> LoadConfigFile(const std::string& path) {
   Result<std::string> text = ReadFileCapped(path, kMaxConfigBytes);
-  if (!text.ok()) return Error{text.error()};
+  if (!text.ok()) return text.error();
   return ParseConfig(*text, path);
 }
 

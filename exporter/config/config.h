@@ -19,6 +19,9 @@ struct GlobalConfig {
   int max_retries = 2;
   double rate_limit = 20;
   Duration terminal_recheck_interval = std::chrono::minutes(10);
+  // An active job's details are re-read at least this often even when the list shows no change (catches task
+  // moves that change no count); 0: every round.
+  Duration active_refresh_interval = std::chrono::minutes(5);
   bool per_task_metrics = true;
   int max_tasks_per_job = 1000;
 };

@@ -19,7 +19,7 @@ bool LooksLikeBcrypt(const std::string& hash) {
 Result<WebConfig> ParseWebConfig(std::string_view text, const std::string& source) {
   ConfigReader reader(source);
   YAML::Node root;
-  if (!LoadYaml(reader, text, root)) return Error{reader.JoinedErrors()};
+  if (!LoadYaml(reader, text, root)) return Error(ErrorKind::kInvalidArgument, reader.JoinedErrors());
   WebConfig config;
   if (reader.CheckMap(root, "the web config", {"basic_auth_users", "tls_server_config", "http_server_config"})) {
     YAML::Node tls = ConfigReader::Child(root, "tls_server_config");
@@ -39,13 +39,13 @@ Result<WebConfig> ParseWebConfig(std::string_view text, const std::string& sourc
       }
     }
   }
-  if (reader.HasErrors()) return Error{reader.JoinedErrors()};
+  if (reader.HasErrors()) return Error(ErrorKind::kInvalidArgument, reader.JoinedErrors());
   return config;
 }
 
 Result<WebConfig> LoadWebConfigFile(const std::string& path) {
   Result<std::string> text = ReadFileCapped(path, 1 << 20);
-  if (!text.ok()) return Error{text.error()};
+  if (!text.ok()) return text.error();
   return ParseWebConfig(*text, path);
 }
 

@@ -130,7 +130,7 @@ class ConfigReader {
     if (!value.IsScalar()) return TypeError(value, key, "a duration such as 30s or 5m");
     Result<Duration> parsed = ParseDuration(value.Scalar());
     if (!parsed.ok()) {
-      Fail(value.Mark(), std::string(key) + ": " + parsed.error());
+      Fail(value.Mark(), std::string(key) + ": " + parsed.error().message);
       return std::nullopt;
     }
     if (*parsed < min) {

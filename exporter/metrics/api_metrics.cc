@@ -29,7 +29,12 @@ ApiMetrics::ApiMetrics(prometheus::Registry& registry)
       token_expiry_(prometheus::BuildGauge()
                         .Name("ief_auth_token_expiry_timestamp_seconds")
                         .Help("When the current IAM token of the project expires.")
-                        .Register(registry)) {}
+                        .Register(registry)),
+      invalid_job_ids_(prometheus::BuildCounter()
+                           .Name("ief_discovery_invalid_job_ids_total")
+                           .Help("Jobs ListBatchJob showed with an id that is not one URL path segment of "
+                                 "[A-Za-z0-9_.-] (at most 128 characters); they are skipped.")
+                           .Register(registry)) {}
 
 void ApiMetrics::OnRequest(const std::string& project_id, ApiOperation op, const std::string& code,
                            double seconds) {
@@ -42,8 +47,12 @@ void ApiMetrics::OnParseError(const std::string& project_id, ApiOperation op) {
   parse_errors_.Add({{"project_id", project_id}, {"operation", std::string(OperationName(op))}}).Increment();
 }
 
-void ApiMetrics::OnTokenExpiry(const std::string& project_id, double unix_seconds) {
-  token_expiry_.Add({{"project_id", project_id}}).Set(unix_seconds);
+void ApiMetrics::OnTokenExpiry(const std::string& project_id, WallTime expires_at) {
+  token_expiry_.Add({{"project_id", project_id}}).Set(UnixSeconds(expires_at));
+}
+
+void ApiMetrics::OnInvalidJobId(const std::string& project_id) {
+  invalid_job_ids_.Add({{"project_id", project_id}}).Increment();
 }
 
 ExporterInfoMetrics::ExporterInfoMetrics(prometheus::Registry& registry, ShardAssignment shard)
@@ -77,9 +86,9 @@ ExporterInfoMetrics::ExporterInfoMetrics(prometheus::Registry& registry, ShardAs
       .Set(shard.total);
 }
 
-void ExporterInfoMetrics::RecordConfigLoad(bool success, double unix_seconds) {
+void ExporterInfoMetrics::RecordConfigLoad(bool success, WallTime when) {
   reload_successful_.Set(success ? 1 : 0);
-  if (success) reload_success_timestamp_.Set(unix_seconds);
+  if (success) reload_success_timestamp_.Set(UnixSeconds(when));
 }
 
 }  // namespace ief

@@ -11,23 +11,27 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
-#include "ief/ief_client.h"
+#include "poll/poller.h"
+#include "upstream/http/api_observer.h"
 
 namespace ief {
 
-class ApiMetrics : public ApiObserver {
+// Also counts what the poller finds wrong in the API's answers (PollObserver).
+class ApiMetrics : public ApiObserver, public PollObserver {
  public:
   explicit ApiMetrics(prometheus::Registry& registry);
 
   void OnRequest(const std::string& project_id, ApiOperation op, const std::string& code, double seconds) override;
   void OnParseError(const std::string& project_id, ApiOperation op) override;
-  void OnTokenExpiry(const std::string& project_id, double unix_seconds) override;
+  void OnTokenExpiry(const std::string& project_id, WallTime expires_at) override;
+  void OnInvalidJobId(const std::string& project_id) override;
 
  private:
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Family<prometheus::Histogram>& durations_;
   prometheus::Family<prometheus::Counter>& parse_errors_;
   prometheus::Family<prometheus::Gauge>& token_expiry_;
+  prometheus::Family<prometheus::Counter>& invalid_job_ids_;
 };
 
 // Which of N replicas this is (--shard / --total-shards).
@@ -41,7 +45,7 @@ struct ShardAssignment {
 class ExporterInfoMetrics {
  public:
   ExporterInfoMetrics(prometheus::Registry& registry, ShardAssignment shard);
-  void RecordConfigLoad(bool success, double unix_seconds);
+  void RecordConfigLoad(bool success, WallTime when);
 
  private:
   prometheus::Gauge& reload_successful_;

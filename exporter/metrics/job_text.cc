@@ -196,7 +196,6 @@ struct JobRenderer {
   }
 
   void Render() {
-    out.options = options;
     Add(kJobInfo, 1, {{"job_name", job.job_name}, {"job_type", job.job_type}, {"target_type", job.target_type}});
     Status();
     AddOptional(kTasks, job.task_total_count);
@@ -209,10 +208,6 @@ struct JobRenderer {
   }
 };
 
-bool SameOptions(const RenderOptions& a, const RenderOptions& b) {
-  return a.per_task_metrics == b.per_task_metrics && a.max_tasks_per_job == b.max_tasks_per_job;
-}
-
 // ief_tracked_jobs: every combination for every project, so "no finished jobs" reads 0, not absent. A job not
 // known to be finished (never fetched, say) counts as active.
 void AppendTrackedJobs(std::string& out, const Snapshot& snapshot) {
@@ -220,16 +215,16 @@ void AppendTrackedJobs(std::string& out, const Snapshot& snapshot) {
   for (const ProjectSnapshot& project : snapshot.projects) per_project[project.project_id];
   for (const auto& job : snapshot.jobs) {
     bool finished = job->last_good && IsFinishedStatus(job->last_good->status);
-    ++per_project[job->project_id][(job->source == "discovery" ? 2 : 0) + (finished ? 1 : 0)];
+    ++per_project[job->project_id][(job->source == JobSource::kDiscovery ? 2 : 0) + (finished ? 1 : 0)];
   }
   if (per_project.empty()) return;
   AppendHeader(out, kTrackedJobs);
   for (const auto& [project_id, counts] : per_project) {
     int i = 0;
-    for (const char* source : {"config", "discovery"}) {
+    for (JobSource source : {JobSource::kConfig, JobSource::kDiscovery}) {
       for (const char* phase : {"active", "finished"}) {
-        AppendSample(out, kTrackedJobs, {{"project_id", project_id}, {"source", source}, {"phase", phase}},
-                     counts[i++]);
+        AppendSample(out, kTrackedJobs,
+                     {{"project_id", project_id}, {"source", JobSourceName(source)}, {"phase", phase}}, counts[i++]);
       }
     }
   }
@@ -299,14 +294,13 @@ std::string TextPieces::Flatten() const {
 void AppendSnapshotText(const std::shared_ptr<const Snapshot>& shared, TextPieces& out) {
   const Snapshot& snapshot = *shared;
   out.keep_alive.push_back(shared);
-  // Every job's cached text, rendering here the ones the poller did not (tests, or options changed).
+  // Every job's cached text, rendering here the ones the poller did not (tests).
   std::vector<std::shared_ptr<const RenderedJob>> texts(snapshot.jobs.size());
   for (size_t i = 0; i < snapshot.jobs.size(); ++i) {
     const JobSnapshot& job = *snapshot.jobs[i];
     if (!job.last_good) continue;
-    bool cached = job.rendered && SameOptions(job.rendered->options, snapshot.render);
-    texts[i] = cached ? job.rendered : RenderJob(job, *job.last_good, snapshot.render);
-    if (!cached) out.keep_alive.push_back(texts[i]);
+    texts[i] = job.rendered ? job.rendered : RenderJob(job, *job.last_good, RenderOptions{});
+    if (!job.rendered) out.keep_alive.push_back(texts[i]);
   }
   for (int family = 0; family < kCachedFamilyCount; ++family) {
     bool any = false;
@@ -332,7 +326,7 @@ void AppendSnapshotText(const std::shared_ptr<const Snapshot>& shared, TextPiece
     for (const auto& job : snapshot.jobs) {
       if (!job->last_good) continue;
       AppendSample(tail, kLastSuccess, {{"project_id", job->project_id}, {"job_id", job->job_id}},
-                   job->last_success_unix);
+                   UnixSeconds(job->last_success));
     }
     if (tail.size() == body_at) tail.resize(header_at);
   }

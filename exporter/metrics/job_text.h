@@ -18,13 +18,19 @@
 namespace ief {
 
 // The families whose lines depend only on the job's content, in exposition order.
+// How job details become series (global.per_task_metrics, global.max_tasks_per_job).
+struct RenderOptions {
+  bool per_task_metrics = true;
+  int max_tasks_per_job = 1000;
+  bool operator==(const RenderOptions&) const = default;
+};
+
 enum CachedFamily {
   kJobInfo, kJobStatus, kTasks, kTasksSucceeded, kTasksFailed, kTasksByStatus, kCreated, kStatusUpdated,
   kTaskInfo, kTaskCreated, kTaskFailureInfo, kTargetInfo, kCachedFamilyCount
 };
 
 struct RenderedJob {
-  RenderOptions options;  // what it was rendered with; a reload with other options re-renders
   std::array<std::string, kCachedFamilyCount> families;  // sample lines, no HELP/TYPE
 
   // A family's lines as a deflate segment, for gzip scrapes. Made by the first scrape that asks, then kept: a job
@@ -70,7 +76,8 @@ class TextPieces {
   std::vector<Origin> origins_;  // per piece
 };
 
-// The whole job/project exposition of a snapshot. Jobs without a usable pre-rendered text are rendered here.
+// The whole job/project exposition of a snapshot. Jobs the poller did not render (tests) are rendered here, with
+// the default options.
 void AppendSnapshotText(const std::shared_ptr<const Snapshot>& snapshot, TextPieces& out);
 std::string RenderSnapshot(const Snapshot& snapshot);
 

@@ -4,20 +4,20 @@
 
 namespace ief {
 
-DiscoveryFilter::DiscoveryFilter(const DiscoveryConfig& config) : job_types_(config.job_types) {
+DiscoveryFilter::DiscoveryFilter(const DiscoveryConfig& config)
+    : job_types_(config.job_types), max_age_(config.max_age) {
   // The config loader already compiled the regex once to validate it.
   if (!config.name_regex.empty()) name_regex_.emplace(config.name_regex, std::regex::ECMAScript);
-  if (config.max_age) max_age_seconds_ = std::chrono::duration<double>(*config.max_age).count();
 }
 
-bool DiscoveryFilter::Matches(const BatchJob& summary, double now_unix) const {
+bool DiscoveryFilter::Matches(const BatchJob& summary, WallTime now) const {
   if (!job_types_.empty() &&
       std::find(job_types_.begin(), job_types_.end(), summary.job_type) == job_types_.end()) {
     return false;
   }
   if (name_regex_ && !std::regex_match(summary.job_name, *name_regex_)) return false;
-  if (max_age_seconds_ && summary.created_at &&
-      static_cast<double>(*summary.created_at) < now_unix - *max_age_seconds_) {
+  if (max_age_ && summary.created_at &&
+      FromUnixSeconds(static_cast<double>(*summary.created_at)) < now - *max_age_) {
     return false;
   }
   return true;
@@ -37,32 +37,25 @@ bool InShard(std::string_view job_id, int shard, int total_shards) {
   return JobIdHash(job_id) % static_cast<uint64_t>(total_shards) == static_cast<uint64_t>(shard);
 }
 
-bool IsActiveStatus(const std::string& status) {
-  return status == "Waiting" || status == "Running" || status == "Stopping";
-}
-
-bool SummaryChanged(const BatchJob& listed, const BatchJob& fetched) {
-  if (listed.status != fetched.status) return true;
-  return listed.status_last_updated_at && fetched.status_last_updated_at &&
-         *listed.status_last_updated_at != *fetched.status_last_updated_at;
-}
-
-FetchResult ListAllJobs(const PageReader& read_page, long page_size, long max_pages) {
-  FetchResult all;
+Fetched<BatchJobList> ListAllJobs(const PageReader& read_page, long page_size, long max_pages) {
+  BatchJobList all;
   long offset = 0;
   for (long page = 0; page < max_pages; ++page) {
-    FetchResult result = read_page(offset, page_size);
-    if (!result.ok()) return result;
-    all.kind = FetchResult::Kind::kOk;
-    all.request_id = result.request_id;
-    all.list.job_count = result.list.job_count;
-    long received = static_cast<long>(result.list.jobs.size());
-    for (BatchJob& job : result.list.jobs) all.list.jobs.push_back(std::move(job));
+    Fetched<BatchJobList> result = read_page(offset, page_size);
+    if (!result.ok()) return result.error();
+    all.job_count = result->job_count;
+    long received = static_cast<long>(result->jobs.size());
+    for (BatchJob& job : result.value().jobs) all.jobs.push_back(std::move(job));
     offset += received;
     // Done when the server says we have everything, or when it has nothing more to give.
-    if (received == 0 || !result.list.job_count || offset >= *result.list.job_count) return all;
+    if (received == 0 || !all.job_count || offset >= *all.job_count) break;
   }
   return all;
+}
+
+long ListWalkPages(std::optional<int64_t> job_count, long page_size) {
+  if (!job_count || *job_count <= 0) return 1;
+  return static_cast<long>((*job_count + page_size - 1) / page_size);
 }
 
 }  // namespace ief

@@ -1,5 +1,5 @@
-// Pieces of job discovery that need no threads: which listed jobs to track, which shard owns a job, whether a
-// listed summary says the details are worth fetching, and reading every page of ListBatchJob.
+// Pieces of job discovery that need no threads: which listed jobs to track, which shard owns a job, and reading
+// every page of ListBatchJob.
 #pragma once
 
 #include <cstdint>
@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "config/config.h"
-#include "ief/ief_client.h"
-#include "ief/job.h"
+#include "model/job.h"
+#include "upstream/ief_client.h"
 
 namespace ief {
 
@@ -20,12 +20,12 @@ class DiscoveryFilter {
  public:
   explicit DiscoveryFilter(const DiscoveryConfig& config);
   // Whether a listed job should be tracked: its type is wanted, its whole name matches, it is young enough.
-  bool Matches(const BatchJob& summary, double now_unix) const;
+  bool Matches(const BatchJob& summary, WallTime now) const;
 
  private:
   std::vector<std::string> job_types_;
   std::optional<std::regex> name_regex_;
-  std::optional<double> max_age_seconds_;
+  std::optional<Duration> max_age_;
 };
 
 // The shard that owns a job: FNV-1a (64-bit) of the job id's bytes, modulo the shard count. Stable across
@@ -33,17 +33,13 @@ class DiscoveryFilter {
 uint64_t JobIdHash(std::string_view job_id);
 bool InShard(std::string_view job_id, int shard, int total_shards);
 
-// Waiting, Running and Stopping jobs change by themselves; the others only when someone acts on them.
-bool IsActiveStatus(const std::string& status);
-
-// True when a listed summary differs from what the last detail fetch saw (status or its timestamp), so the
-// details may have changed too.
-bool SummaryChanged(const BatchJob& listed, const BatchJob& fetched);
-
-using PageReader = std::function<FetchResult(long offset, long limit)>;
+using PageReader = std::function<Fetched<BatchJobList>(long offset, long limit)>;
 
 // Reads ListBatchJob page by page until offset >= job_count, advancing by what each page really holds (a server
-// may return fewer items than asked). The result's list holds every item; on failure, the failing page's result.
-FetchResult ListAllJobs(const PageReader& read_page, long page_size, long max_pages = 10000);
+// may return fewer items than asked). The result holds every item; on failure, the failing page's error.
+Fetched<BatchJobList> ListAllJobs(const PageReader& read_page, long page_size, long max_pages = 10000);
+
+// How many pages a walk of `job_count` jobs takes (1 when the count is not known yet).
+long ListWalkPages(std::optional<int64_t> job_count, long page_size);
 
 }  // namespace ief

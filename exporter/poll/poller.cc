@@ -1,10 +1,10 @@
 #include "poll/poller.h"
 
 #include <algorithm>
-#include <chrono>
 #include <set>
 
 #include "util/log.h"
+#include "util/text.h"
 
 namespace ief {
 
@@ -13,77 +13,72 @@ struct Poller::ProjectRecord {
   ProjectSnapshot state;
   bool discovery_enabled = false;
   std::optional<DiscoveryFilter> filter;
-  double discovery_interval = 0;      // seconds
-  double next_discovery_at = 0;       // steady seconds
-  std::string last_list_failure;      // for logging a failing list once
+  Duration discovery_interval{};
+  SteadyTime next_list_at{};
+  std::optional<int64_t> job_count;  // from the latest list walk
+  bool listed_this_round = false;
+  std::string last_list_failure;     // for logging a failing list once
+  std::set<std::string> logged_invalid_ids;
 };
 
 struct Poller::JobRecord {
   size_t project_index = 0;
   std::string job_id;
-  bool explicit_job = false;           // listed in the config: kept even when it answers 404
+  JobSource source = JobSource::kConfig;
   bool in_flight = false;
-  std::string last_failure;            // message of the latest failure; empty after a success
+  std::optional<BatchJob> listed;       // the latest list summary, while a list covers the job
+  bool listed_this_round = false;
+  bool found_in_first_listing = false;  // its first details are background work (the start-up fill)
+  int fetches_for_listing = 0;          // successful detail fetches since `listed` last changed
+  std::optional<SteadyTime> details_at;   // when details last arrived
+  std::optional<SteadyTime> answered_at;  // when the API last answered about it (a 404 included)
+  bool render_stale = false;            // carried over a reload that changed how jobs are rendered
+  std::string last_failure;             // message of the latest failure; empty after a success
   int consecutive_failures = 0;
-  int rounds_to_skip = 0;              // back-off of a job that keeps failing
-  std::optional<BatchJob> listed;      // summary from this round's ListBatchJob, when there was one
-  double last_fetch_unix = 0;          // when ShowBatchJob last answered (for terminal re-checks)
-  BodyFingerprint parsed_fingerprint = 0;  // of the answer behind published->last_good; 0 until one was parsed
+  int rounds_to_skip = 0;               // back-off of a job that keeps failing
   std::shared_ptr<const JobSnapshot> published;
 };
 
 namespace {
 
+// Invalid ids are logged once each, up to this many per project.
+constexpr size_t kMaxLoggedInvalidIds = 100;
+
 class IefFetcher : public JobFetcher {
  public:
-  IefFetcher(HttpTransportOptions transport_options, IefClientOptions client_options, ApiObserver* observer)
-      : transport_(MakeHttpTransport(transport_options)), client_(*transport_, observer, client_options) {}
-  FetchResult Fetch(const ProjectContext& project, const std::string& job_id, BodyFingerprint known) override {
-    return client_.ShowBatchJob(project, job_id, known);
+  IefFetcher(TransportPool::Lease transport, IefClientOptions options, ApiObserver* observer)
+      : transport_(std::move(transport)), client_(*transport_, observer, std::move(options)) {}
+  Fetched<BatchJob> Fetch(const ProjectContext& project, const std::string& job_id,
+                          RequestPriority priority) override {
+    return client_.ShowBatchJob(project, job_id, priority);
   }
-  FetchResult ListPage(const ProjectContext& project, long offset, long limit) override {
+  Fetched<BatchJobList> ListPage(const ProjectContext& project, long offset, long limit) override {
     return client_.ListBatchJobPage(project, offset, limit);
   }
 
  private:
-  std::unique_ptr<HttpTransport> transport_;
+  TransportPool::Lease transport_;
   IefClient client_;
 };
 
-std::string_view KindName(FetchResult::Kind kind) {
-  switch (kind) {
-    case FetchResult::Kind::kOk: return "ok";
-    case FetchResult::Kind::kNotFound: return "not_found";
-    case FetchResult::Kind::kHttpError: return "http_error";
-    case FetchResult::Kind::kTransportError: return "transport_error";
-    case FetchResult::Kind::kParseError: return "parse_error";
-    case FetchResult::Kind::kAuthError: return "auth_error";
-  }
-  return "unknown";
-}
-
-double SteadySeconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+std::string_view RequestIdForLog(const FetchError& error) {
+  return error.request_id.empty() ? std::string_view("-") : std::string_view(error.request_id);
 }
 
 }  // namespace
 
-JobFetcherFactory MakeIefFetcherFactory(HttpTransportOptions transport_options, IefClientOptions client_options,
+JobFetcherFactory MakeIefFetcherFactory(TransportPool& transports, IefClientOptions client_options,
                                         ApiObserver* observer) {
-  return [=](Cancellation* cancellation) mutable {
-    transport_options.cancellation = cancellation;
-    client_options.cancellation = cancellation;
-    return std::make_unique<IefFetcher>(transport_options, client_options, observer);
+  return [&transports, client_options, observer](const Cancellation* cancellation) {
+    IefClientOptions options = client_options;
+    options.cancellation = cancellation;
+    return std::make_unique<IefFetcher>(transports.Borrow(), options, observer);
   };
 }
 
-double SystemWallClock() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 Poller::Poller(PollerOptions options, std::vector<TrackedProject> projects, JobFetcherFactory fetchers,
-               SnapshotStore& store, WallClock clock, const Snapshot* previous)
-    : options_(options), fetcher_factory_(std::move(fetchers)), store_(store), clock_(std::move(clock)) {
+               SnapshotStore& store, const Snapshot* previous)
+    : options_(std::move(options)), fetcher_factory_(std::move(fetchers)), store_(store), clock_(*options_.clock) {
   std::sort(projects.begin(), projects.end(), [](const TrackedProject& a, const TrackedProject& b) {
     return a.context->project_id < b.context->project_id;
   });
@@ -94,12 +89,13 @@ Poller::Poller(PollerOptions options, std::vector<TrackedProject> projects, JobF
     record.discovery_enabled = project.discovery.enabled;
     if (project.discovery.enabled) {
       record.filter.emplace(project.discovery);
-      record.discovery_interval =
-          std::chrono::duration<double>(project.discovery.interval.value_or(options_.poll_interval)).count();
+      record.discovery_interval = project.discovery.interval.value_or(options_.poll_interval);
     }
     projects_.push_back(std::move(record));
     for (const std::string& job_id : project.job_ids) {
-      if (InShard(job_id, options_.shard, options_.total_shards)) AddRecord(projects_.size() - 1, job_id, true);
+      if (InShard(job_id, options_.shard, options_.total_shards)) {
+        AddRecord(projects_.size() - 1, job_id, JobSource::kConfig);
+      }
     }
   }
   if (previous != nullptr) SeedFrom(*previous);
@@ -109,42 +105,55 @@ Poller::Poller(PollerOptions options, std::vector<TrackedProject> projects, JobF
 
 Poller::~Poller() { Stop(); }
 
-Poller::JobRecord& Poller::AddRecord(size_t project_index, const std::string& job_id, bool explicit_job) {
+Poller::JobRecord& Poller::AddRecord(size_t project_index, const std::string& job_id, JobSource source) {
   const std::string& project_id = projects_[project_index].context->project_id;
   JobRecord& record = jobs_[{project_id, job_id}];
   record.project_index = project_index;
   record.job_id = job_id;
-  record.explicit_job = explicit_job;
+  record.source = source;
   auto initial = std::make_shared<JobSnapshot>();
   initial->project_id = project_id;
   initial->job_id = job_id;
-  initial->source = explicit_job ? "config" : "discovery";
+  initial->source = source;
   record.published = std::move(initial);
   return record;
 }
 
-// Carries over what a previous poller knew: project states, explicit jobs still listed, and discovered jobs of
-// projects that still discover (the first listing then confirms or drops them).
+// Carries over what a previous poller knew: project states, configured jobs still listed, and discovered jobs of
+// projects that still discover (the first listing then confirms or drops them). Carried details count as fresh,
+// so a reload does not set off a wave of refreshes.
 void Poller::SeedFrom(const Snapshot& previous) {
   for (ProjectRecord& project : projects_) {
     for (const ProjectSnapshot& old : previous.projects) {
       if (old.project_id == project.state.project_id) project.state = old;
     }
   }
+  const SteadyTime now = clock_.Steady();
   for (const auto& old : previous.jobs) {
     auto it = jobs_.find({old->project_id, old->job_id});
-    if (it != jobs_.end()) {
-      auto carried = std::make_shared<JobSnapshot>(*old);
-      carried->source = it->second.published->source;
-      it->second.published = std::move(carried);
-      continue;
-    }
-    if (old->source != "discovery" || !InShard(old->job_id, options_.shard, options_.total_shards)) continue;
-    for (size_t i = 0; i < projects_.size(); ++i) {
-      if (projects_[i].state.project_id == old->project_id && projects_[i].discovery_enabled) {
-        AddRecord(i, old->job_id, false).published = old;
+    JobRecord* record = it != jobs_.end() ? &it->second : nullptr;
+    if (record == nullptr && old->source == JobSource::kDiscovery &&
+        InShard(old->job_id, options_.shard, options_.total_shards)) {
+      for (size_t i = 0; i < projects_.size(); ++i) {
+        if (projects_[i].state.project_id == old->project_id && projects_[i].discovery_enabled) {
+          record = &AddRecord(i, old->job_id, JobSource::kDiscovery);
+        }
       }
     }
+    if (record == nullptr) continue;
+    auto carried = std::make_shared<JobSnapshot>(*old);
+    carried->source = record->source;
+    if (carried->has_details) {
+      record->details_at = now;
+      record->answered_at = now;
+      record->render_stale = options_.rerender_carried_jobs;
+    } else {
+      record->found_in_first_listing = true;  // its first details were still to come: background work
+      if (carried->last_good && options_.rerender_carried_jobs && options_.render_job) {
+        carried->rendered = options_.render_job(*carried, *carried->last_good);
+      }
+    }
+    record->published = std::move(carried);
   }
 }
 
@@ -169,235 +178,377 @@ void Poller::Stop() {
   }
   cancellation_.Cancel();  // aborts transfers and waits in flight
   work_available_.notify_all();
-  round_finished_.notify_all();
+  work_done_.notify_all();
   stop_requested_.notify_all();
   if (scheduler_.joinable()) scheduler_.join();
   for (std::thread& worker : workers_) {
     if (worker.joinable()) worker.join();
   }
   workers_.clear();
+  lister_.reset();
 }
 
-void Poller::DiscoverDueProjects(double now_unix) {
-  for (size_t i = 0; i < projects_.size(); ++i) {
-    ProjectRecord& project = projects_[i];  // the vector itself never changes after construction
+// ---- Lists ----
+
+bool Poller::ListDueLocked(const ProjectRecord& project, SteadyTime now) const {
+  if (project.discovery_enabled) {
     // Half a poll interval of slack: a listing due "at the next round" must not slip a whole round because the
     // round started a few microseconds early.
-    double slack = 0.5 * std::chrono::duration<double>(options_.poll_interval).count();
-    if (!project.discovery_enabled || SteadySeconds() + slack < project.next_discovery_at) continue;
-    project.next_discovery_at = SteadySeconds() + project.discovery_interval;
-    const ProjectContext& context = *project.context;
-    FetchResult listing = ListAllJobs(
-        [&](long offset, long limit) { return lister_->ListPage(context, offset, limit); }, options_.list_page_size);
-    ApplyListing(i, listing, now_unix);
+    return now + options_.poll_interval / 2 >= project.next_list_at;
+  }
+  // Configured jobs only: read the list when a walk costs fewer calls than polling the active jobs one by one
+  // (never when every active job is read every round anyway).
+  if (options_.active_refresh_interval == Duration(0)) return false;
+  long polled = 0;
+  for (auto it = jobs_.lower_bound({project.state.project_id, ""});
+       it != jobs_.end() && it->first.first == project.state.project_id; ++it) {
+    const JobSnapshot& shown = *it->second.published;
+    if (shown.has_details && IsActiveStatus(shown.last_good->status)) ++polled;
+  }
+  return polled > ListWalkPages(project.job_count, options_.list_page_size);
+}
+
+void Poller::ListDueProjects() {
+  std::vector<size_t> due;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const SteadyTime now = clock_.Steady();
+    for (auto& [key, record] : jobs_) record.listed_this_round = false;
+    for (size_t i = 0; i < projects_.size(); ++i) {
+      ProjectRecord& project = projects_[i];  // the vector itself never changes after construction
+      project.listed_this_round = false;
+      if (!ListDueLocked(project, now)) continue;
+      project.next_list_at = now + project.discovery_interval;
+      due.push_back(i);
+    }
+  }
+  for (size_t i : due) {
+    const ProjectContext& context = *projects_[i].context;
+    auto read_page = [&](long offset, long limit) { return lister_->ListPage(context, offset, limit); };
+    ApplyListing(i, ListAllJobs(read_page, options_.list_page_size));
   }
 }
 
-void Poller::ApplyListing(size_t project_index, const FetchResult& listing, double now_unix) {
+void Poller::ApplyListing(size_t project_index, const Fetched<BatchJobList>& listing) {
   std::lock_guard<std::mutex> lock(mutex_);
   ProjectRecord& project = projects_[project_index];
-  project.state.has_answered = true;
-  project.state.up = listing.api_reachable();
   const std::string& project_id = project.state.project_id;
+  if (!listing.ok() && listing.error().kind == ErrorKind::kCancelled) return;
+  project.state.has_answered = true;
+  project.state.up = listing.ok() || listing.error().api_reachable();
   if (!listing.ok()) {
-    if (listing.message != project.last_list_failure) {
-      log::Warn("Job discovery failed; tracked jobs are kept",
-                {{"project_id", project_id},
-                 {"kind", KindName(listing.kind)},
-                 {"request_id", listing.request_id.empty() ? "-" : listing.request_id},
-                 {"err", listing.message}});
+    const FetchError& error = listing.error();
+    if (error.message != project.last_list_failure) {
+      log::Warn("Job list failed; tracked jobs are kept", {{"project_id", project_id},
+                                                           {"kind", ErrorKindName(error.kind)},
+                                                           {"request_id", RequestIdForLog(error)},
+                                                           {"err", error.message}});
     }
-    project.last_list_failure = listing.message;
+    project.last_list_failure = error.message;
     return;
   }
   project.last_list_failure.clear();
+  project.job_count = listing->job_count;
+  project.listed_this_round = true;
+  const size_t tracked_before = jobs_.size();
   std::set<std::string> matched;
-  for (const BatchJob& summary : listing.list.jobs) {
-    if (!InShard(summary.job_id, options_.shard, options_.total_shards)) continue;
-    auto it = jobs_.find({project_id, summary.job_id});
-    bool wanted = project.filter->Matches(summary, now_unix);
-    if (it == jobs_.end() && wanted) {
-      AddRecord(project_index, summary.job_id, false);
-      it = jobs_.find({project_id, summary.job_id});
+  for (const BatchJob& summary : listing->jobs) TrackListedJob(project_index, summary, matched);
+  if (!project.state.listed && jobs_.size() > tracked_before) {
+    log::Info("Discovered batch jobs", {{"project_id", project_id}, {"jobs", jobs_.size() - tracked_before}});
+  }
+  DropUnlisted(project_index, matched);
+  project.state.listed = true;
+  PublishLocked();  // new jobs show at once, with what the list says of them
+}
+
+void Poller::TrackListedJob(size_t project_index, const BatchJob& summary, std::set<std::string>& matched) {
+  ProjectRecord& project = projects_[project_index];
+  const std::string& project_id = project.state.project_id;
+  if (!IsSafePathSegment(summary.job_id)) {  // anything that came from the network is hostile until checked
+    if (options_.observer != nullptr) options_.observer->OnInvalidJobId(project_id);
+    if (project.logged_invalid_ids.size() < kMaxLoggedInvalidIds &&
+        project.logged_invalid_ids.insert(summary.job_id).second) {
+      log::Warn("Listed batch job has an invalid id; skipped",
+                {{"project_id", project_id}, {"job_id", QuoteForLog(TruncateUtf8(summary.job_id, kMaxIdLength))}});
+    }
+    return;
+  }
+  if (!InShard(summary.job_id, options_.shard, options_.total_shards)) return;
+  auto it = jobs_.find({project_id, summary.job_id});
+  const bool wanted = project.discovery_enabled && project.filter->Matches(summary, clock_.Wall());
+  if (it == jobs_.end()) {
+    if (!wanted) return;
+    JobRecord& added = AddRecord(project_index, summary.job_id, JobSource::kDiscovery);
+    added.found_in_first_listing = !project.state.listed;
+    if (project.state.listed) {
       log::Info("Discovered batch job", {{"project_id", project_id}, {"job_id", summary.job_id}});
     }
-    if (it == jobs_.end()) continue;
-    if (wanted || it->second.explicit_job) {
-      matched.insert(summary.job_id);
-      it->second.listed = summary;
-    }
+    it = jobs_.find({project_id, summary.job_id});
+  } else if (!wanted && it->second.source == JobSource::kDiscovery) {
+    return;  // no longer matches the filters (too old, say): DropUnlisted lets it go
   }
-  // Discovered jobs that left the list (deleted) or no longer match (too old, say) stop being tracked.
+  JobRecord& record = it->second;
+  matched.insert(summary.job_id);
+  record.listed_this_round = true;
+  if (!record.listed || SummaryDiffers(*record.listed, summary)) record.fetches_for_listing = 0;
+  record.listed = summary;
+  if (!record.published->has_details) ShowListedValues(record, summary);
+}
+
+// A job without details yet is shown with what the list says of it.
+void Poller::ShowListedValues(JobRecord& record, const BatchJob& summary) {
+  auto next = std::make_shared<JobSnapshot>(*record.published);
+  next->last_fetch_ok = true;
+  next->last_success = clock_.Wall();
+  const bool changed = !next->last_good || SummaryDiffers(*next->last_good, summary) ||
+                       next->last_good->job_name != summary.job_name;
+  if (changed) {
+    next->last_good = std::make_shared<const BatchJob>(summary);
+    next->rendered = options_.render_job ? options_.render_job(*next, summary) : nullptr;
+  }
+  record.published = std::move(next);
+}
+
+// Discovered jobs that left the list (deleted) or no longer match stop being tracked; configured jobs the list
+// no longer shows stay, polled one by one again.
+void Poller::DropUnlisted(size_t project_index, const std::set<std::string>& matched) {
+  const ProjectRecord& project = projects_[project_index];
+  const std::string& project_id = project.state.project_id;
   for (auto it = jobs_.lower_bound({project_id, ""}); it != jobs_.end() && it->first.first == project_id;) {
-    if (!it->second.explicit_job && matched.count(it->first.second) == 0 && !it->second.in_flight) {
-      log::Info("Batch job no longer listed; dropped", {{"project_id", project_id}, {"job_id", it->first.second}});
-      it = jobs_.erase(it);
-    } else {
-      ++it;
+    JobRecord& record = it->second;
+    auto current = it++;
+    if (matched.count(record.job_id) != 0) continue;
+    if (record.source == JobSource::kConfig) {
+      record.listed.reset();
+    } else if (project.discovery_enabled && !record.in_flight) {
+      log::Info("Batch job no longer listed; dropped", {{"project_id", project_id}, {"job_id", record.job_id}});
+      EraseRecord(current);
     }
   }
 }
 
-bool Poller::NeedsFetch(JobRecord& record, double now_unix) {
-  if (record.in_flight) return false;  // still running from an earlier round: never queue a job twice
-  if (record.rounds_to_skip > 0) {     // backing off after repeated failures
-    --record.rounds_to_skip;
-    return false;
-  }
-  const auto& known = record.published->last_good;
-  if (!known) return true;
-  if (record.listed) {
-    // The list is fresh: fetch only what can have changed.
-    return IsActiveStatus(record.listed->status) || SummaryChanged(*record.listed, *known);
-  }
-  if (!IsFinishedStatus(known->status)) return true;
-  double recheck = std::chrono::duration<double>(options_.terminal_recheck_interval).count();
-  return now_unix - record.last_fetch_unix >= recheck;
+// ---- What to fetch ----
+
+std::optional<FetchReason> Poller::RefreshIfDue(const JobRecord& record, std::string_view status,
+                                                SteadyTime now) const {
+  if (!IsActiveStatus(status)) return std::nullopt;
+  if (options_.active_refresh_interval == Duration(0)) return FetchReason::kChanged;  // "every round", as asked
+  if (!record.details_at || now - *record.details_at >= options_.active_refresh_interval) return FetchReason::kRefresh;
+  return std::nullopt;
 }
+
+std::optional<FetchReason> Poller::NeedsFetch(JobRecord& record, SteadyTime now) const {
+  if (record.in_flight) return std::nullopt;  // never queue a job twice
+  if (record.rounds_to_skip > 0) {            // backing off after repeated failures
+    --record.rounds_to_skip;
+    return std::nullopt;
+  }
+  const JobSnapshot& shown = *record.published;
+  if (!shown.has_details) {
+    if (record.source == JobSource::kConfig || !record.found_in_first_listing) return FetchReason::kNew;
+    return FetchReason::kInitialFill;
+  }
+  if (record.render_stale) return FetchReason::kRefresh;
+  const ProjectRecord& project = projects_[record.project_index];
+  const bool covered_by_list = record.listed && (project.discovery_enabled || record.listed_this_round);
+  if (covered_by_list) {
+    if (record.listed_this_round && SummaryDiffers(*record.listed, *shown.last_good) &&
+        record.fetches_for_listing < kMaxFetchesPerListing) {
+      return FetchReason::kChanged;
+    }
+    return RefreshIfDue(record, record.listed->status, now);
+  }
+  if (record.source == JobSource::kDiscovery) return RefreshIfDue(record, shown.last_good->status, now);
+  // A configured job no list covers: nothing but its details can tell whether it changed.
+  if (IsActiveStatus(shown.last_good->status)) return FetchReason::kChanged;
+  if (!record.answered_at || now - *record.answered_at >= options_.terminal_recheck_interval) {
+    return FetchReason::kRefresh;
+  }
+  return std::nullopt;
+}
+
+void Poller::QueueDueJobs(SteadyTime now) {
+  for (auto& [key, record] : jobs_) {
+    std::optional<FetchReason> reason = NeedsFetch(record, now);
+    if (reason) {
+      // Refreshes go oldest first; the others in the order they were asked for.
+      queue_.Push(key, *reason, *reason == FetchReason::kRefresh ? record.details_at.value_or(now) : now);
+    } else if (record.listed_this_round && record.published->has_details && !record.in_flight) {
+      // The list confirms the details are current: that counts as a successful look at the job.
+      auto confirmed = std::make_shared<JobSnapshot>(*record.published);
+      confirmed->last_fetch_ok = true;
+      confirmed->last_success = clock_.Wall();
+      record.published = std::move(confirmed);
+    }
+  }
+}
+
+// ---- Rounds and workers ----
 
 void Poller::RunRound() {
   StartWorkers();
-  auto started = std::chrono::steady_clock::now();
-  double now_unix = clock_();
-  DiscoverDueProjects(now_unix);
+  const SteadyTime started = clock_.Steady();
+  ListDueProjects();
   std::unique_lock<std::mutex> lock(mutex_);
-  for (auto& [key, record] : jobs_) {
-    bool fetch = NeedsFetch(record, now_unix);
-    record.listed.reset();  // a summary is only trusted in the round that read it
-    if (!fetch) continue;
-    record.in_flight = true;
-    queue_.push_back(key);
-    ++outstanding_;
-  }
-  PublishLocked();  // discovered and dropped jobs show at once
+  QueueDueJobs(clock_.Steady());
+  PublishLocked();
   work_available_.notify_all();
-  // Wait for the round, publishing batched answers meanwhile (a slow job must not hold back the others).
-  while (!round_finished_.wait_for(lock, kPublishEvery, [&] { return outstanding_ == 0 || stopping_; })) {
-    if (unpublished_changes_) PublishLocked();
-  }
+  work_done_.wait(lock, [&] { return stopping_ || (queue_.urgent() == 0 && urgent_in_flight_ == 0); });
   if (stopping_) return;
-  last_round_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  last_round_seconds_ = Seconds(clock_.Steady() - started);
   has_completed_round_ = true;
-  if (last_round_seconds_ > std::chrono::duration<double>(options_.poll_interval).count()) ++rounds_overrun_;
+  if (last_round_seconds_ > Seconds(options_.poll_interval)) ++rounds_overrun_;
   PublishLocked();
   first_round_done_ = true;
 }
 
+void Poller::WaitUntilIdle() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  work_done_.wait(lock, [&] { return stopping_ || (queue_.empty() && in_flight_ == 0); });
+}
+
 void Poller::SchedulerLoop() {
   while (true) {
-    auto round_start = std::chrono::steady_clock::now();
+    const auto round_start = std::chrono::steady_clock::now();
     RunRound();
     std::unique_lock<std::mutex> lock(mutex_);
-    // An overrun round leaves next_start in the past: the next round then starts at once. The floor keeps a
-    // zero interval with nothing to fetch from spinning.
-    auto next_start = round_start + std::max<Duration>(options_.poll_interval, kMinRoundSpacing);
-    if (stop_requested_.wait_until(lock, next_start, [&] { return stopping_; })) return;
+    // An overrun round leaves the next start in the past: the next round then starts at once.
+    if (stop_requested_.wait_until(lock, round_start + options_.poll_interval, [&] { return stopping_; })) return;
   }
+}
+
+// The next job to fetch: urgent work first; background work only when its endpoint has a background slot free
+// (`retry_in` then says when one will be).
+std::optional<std::pair<Poller::JobKey, FetchReason>> Poller::PickLocked(std::chrono::nanoseconds& retry_in) {
+  std::vector<const EndpointRateLimiter*> refused;
+  return queue_.Pop([&](const JobKey& key, FetchReason reason) {
+    if (IsUrgent(reason)) return true;
+    const auto& limiter = projects_[jobs_.at(key).project_index].context->rate_limiter;
+    if (!limiter) return true;
+    if (std::find(refused.begin(), refused.end(), limiter.get()) != refused.end()) return false;
+    if (limiter->TryTakeBackgroundSlot()) return true;
+    refused.push_back(limiter.get());
+    retry_in = std::min(retry_in, std::max<std::chrono::nanoseconds>(limiter->BackgroundDelay(),
+                                                                      std::chrono::milliseconds(1)));
+    return false;
+  });
 }
 
 void Poller::WorkerLoop(std::unique_ptr<JobFetcher> fetcher) {
   while (true) {
-    JobKey key;
+    std::pair<JobKey, FetchReason> picked;
     std::shared_ptr<const ProjectContext> project;
-    BodyFingerprint known = 0;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      work_available_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (stopping_) return;
-      key = queue_.front();
-      queue_.pop_front();
-      const JobRecord& record = jobs_.at(key);
+      while (true) {
+        if (stopping_) return;
+        auto retry_in = std::chrono::nanoseconds::max();
+        if (auto next = PickLocked(retry_in)) {
+          picked = std::move(*next);
+          break;
+        }
+        if (retry_in == std::chrono::nanoseconds::max()) {
+          work_available_.wait(lock);
+        } else {
+          work_available_.wait_for(lock, retry_in);
+        }
+      }
+      JobRecord& record = jobs_.at(picked.first);
+      record.in_flight = true;
+      ++in_flight_;
+      if (IsUrgent(picked.second)) ++urgent_in_flight_;
       project = projects_[record.project_index].context;
-      known = record.parsed_fingerprint;
     }
-    FetchResult result = fetcher->Fetch(*project, key.second, known);
+    const JobKey& key = picked.first;
+    Fetched<BatchJob> result = fetcher->Fetch(*project, key.second, PriorityOf(picked.second));
     std::shared_ptr<const RenderedJob> rendered;
-    // Render outside the lock (scrapes and other workers go on), and only what changed.
-    if (result.has_new_job() && options_.render_job) {
+    if (result.ok() && options_.render_job) {  // render outside the lock: scrapes and other workers go on
       JobSnapshot identity;
       identity.project_id = key.first;
       identity.job_id = key.second;
-      rendered = options_.render_job(identity, result.job, options_.render);
+      rendered = options_.render_job(identity, *result);
     }
-    ApplyResult(key, result, std::move(rendered));
+    ApplyResult(key, picked.second, result, std::move(rendered));
   }
 }
 
-void Poller::ApplyResult(const JobKey& key, const FetchResult& result, std::shared_ptr<const RenderedJob> rendered) {
+void Poller::ApplyResult(const JobKey& key, FetchReason reason, const Fetched<BatchJob>& result,
+                         std::shared_ptr<const RenderedJob> rendered) {
   std::lock_guard<std::mutex> lock(mutex_);
-  --outstanding_;
-  if (outstanding_ == 0) round_finished_.notify_all();
+  --in_flight_;
+  if (IsUrgent(reason)) --urgent_in_flight_;
+  work_done_.notify_all();
   auto it = jobs_.find(key);
   if (it == jobs_.end()) return;
   JobRecord& record = it->second;
   record.in_flight = false;
+  if (!result.ok() && result.error().kind == ErrorKind::kCancelled) return;  // stopping: nothing was learnt
   ProjectRecord& project = projects_[record.project_index];
   project.state.has_answered = true;
-  project.state.up = result.api_reachable();
+  project.state.up = result.ok() || result.error().api_reachable();
 
-  if (result.kind == FetchResult::Kind::kNotFound && !record.explicit_job) {
+  if (!result.ok() && result.error().kind == ErrorKind::kNotFound && record.source == JobSource::kDiscovery) {
     log::Info("Discovered batch job answers 404; dropped", {{"project_id", key.first}, {"job_id", key.second}});
-    jobs_.erase(it);
-    MaybePublishLocked();
+    EraseRecord(it);
+    PublishLocked();
     return;
   }
+  const SteadyTime now = clock_.Steady();
   auto next = std::make_shared<JobSnapshot>(*record.published);
   next->last_fetch_ok = result.ok();
-  // An unchanged answer is the same bytes as last_good's: its values and text stay as they are.
-  if (result.has_new_job()) {
-    record.parsed_fingerprint = result.body_fingerprint;
+  if (result.ok()) {
     // With the text rendered, the tasks are not needed any more: keep the summary only (memory).
-    next->last_good = std::make_shared<const BatchJob>(rendered ? SummaryOf(result.job) : result.job);
+    next->last_good = std::make_shared<const BatchJob>(rendered ? SummaryOf(*result) : *result);
     next->rendered = std::move(rendered);
+    next->has_details = true;
+    next->last_success = clock_.Wall();
+    record.details_at = now;
+    record.render_stale = false;
+    if (record.listed) ++record.fetches_for_listing;
   }
-  if (result.ok()) next->last_success_unix = clock_();
-  if (result.api_reachable()) record.last_fetch_unix = clock_();
+  if (result.ok() || result.error().api_reachable()) record.answered_at = now;
   record.published = std::move(next);
+  RecordOutcome(record, result);
+  PublishLocked();
+}
 
-  std::string previous_failure = record.last_failure;
-  record.last_failure = result.ok() ? "" : std::string(result.message);
+// Failure back-off and logging: one warning when a job starts failing or fails differently, one info line when
+// it recovers; repeats of the same failure go to debug, so a job that stays broken does not flood the log.
+void Poller::RecordOutcome(JobRecord& record, const Fetched<BatchJob>& result) {
+  const std::string previous_failure = record.last_failure;
+  record.last_failure = result.ok() ? "" : result.error().message;
   record.consecutive_failures = result.ok() ? 0 : record.consecutive_failures + 1;
   // 0, 1, 3, 3... rounds skipped after the 1st, 2nd, 3rd... failure in a row.
   record.rounds_to_skip =
       std::min((1 << std::min(std::max(record.consecutive_failures - 1, 0), 4)) - 1, kMaxSkippedRounds);
-  LogOutcome(record, result, previous_failure);
-  MaybePublishLocked();
-}
 
-// One warning when a job starts failing or fails differently, one info line when it recovers; repeats of the
-// same failure go to debug, so a job that stays broken does not flood the log.
-void Poller::LogOutcome(const JobRecord& record, const FetchResult& result, const std::string& previous_failure) {
-  const std::string& project_id = projects_[record.project_index].context->project_id;
+  const std::string& project_id = projects_[record.project_index].state.project_id;
   if (result.ok()) {
     if (!previous_failure.empty()) {
       log::Info("Job fetch recovered", {{"project_id", project_id}, {"job_id", record.job_id}});
     }
     return;
   }
-  const bool repeated = previous_failure == result.message;
+  const FetchError& error = result.error();
+  const bool repeated = previous_failure == error.message;
   if (repeated && !log::Enabled(log::Level::kDebug)) return;
   log::Write(repeated ? log::Level::kDebug : log::Level::kWarn, "Job fetch failed",
              {{"project_id", project_id},
               {"job_id", record.job_id},
-              {"kind", KindName(result.kind)},
-              {"status", result.http_status},
-              {"request_id", result.request_id.empty() ? "-" : result.request_id},
-              {"err", result.message}});
+              {"kind", ErrorKindName(error.kind)},
+              {"status", error.http_status},
+              {"request_id", RequestIdForLog(error)},
+              {"err", error.message}});
 }
 
-void Poller::MaybePublishLocked() {
-  if (std::chrono::steady_clock::now() - last_publish_ >= kPublishEvery || outstanding_ == 0) {
-    PublishLocked();
-  } else {
-    unpublished_changes_ = true;  // the round's thread publishes it within kPublishEvery
-  }
+void Poller::EraseRecord(std::map<JobKey, JobRecord>::iterator record) {
+  queue_.Remove(record->first);
+  jobs_.erase(record);
+  work_done_.notify_all();  // a round may have waited for it
 }
 
 void Poller::PublishLocked() {
-  last_publish_ = std::chrono::steady_clock::now();
-  unpublished_changes_ = false;
   auto snapshot = std::make_shared<Snapshot>();
-  snapshot->render = options_.render;
   snapshot->projects.reserve(projects_.size());
   for (const ProjectRecord& project : projects_) snapshot->projects.push_back(project.state);
   snapshot->jobs.reserve(jobs_.size());

@@ -1,17 +1,21 @@
-// The poller. Every poll_interval it runs a round:
-//   1. for projects with discovery due: read every page of ListBatchJob, add the jobs that match the filters and
-//      this replica's shard, drop discovered jobs that left the list;
-//   2. queue the jobs worth a ShowBatchJob: never fetched yet, active (Waiting/Running/Stopping), changed since
-//      the last fetch according to the list, or, without a fresh list, not finished or due for the
-//      terminal_recheck_interval;
-//   3. max_concurrency workers fetch them; each answer updates its job and publishes a new Snapshot.
-// A job is never queued twice; a round that outlasts the interval counts as an overrun and the next starts at
-// once. A job that keeps failing is skipped for a few rounds.
+// The poller: decides which IEF calls are worth their cost, makes them, and publishes what they tell.
+//
+// Every poll_interval a round starts:
+//   1. Projects whose list is due read every page of ListBatchJob (projects with discovery every
+//      discovery.interval; projects with only configured jobs whenever a list walk costs fewer calls than
+//      fetching their active jobs one by one). A job the list shows for the first time is published at once with
+//      its list-level values (status, counts, timestamps); discovered jobs that left the list are dropped.
+//   2. Jobs worth a ShowBatchJob are queued (see FetchQueue for the order): the list summary differs from what
+//      the last details showed; no details yet; active and details older than active_refresh_interval; or, in a
+//      project without a list this round, active (configured jobs) or due for terminal_recheck_interval.
+//   3. max_concurrency workers fetch them. Urgent work (changed and new jobs) is what a round waits for; the
+//      background work (the first fill, refreshes) goes on between rounds within its share of the endpoint's
+//      rate (EndpointRateLimiter).
+// A job is never queued twice; a job that keeps failing is skipped for a few rounds.
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -22,9 +26,11 @@
 #include <utility>
 #include <vector>
 
-#include "ief/ief_client.h"
 #include "poll/discovery.h"
+#include "poll/fetch_queue.h"
 #include "poll/snapshot.h"
+#include "upstream/ief_client.h"
+#include "upstream/upstream_state.h"
 #include "util/cancellation.h"
 #include "util/duration.h"
 
@@ -35,23 +41,25 @@ namespace ief {
 class JobFetcher {
  public:
   virtual ~JobFetcher() = default;
-  // `known`: fingerprint of the answer last parsed for this job (0: none); see IefClient::ShowBatchJob.
-  virtual FetchResult Fetch(const ProjectContext& project, const std::string& job_id, BodyFingerprint known) = 0;
-  virtual FetchResult ListPage(const ProjectContext& project, long offset, long limit) {
-    (void)project;
-    (void)offset;
-    (void)limit;
-    FetchResult unsupported;
-    unsupported.message = "listing is not supported by this fetcher";
-    return unsupported;
-  }
+  virtual Fetched<BatchJob> Fetch(const ProjectContext& project, const std::string& job_id,
+                                  RequestPriority priority) = 0;
+  virtual Fetched<BatchJobList> ListPage(const ProjectContext& project, long offset, long limit) = 0;
 };
 // Builds one fetcher per thread. `cancellation` is the poller's: fetchers abort waits and transfers when it fires.
-using JobFetcherFactory = std::function<std::unique_ptr<JobFetcher>(Cancellation* cancellation)>;
+using JobFetcherFactory = std::function<std::unique_ptr<JobFetcher>(const Cancellation* cancellation)>;
 
-// The production fetcher: an IefClient over its own transport (so connections are reused per thread).
-JobFetcherFactory MakeIefFetcherFactory(HttpTransportOptions transport_options, IefClientOptions client_options,
+// The production fetcher: an IefClient over a transport borrowed from `transports` (so connections are reused
+// per thread, and across reloads).
+JobFetcherFactory MakeIefFetcherFactory(TransportPool& transports, IefClientOptions client_options,
                                         ApiObserver* observer);
+
+// What the poller reports besides snapshots (metrics implement it). Thread-safe.
+class PollObserver {
+ public:
+  virtual ~PollObserver() = default;
+  // ListBatchJob showed a job id that is not one path segment of [A-Za-z0-9_.-]; the job is skipped.
+  virtual void OnInvalidJobId(const std::string& project_id) = 0;
+};
 
 struct TrackedProject {
   std::shared_ptr<const ProjectContext> context;
@@ -59,32 +67,29 @@ struct TrackedProject {
   DiscoveryConfig discovery;         // enabled = false: explicit jobs only
 };
 
-// Renders a freshly fetched job's exposition text, on the worker thread that fetched it.
+// Renders a job's exposition text (from its details or its list summary), on the thread that received it.
 using JobRenderHook = std::function<std::shared_ptr<const RenderedJob>(const JobSnapshot& identity,
-                                                                     const BatchJob& job, const RenderOptions&)>;
+                                                                     const BatchJob& job)>;
 
 struct PollerOptions {
   Duration poll_interval = std::chrono::seconds(30);
   int max_concurrency = 8;
-  RenderOptions render;
   Duration terminal_recheck_interval = std::chrono::minutes(10);
+  Duration active_refresh_interval = std::chrono::minutes(5);  // 0: every round, at urgent priority
   int shard = 0;
   int total_shards = 1;
   long list_page_size = 100;
   // When set, jobs are rendered as they arrive and only their summary is kept; else rendering happens at scrape.
   JobRenderHook render_job;
+  // A reload changed how jobs are rendered: carried-over details are fetched again (in the background).
+  bool rerender_carried_jobs = false;
+  PollObserver* observer = nullptr;
+  const Clock* clock = &SystemClock();
 };
 
-// Wall-clock seconds since the epoch; injectable for tests.
-using WallClock = std::function<double()>;
-double SystemWallClock();
-
-// Answers are published in batches at most this often: a snapshot copies one pointer per job, so publishing
-// after every answer of a large tenant polled flat out would cost more than the answers themselves.
-inline constexpr auto kPublishEvery = std::chrono::milliseconds(50);
-
-// Rounds start at least this far apart, whatever the poll interval.
-inline constexpr auto kMinRoundSpacing = std::chrono::milliseconds(1);
+// A job whose list summary keeps differing from its details after this many fetches is left to the refresh
+// schedule: a list and a detail answer that disagree for good must not cost a call every round.
+inline constexpr int kMaxFetchesPerListing = 2;
 
 // A job that keeps failing is skipped for 1, then 3 rounds (at most this many) before it is asked again.
 inline constexpr int kMaxSkippedRounds = 3;
@@ -94,7 +99,7 @@ class Poller {
   // `previous`, when given, seeds the jobs and projects that were already known (a config reload), so their
   // series carry on without a gap.
   Poller(PollerOptions options, std::vector<TrackedProject> projects, JobFetcherFactory fetchers,
-         SnapshotStore& store, WallClock clock = SystemWallClock, const Snapshot* previous = nullptr);
+         SnapshotStore& store, const Snapshot* previous = nullptr);
   ~Poller();
   Poller(const Poller&) = delete;
   Poller& operator=(const Poller&) = delete;
@@ -103,49 +108,57 @@ class Poller {
   void Start();
   // Stops scheduling, aborts requests in flight, joins every thread. Idempotent.
   void Stop();
-  // Runs one round now and returns when it is done (tests use it without Start's scheduler).
+  // Runs one round now and returns when its urgent work is done (tests use it without Start's scheduler).
   void RunRound();
+  // Waits until nothing is queued or in flight, background work included (tests).
+  void WaitUntilIdle();
 
   bool FirstRoundDone() const { return first_round_done_; }
 
  private:
   struct JobRecord;
   struct ProjectRecord;
-  using JobKey = std::pair<std::string, std::string>;  // (project_id, job_id)
+  using JobKey = FetchQueue::Key;
 
-  JobRecord& AddRecord(size_t project_index, const std::string& job_id, bool explicit_job);
+  JobRecord& AddRecord(size_t project_index, const std::string& job_id, JobSource source);
   void SeedFrom(const Snapshot& previous);
   void StartWorkers();
   void WorkerLoop(std::unique_ptr<JobFetcher> fetcher);
+  std::optional<std::pair<JobKey, FetchReason>> PickLocked(std::chrono::nanoseconds& retry_in);
   void SchedulerLoop();
-  void DiscoverDueProjects(double now_unix);
-  void ApplyListing(size_t project_index, const FetchResult& listing, double now_unix);
-  bool NeedsFetch(JobRecord& record, double now_unix);
-  void ApplyResult(const JobKey& key, const FetchResult& result, std::shared_ptr<const RenderedJob> rendered);
-  void LogOutcome(const JobRecord& record, const FetchResult& result, const std::string& previous_failure);
+  void ListDueProjects();
+  bool ListDueLocked(const ProjectRecord& project, SteadyTime now) const;
+  void ApplyListing(size_t project_index, const Fetched<BatchJobList>& listing);
+  void TrackListedJob(size_t project_index, const BatchJob& summary, std::set<std::string>& matched);
+  void DropUnlisted(size_t project_index, const std::set<std::string>& matched);
+  void QueueDueJobs(SteadyTime now);
+  std::optional<FetchReason> NeedsFetch(JobRecord& record, SteadyTime now) const;
+  std::optional<FetchReason> RefreshIfDue(const JobRecord& record, std::string_view status, SteadyTime now) const;
+  void ShowListedValues(JobRecord& record, const BatchJob& summary);
+  void ApplyResult(const JobKey& key, FetchReason reason, const Fetched<BatchJob>& result,
+                   std::shared_ptr<const RenderedJob> rendered);
+  void RecordOutcome(JobRecord& record, const Fetched<BatchJob>& result);
+  void EraseRecord(std::map<JobKey, JobRecord>::iterator record);
   void PublishLocked();
-  // Publishes unless the last publication is younger than kPublishEvery (the round's end always publishes).
-  void MaybePublishLocked();
 
   PollerOptions options_;
   JobFetcherFactory fetcher_factory_;
   SnapshotStore& store_;
-  WallClock clock_;
+  const Clock& clock_;
 
   std::mutex mutex_;
   std::condition_variable work_available_;
-  std::condition_variable round_finished_;
+  std::condition_variable work_done_;
   std::condition_variable stop_requested_;
   std::vector<ProjectRecord> projects_;
   std::map<JobKey, JobRecord> jobs_;  // sorted, so snapshots come out in a stable order
-  std::deque<JobKey> queue_;
-  size_t outstanding_ = 0;
+  FetchQueue queue_;
+  size_t in_flight_ = 0;
+  size_t urgent_in_flight_ = 0;
   bool stopping_ = false;
   double last_round_seconds_ = 0;
   bool has_completed_round_ = false;
   uint64_t rounds_overrun_ = 0;
-  std::chrono::steady_clock::time_point last_publish_{};
-  bool unpublished_changes_ = false;
 
   Cancellation cancellation_;
   std::atomic<bool> first_round_done_{false};

@@ -6,40 +6,46 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
-#include "ief/job.h"
+#include "model/job.h"
+#include "util/clock.h"
 
 namespace ief {
 
-struct RenderedJob;  // the job's exposition text (metrics/job_text.h); the poller only carries it
+// A job's exposition text. Opaque here: the metrics module defines, makes and reads it; the poller only carries
+// it from the worker that rendered it to the scrapes.
+struct RenderedJob;
+
+enum class JobSource {
+  kConfig,     // listed under jobs: in the config; kept even when it answers 404
+  kDiscovery,  // found through ListBatchJob; dropped when it leaves the list
+};
+std::string_view JobSourceName(JobSource source);  // "config", "discovery"
 
 struct JobSnapshot {
   std::string project_id;
   std::string job_id;
-  std::string source = "config";  // "config" (listed in the config) or "discovery"
-  // The last successfully fetched version: the full job, or only its summary (no tasks, targets or task_data)
-  // when `rendered` holds its text. Null until the first successful fetch.
+  JobSource source = JobSource::kConfig;
+  // The latest known version, without its bulky parts when `rendered` holds its text: from ShowBatchJob when
+  // `has_details`, else the job's ListBatchJob summary (a job is shown as soon as the list shows it, before its
+  // details arrive). Null until either arrived.
   std::shared_ptr<const BatchJob> last_good;
-  std::shared_ptr<const RenderedJob> rendered;  // exposition text of last_good, when the poller rendered it
+  bool has_details = false;
+  std::shared_ptr<const RenderedJob> rendered;  // exposition text of last_good
   bool last_fetch_ok = false;
-  double last_success_unix = 0;  // meaningful only when last_good is set
+  WallTime last_success{};  // meaningful only when last_good is set
 };
 
 struct ProjectSnapshot {
   std::string project_id;
   bool has_answered = false;  // false until the first request to this project finished
   bool up = false;            // the latest request reached a sensible API answer
-};
-
-// How job details become series; part of the snapshot so a config reload changes it atomically.
-struct RenderOptions {
-  bool per_task_metrics = true;
-  int max_tasks_per_job = 1000;
+  bool listed = false;        // ListBatchJob was read successfully at least once
 };
 
 struct Snapshot {
-  RenderOptions render;
   std::vector<ProjectSnapshot> projects;
   std::vector<std::shared_ptr<const JobSnapshot>> jobs;  // sorted by (project_id, job_id)
   double last_round_seconds = 0;

@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <thread>
 
-#include "ief/aksk_signer.h"
+#include "upstream/auth/aksk_signer.h"
 #include "util/text.h"
 #include "util/time.h"
 
@@ -27,10 +27,6 @@ const char* const kFailureReasons[] = {
 
 // The outcome a generated job is scripted to reach.
 enum class Plan { kSucceed, kPartlyFail, kFail, kLongRunning };
-
-double SystemNow() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 std::string Uuidish(int index, int salt) {
   char buf[40];
@@ -78,11 +74,13 @@ struct Simulator::GeneratedJob {
   double finished_at = 0;  // Running -> final status
 };
 
-Simulator::Simulator(SimulatorOptions options, Clock clock)
+Simulator::Simulator(SimulatorOptions options, const Clock& clock)
     : options_(std::move(options)),
-      clock_(clock ? std::move(clock) : Clock(SystemNow)),
-      start_time_(clock_()),
-      token_(options_.token) {}
+      clock_(clock),
+      start_time_(Now()),
+      token_(options_.token),
+      throttle_tokens_(std::max(1.0, options_.throttle_per_second)),
+      throttle_refilled_at_(start_time_) {}
 
 int Simulator::GeneratedJobCountAt(double now) const {
   int count = options_.generated_jobs;
@@ -192,16 +190,42 @@ std::string Simulator::RenderGeneratedJob(const GeneratedJob& job, double now, b
 std::vector<std::string> Simulator::JobIds() const {
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<std::string> ids;
-  for (const GeneratedJob& job : GeneratedJobsAt(clock_())) ids.push_back(job.job_id);
+  for (const GeneratedJob& job : GeneratedJobsAt(Now())) ids.push_back(job.job_id);
   ids.insert(ids.end(), fixed_order_.begin(), fixed_order_.end());
   return ids;
 }
 
 void Simulator::PutFixedJob(const std::string& job_id, std::string document) {
+  FixedJob job;
+  Json doc = Json::parse(document, nullptr, false);
+  if (!doc.is_discarded() && doc.is_object()) {
+    for (const char* detail : {"tasks", "targets", "task_data", "target_type"}) doc.erase(detail);
+    job.list_item = doc.dump();
+    if (doc.contains("created_at") && doc["created_at"].is_number_integer()) {
+      job.created_at = doc["created_at"].get<int64_t>();
+    }
+    if (doc.contains("job_type") && doc["job_type"].is_string()) job.job_type = doc["job_type"].get<std::string>();
+  }
+  job.document = std::move(document);
   std::lock_guard<std::mutex> lock(mutex_);
   if (fixed_jobs_.count(job_id) == 0) fixed_order_.push_back(job_id);
-  fixed_jobs_[job_id] = std::move(document);
+  fixed_jobs_[job_id] = std::move(job);
   deleted_.erase(job_id);
+}
+
+ServerReply Simulator::PutFixedJobs(const std::string& body) {
+  Json documents = Json::parse(body, nullptr, false);
+  if (documents.is_discarded() || !documents.is_array()) {
+    return ServerReply{400, "text/plain; charset=utf-8", "body must be a JSON array of job documents\n", {}};
+  }
+  for (const Json& document : documents) {
+    std::string id = document.is_object() ? document.value("job_id", "") : "";
+    if (!IsSafePathSegment(id)) {
+      return ServerReply{400, "text/plain; charset=utf-8", "every document needs a valid job_id\n", {}};
+    }
+  }
+  for (const Json& document : documents) PutFixedJob(document["job_id"].get<std::string>(), document.dump());
+  return ServerReply{200, "text/plain; charset=utf-8", "ok\n", {}};
 }
 
 void Simulator::DeleteJob(const std::string& job_id) {
@@ -296,13 +320,13 @@ ServerReply Simulator::IssueIamToken(const ServerRequest& request) {
     ++request_counts_["iam_rejected"];
     return KeystoneError(400, "The project is not found.");
   }
-  double now = clock_();
+  double now = Now();
   double expires = now + std::chrono::duration<double>(options_.iam_token_lifetime).count();
   std::string token = "sim-iam-" + std::to_string(++request_counts_["iam_issued"]) + "-" + NextRequestId();
   iam_tokens_[token] = expires;
   Json answer = {{"token",
-                  {{"expires_at", FormatIso8601Utc(expires)},
-                   {"issued_at", FormatIso8601Utc(now)},
+                  {{"expires_at", FormatIso8601Utc(FromUnixSeconds(expires))},
+                   {"issued_at", FormatIso8601Utc(FromUnixSeconds(now))},
                    {"methods", {"password"}},
                    {"project", {{"id", options_.project_id}, {"name", project_name.empty() ? "region" : project_name}}},
                    {"user", {{"name", user}, {"domain", {{"name", domain}}}}}}}};
@@ -350,12 +374,32 @@ std::optional<ServerReply> Simulator::VerifySignature(const ServerRequest& reque
   rebuilt.url = "http://" + request.Header("host") + request.path + (request.query.empty() ? "" : "?" + request.query);
   for (const auto& [name, value] : request.headers) rebuilt.headers.emplace_back(name, value);
   rebuilt.body = request.body;
-  if (AuthorizationHeader(rebuilt, signed_headers, options_.access_key, options_.secret_key) != authorization) {
+  Result<std::string> expected = AuthorizationHeader(rebuilt, signed_headers, options_.access_key, options_.secret_key);
+  if (!expected.ok() || *expected != authorization) {
     ++request_counts_["aksk_rejected"];
     return ApiError(401, "APIGW.0301", "Incorrect IAM authentication information: verify aksk signature fail");
   }
   ++request_counts_["aksk_verified"];
   return std::nullopt;
+}
+
+std::optional<ServerReply> Simulator::Throttle(double now) {
+  const double rate = options_.throttle_per_second;
+  if (rate <= 0) return std::nullopt;
+  const double capacity = std::max(1.0, rate);
+  throttle_tokens_ = std::min(capacity, throttle_tokens_ + (now - throttle_refilled_at_) * rate);
+  throttle_refilled_at_ = now;
+  if (throttle_tokens_ >= 1) {
+    throttle_tokens_ -= 1;
+    return std::nullopt;
+  }
+  ++request_counts_["throttled"];
+  ServerReply reply = ApiError(429, "APIGW.0308",
+                               "The throttling threshold has been reached: policy user over ratelimit, limit:" +
+                                   std::to_string(static_cast<long>(std::ceil(rate * 60))) + ", time:1 minute");
+  long wait = std::max(1L, static_cast<long>(std::ceil((1 - throttle_tokens_) / rate)));
+  reply.headers.emplace_back("Retry-After", std::to_string(wait));
+  return reply;
 }
 
 ServerReply Simulator::HandleApi(const ServerRequest& request) {
@@ -364,18 +408,21 @@ ServerReply Simulator::HandleApi(const ServerRequest& request) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     request_id = NextRequestId();
-    if (!ParseApiPath(request.path, project, job_id) || request.method != "GET") {
-      ServerReply reply = ApiError(400, "IEF.011002", "API not registered");
-      reply.headers.emplace_back("X-Request-Id", request_id);
-      return reply;
+    std::optional<ServerReply> refused = Throttle(Now());
+    if (!refused && (!ParseApiPath(request.path, project, job_id) || request.method != "GET")) {
+      refused = ApiError(400, "IEF.011002", "API not registered");
     }
-    ++request_counts_[job_id.empty() ? "list" : job_id];
-    for (const std::string& key : {job_id, std::string("*")}) {
-      if (auto it = faults_.find(key); it != faults_.end() && !fault) fault = it->second;
+    if (!refused) {
+      ++request_counts_[job_id.empty() ? "list" : "show"];
+      if (!job_id.empty()) ++request_counts_[job_id];
+      for (const std::string& key : {job_id, std::string("*")}) {
+        if (auto it = faults_.find(key); it != faults_.end() && !fault) fault = it->second;
+      }
+      refused = CheckCredentials(request, Now());
     }
-    if (std::optional<ServerReply> denied = CheckCredentials(request, clock_())) {
-      denied->headers.emplace_back("X-Request-Id", request_id);
-      return *denied;
+    if (refused) {
+      refused->headers.emplace_back("X-Request-Id", request_id);
+      return *refused;
     }
   }
   ServerReply reply;
@@ -412,15 +459,8 @@ ServerReply Simulator::ApplyFault(const SimFault& fault, ServerReply normal) {
 
 ServerReply Simulator::ShowJob(const std::string& job_id) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (auto it = fixed_jobs_.find(job_id); it != fixed_jobs_.end()) {
-    const std::string& document = it->second;
-    if (!options_.vary_answers || !document.starts_with("{")) return JsonReply(200, document);
-    size_t first_member = document.find_first_not_of(" \t\r\n", 1);
-    bool empty_object = first_member == std::string::npos || document[first_member] == '}';
-    return JsonReply(200, "{\"sim_answer\":" + std::to_string(++answers_served_) + (empty_object ? "" : ",") +
-                              document.substr(1));
-  }
-  double now = clock_();
+  if (auto it = fixed_jobs_.find(job_id); it != fixed_jobs_.end()) return JsonReply(200, it->second.document);
+  double now = Now();
   if (std::optional<GeneratedJob> job = GeneratedJobById(job_id, now)) {
     return JsonReply(200, RenderGeneratedJob(*job, now, true));
   }
@@ -441,41 +481,47 @@ ServerReply Simulator::ListJobs(const ServerRequest& request) {
   std::optional<std::string> job_type = request.QueryParam("job_type");
 
   std::lock_guard<std::mutex> lock(mutex_);
-  double now = clock_();
-  std::vector<Json> items;
+  double now = Now();
+  struct Item {
+    int64_t created_at;
+    std::string text;
+  };
+  std::vector<Item> items;
   for (const GeneratedJob& job : GeneratedJobsAt(now)) {
     if (job_type && job.job_type != *job_type) continue;
-    items.push_back(Json::parse(RenderGeneratedJob(job, now, false)));
+    items.push_back({static_cast<int64_t>(job.created_at), RenderGeneratedJob(job, now, false)});
   }
   for (const std::string& id : fixed_order_) {
-    Json doc = Json::parse(fixed_jobs_[id], nullptr, false);
-    if (doc.is_discarded() || !doc.is_object()) continue;
-    if (job_type && doc.value("job_type", "") != *job_type) continue;
-    for (const char* detail : {"tasks", "targets", "task_data", "target_type"}) doc.erase(detail);
-    items.push_back(std::move(doc));
+    const FixedJob& job = fixed_jobs_[id];
+    if (job.list_item.empty() || (job_type && job.job_type != *job_type)) continue;
+    items.push_back({job.created_at, job.list_item});
   }
   // Newest first, as the API's default sort (created_at:desc).
-  std::stable_sort(items.begin(), items.end(), [](const Json& a, const Json& b) {
-    return a.value("created_at", int64_t{0}) > b.value("created_at", int64_t{0});
-  });
-  Json page = Json::array();
-  for (long i = offset; i < static_cast<long>(items.size()) && i < offset + limit; ++i) page.push_back(items[i]);
-  Json body = {{"job_count", items.size()}, {"jobs", std::move(page)}};
-  return JsonReply(200, body.dump());
+  std::stable_sort(items.begin(), items.end(),
+                   [](const Item& a, const Item& b) { return a.created_at > b.created_at; });
+  std::string body = "{\"job_count\":" + std::to_string(items.size()) + ",\"jobs\":[";
+  for (long i = offset; i < static_cast<long>(items.size()) && i < offset + limit; ++i) {
+    if (i > offset) body += ',';
+    body += items[i].text;
+  }
+  body += "]}";
+  return JsonReply(200, std::move(body));
 }
 
 namespace {
 
 Result<SimFault> ParseFault(const std::string& body) {
   Json doc = Json::parse(body, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object()) return Error{"fault must be a JSON object"};
+  if (doc.is_discarded() || !doc.is_object()) return Error(ErrorKind::kInvalidArgument, "fault must be a JSON object");
   static const std::map<std::string, SimFault::Kind> kKinds = {{"http_500", SimFault::Kind::kHttp500},
                                                                {"http_429", SimFault::Kind::kHttp429},
                                                                {"garbage", SimFault::Kind::kGarbage},
                                                                {"truncated", SimFault::Kind::kTruncated},
                                                                {"delay", SimFault::Kind::kDelay}};
   auto kind = kKinds.find(doc.value("kind", ""));
-  if (kind == kKinds.end()) return Error{"kind must be http_500, http_429, garbage, truncated or delay"};
+  if (kind == kKinds.end()) {
+    return Error(ErrorKind::kInvalidArgument, "kind must be http_500, http_429, garbage, truncated or delay");
+  }
   SimFault fault;
   fault.kind = kind->second;
   fault.delay_ms = doc.value("delay_ms", 0);
@@ -494,6 +540,7 @@ ServerReply Simulator::HandleControl(const ServerRequest& request) {
     Json ids = JobIds();
     return JsonReply(200, ids.dump());
   }
+  if (path == "/sim/jobs" && request.method == "POST") return PutFixedJobs(request.body);
   if (path.starts_with("/sim/jobs/")) {
     std::string id = tail("/sim/jobs/");
     if (!IsSafePathSegment(id)) return TextReply(400, "bad job id");
@@ -510,7 +557,7 @@ ServerReply Simulator::HandleControl(const ServerRequest& request) {
     std::string id = tail("/sim/faults/");
     if (request.method == "PUT") {
       Result<SimFault> fault = ParseFault(request.body);
-      if (!fault.ok()) return TextReply(400, fault.error());
+      if (!fault.ok()) return TextReply(400, fault.error().message);
       SetFault(id, *fault);
       return TextReply(200, "ok");
     }

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "util/clock.h"
 #include "util/duration.h"
 #include "web/http_server.h"
 
@@ -25,9 +26,9 @@ struct SimulatorOptions {
   double phase_seconds = 20;      // base length of the Waiting and Running phases
   Duration new_job_every{0};      // a new job appears this often; 0: never
   long max_page_size = 0;         // ListBatchJob returns at most this many items a page, whatever is asked; 0: no cap
-  // Every ShowBatchJob answer for a fixed document differs in its bytes (an extra "sim_answer" counter field),
-  // so a client cannot recognise a repeated answer: the worst case for polling cost.
-  bool vary_answers = false;
+  // The API gateway's throttling: IEF requests beyond this many per second (a token bucket holding one second's
+  // worth) are answered 429 APIGW.0308 with a Retry-After, as Huawei's gateway does; 0: no throttling.
+  double throttle_per_second = 0;
   // IAM (POST /v3/auth/tokens): the password login it accepts and the lifetime of the tokens it issues.
   std::string iam_domain = "demo-domain";
   std::string iam_user = "demo-user";
@@ -48,8 +49,7 @@ struct SimFault {
 
 class Simulator {
  public:
-  using Clock = std::function<double()>;  // unix seconds
-  explicit Simulator(SimulatorOptions options, Clock clock = nullptr);
+  explicit Simulator(SimulatorOptions options, const Clock& clock = SystemClock());
 
   // The IEF API under /v2/ and the control API under /sim/.
   std::vector<Route> Routes();
@@ -58,19 +58,27 @@ class Simulator {
   std::vector<std::string> JobIds() const;
   const SimulatorOptions& options() const { return options_; }
 
-  // Control API, also callable directly.
+  // Control API, also callable directly. The document is served verbatim by ShowBatchJob for `job_id`; the list
+  // shows it without its details, under whatever job_id it holds.
   void PutFixedJob(const std::string& job_id, std::string document);
   void DeleteJob(const std::string& job_id);
   void SetFault(const std::string& job_id, SimFault fault);
   void ClearFault(const std::string& job_id);
   void SetToken(std::string token);
-  // Requests answered for a job id ("list" for ListBatchJob).
+  // Requests answered for a job id; "list" and "show" for all ListBatchJob and ShowBatchJob requests that passed
+  // the throttle, "throttled" for those answered 429 by it.
   long RequestCount(const std::string& key) const;
 
   ServerReply Handle(const ServerRequest& request);
 
  private:
   struct GeneratedJob;
+  struct FixedJob {
+    std::string document;
+    std::string list_item;  // the document without its details, for ListBatchJob; empty when it is not an object
+    int64_t created_at = 0;
+    std::string job_type;
+  };
 
   ServerReply HandleApi(const ServerRequest& request);
   ServerReply IssueIamToken(const ServerRequest& request);
@@ -82,6 +90,9 @@ class Simulator {
   ServerReply ShowJob(const std::string& job_id);
   ServerReply ListJobs(const ServerRequest& request);
   ServerReply ApplyFault(const SimFault& fault, ServerReply normal);
+  // The gateway's verdict on one more request now: nullopt to let it through, else the 429 answer.
+  std::optional<ServerReply> Throttle(double now);
+  ServerReply PutFixedJobs(const std::string& body);
   std::string RenderGeneratedJob(const GeneratedJob& job, double now, bool with_details) const;
   std::vector<GeneratedJob> GeneratedJobsAt(double now) const;
   int GeneratedJobCountAt(double now) const;
@@ -89,15 +100,18 @@ class Simulator {
   std::optional<GeneratedJob> GeneratedJobById(const std::string& job_id, double now) const;
   std::string NextRequestId();
 
+  double Now() const { return UnixSeconds(clock_.Wall()); }
+
   const SimulatorOptions options_;
-  const Clock clock_;
+  const Clock& clock_;
   const double start_time_;
 
   mutable std::mutex mutex_;
   std::string token_;
-  std::map<std::string, std::string> fixed_jobs_;  // job id -> document served verbatim
+  std::map<std::string, FixedJob> fixed_jobs_;  // by the id ShowBatchJob answers for
   std::vector<std::string> fixed_order_;
-  uint64_t answers_served_ = 0;  // for vary_answers
+  double throttle_tokens_ = 0;
+  double throttle_refilled_at_ = 0;
   std::set<std::string> deleted_;
   std::map<std::string, SimFault> faults_;
   std::map<std::string, long> request_counts_;  // also "iam_issued", "iam_rejected", "expired_token", "aksk_*"

@@ -24,8 +24,11 @@ int main(int argc, char** argv) {
   app.add_option("--tasks", options.tasks_per_job, "tasks per generated job")->capture_default_str();
   app.add_option("--phase-seconds", options.phase_seconds, "base length of the Waiting and Running phases")
       ->capture_default_str();
-  app.add_flag("--vary-answers", options.vary_answers,
-               "make every ShowBatchJob answer for a stored document differ in its bytes (an added counter field)");
+  app.add_option("--throttle", options.throttle_per_second,
+                 "answer IEF requests beyond this many per second with 429 APIGW.0308 and a Retry-After, as the API "
+                 "gateway does (0: never)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--max-page-size", options.max_page_size,
                  "ListBatchJob pages hold at most this many jobs, whatever the client asks (0: no cap)")
       ->capture_default_str();
@@ -45,10 +48,10 @@ int main(int argc, char** argv) {
   auto level = ief::log::ParseLevel(log_level);
   auto interval = ief::ParseDuration(new_job_interval);
   auto lifetime = ief::ParseDuration(iam_lifetime);
-  for (const std::string* error : {level.ok() ? nullptr : &level.error(), interval.ok() ? nullptr : &interval.error(),
-                                   lifetime.ok() ? nullptr : &lifetime.error()}) {
+  for (const ief::Error* error : {level.ok() ? nullptr : &level.error(), interval.ok() ? nullptr : &interval.error(),
+                                  lifetime.ok() ? nullptr : &lifetime.error()}) {
     if (error != nullptr) {
-      std::fprintf(stderr, "ief_simulator: %s\n", error->c_str());
+      std::fprintf(stderr, "ief_simulator: %s\n", error->message.c_str());
       return 2;
     }
   }
@@ -59,7 +62,7 @@ int main(int argc, char** argv) {
   ief::Simulator simulator(options);
   auto server = ief::HttpServer::Start({listen_address, 16, 60000, 1 << 24, nullptr}, simulator.Routes());
   if (!server.ok()) {
-    ief::log::Error("Cannot start the simulator", {{"err", server.error()}});
+    ief::log::Error("Cannot start the simulator", {{"err", server.error().message}});
     return 1;
   }
   std::string host = listen_address.substr(0, listen_address.rfind(':'));

@@ -23,14 +23,14 @@ class Cancellation {
   }
   // Sleeps for `duration`; returns false (early) when cancelled.
   template <typename Rep, typename Period>
-  bool SleepFor(std::chrono::duration<Rep, Period> duration) {
+  bool SleepFor(std::chrono::duration<Rep, Period> duration) const {
     std::unique_lock<std::mutex> lock(mutex_);
     return !changed_.wait_for(lock, duration, [&] { return cancelled_; });
   }
 
  private:
   mutable std::mutex mutex_;
-  std::condition_variable changed_;
+  mutable std::condition_variable changed_;
   bool cancelled_ = false;
 };
 

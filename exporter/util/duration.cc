@@ -33,7 +33,7 @@ int MatchUnit(std::string_view rest) {
 }
 
 Error Invalid(std::string_view text, std::string_view why) {
-  return Error{"invalid duration \"" + std::string(text) + "\": " + std::string(why)};
+  return Error(ErrorKind::kInvalidArgument, "invalid duration \"" + std::string(text) + "\": " + std::string(why));
 }
 
 }  // namespace

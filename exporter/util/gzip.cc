@@ -111,34 +111,4 @@ bool AcceptsGzip(std::string_view accept_encoding) {
   return params.find("q=0") == std::string_view::npos || params.find("q=0.") != std::string_view::npos;
 }
 
-bool Inflate(std::string_view encoded, size_t max_bytes, std::string& out, std::string& error) {
-  z_stream stream{};
-  if (inflateInit2(&stream, 15 + 32) != Z_OK) {  // 15: largest window; +32: detect gzip or zlib framing
-    error = "cannot start the decompressor";
-    return false;
-  }
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(encoded.data()));
-  stream.avail_in = static_cast<uInt>(encoded.size());
-  out.clear();
-  char chunk[16384];
-  int code = Z_OK;
-  while (code == Z_OK) {
-    stream.next_out = reinterpret_cast<Bytef*>(chunk);
-    stream.avail_out = sizeof chunk;
-    code = inflate(&stream, Z_NO_FLUSH);
-    size_t produced = sizeof chunk - stream.avail_out;
-    if (out.size() + produced > max_bytes) {
-      code = Z_MEM_ERROR;
-      error = "decoded body larger than " + std::to_string(max_bytes) + " bytes";
-      break;
-    }
-    out.append(chunk, produced);
-    if (code == Z_BUF_ERROR && stream.avail_in == 0) error = "truncated compressed body";
-  }
-  inflateEnd(&stream);
-  if (code == Z_STREAM_END) return true;
-  if (error.empty()) error = "corrupt compressed body";
-  return false;
-}
-
 }  // namespace ief

@@ -13,10 +13,6 @@ std::string GzipCompress(std::string_view data);
 // The same for text given in pieces, compressed as one stream.
 std::string GzipCompress(const std::vector<std::string_view>& pieces);
 
-// Decompresses a gzip or zlib ("deflate") stream into `out`. False, with `error` set, when the stream is corrupt,
-// truncated, or would decode to more than `max_bytes` (a small answer must not expand into gigabytes).
-bool Inflate(std::string_view encoded, size_t max_bytes, std::string& out, std::string& error);
-
 // A piece of text compressed on its own as raw deflate ending in a sync flush (byte-aligned, not final), with its
 // CRC-32 and length. Such segments can be joined into one gzip stream without recompressing them: a scrape joins
 // the segments rendered when each job arrived instead of compressing tens of megabytes every time.

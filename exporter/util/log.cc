@@ -63,13 +63,15 @@ Result<Level> ParseLevel(std::string_view name) {
   for (int i = 0; i < 4; ++i) {
     if (name == kLevelNames[i]) return static_cast<Level>(i);
   }
-  return ief::Error{"unknown log level \"" + std::string(name) + "\" (debug, info, warn, error)"};
+  return ief::Error(ief::ErrorKind::kInvalidArgument,
+                    "unknown log level \"" + std::string(name) + "\" (debug, info, warn, error)");
 }
 
 Result<Format> ParseFormat(std::string_view name) {
   if (name == "logfmt") return Format::kLogfmt;
   if (name == "json") return Format::kJson;
-  return ief::Error{"unknown log format \"" + std::string(name) + "\" (logfmt, json)"};
+  return ief::Error(ief::ErrorKind::kInvalidArgument,
+                    "unknown log format \"" + std::string(name) + "\" (logfmt, json)");
 }
 
 void Configure(Level level, Format format) {

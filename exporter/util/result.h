@@ -1,52 +1,71 @@
-// Result<T>: a value or an error message, used instead of exceptions across module lines
-// (the LevelDB Status idea, shaped like std::expected so call sites read naturally).
+// Result<T, E>: a value or an error, used instead of exceptions across module lines (the LevelDB Status idea,
+// shaped like std::expected). An error carries a kind that callers switch on and a message for people; nothing
+// classifies a failure by parsing its message.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 
 namespace ief {
 
-struct Error {
-  std::string message;
+enum class ErrorKind {
+  kInvalidArgument,  // bad input from an operator or a caller: a config, a flag, an id
+  kIo,               // a local file could not be read
+  kNotFound,         // what was asked for does not exist (HTTP 404)
+  kHttpStatus,       // an HTTP answer other than 2xx and 404 (the status travels beside the error)
+  kTransport,        // no usable HTTP answer: connect failure, timeout, TLS, a body over its cap or budget
+  kParse,            // an answer that could not be understood, or that answers another question
+  kAuthRejected,     // the identity service refused the credentials
+  kAuthUnavailable,  // no credentials could be produced locally; nothing was sent
+  kCancelled,        // stopped by shutdown or reload
 };
 
-template <typename T>
+// "invalid_argument", "not_found", ...: for logs.
+std::string_view ErrorKindName(ErrorKind kind);
+
+struct Error {
+  Error(ErrorKind error_kind, std::string text) : kind(error_kind), message(std::move(text)) {}
+  ErrorKind kind;
+  std::string message;  // for people; never holds a secret
+};
+
+template <typename T, typename E = Error>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : state_(std::move(value)) {}           // NOLINT: implicit by design
-  Result(Error error) : state_(std::move(error)) {}       // NOLINT: implicit by design
+  Result(T value) : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
+  Result(E error) : state_(std::in_place_index<1>, std::move(error)) {}  // NOLINT: implicit by design
 
-  bool ok() const { return std::holds_alternative<T>(state_); }
+  bool ok() const { return state_.index() == 0; }
   explicit operator bool() const { return ok(); }
 
-  const T& value() const& { return std::get<T>(state_); }
-  T& value() & { return std::get<T>(state_); }
-  T&& value() && { return std::get<T>(std::move(state_)); }
+  const T& value() const& { return std::get<0>(state_); }
+  T& value() & { return std::get<0>(state_); }
+  T&& value() && { return std::get<0>(std::move(state_)); }
   const T& operator*() const& { return value(); }
   const T* operator->() const { return &value(); }
 
-  const std::string& error() const { return std::get<Error>(state_).message; }
+  const E& error() const { return std::get<1>(state_); }
 
  private:
-  std::variant<T, Error> state_;
+  std::variant<T, E> state_;
 };
 
-// Result<void> spelled as a status: ok or an error message.
+// Result<void>: ok, or an error.
 class [[nodiscard]] Status {
  public:
   Status() = default;
-  Status(Error error) : message_(std::move(error.message)), ok_(false) {}  // NOLINT: implicit by design
+  Status(Error error) : error_(std::move(error)) {}  // NOLINT: implicit by design
   static Status Ok() { return Status(); }
 
-  bool ok() const { return ok_; }
-  explicit operator bool() const { return ok_; }
-  const std::string& error() const { return message_; }
+  bool ok() const { return !error_.has_value(); }
+  explicit operator bool() const { return ok(); }
+  const Error& error() const { return *error_; }
 
  private:
-  std::string message_;
-  bool ok_ = true;
+  std::optional<Error> error_;
 };
 
 }  // namespace ief

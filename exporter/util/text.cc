@@ -83,13 +83,28 @@ std::string QuoteForLog(std::string_view value) {
 }
 
 bool IsSafePathSegment(std::string_view text) {
-  if (text.empty() || text == "." || text == "..") return false;
+  if (text.empty() || text.size() > kMaxIdLength || text == "." || text == "..") return false;
   for (char c : text) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
               c == '_' || c == '.';
     if (!ok) return false;
   }
   return true;
+}
+
+bool IsValidHeaderValue(std::string_view value) {
+  for (char c : value) {
+    if (c < 0x20 || c >= 0x7f) return false;
+  }
+  return true;
+}
+
+std::string ToLowerAscii(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
 }
 
 }  // namespace ief

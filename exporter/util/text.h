@@ -25,7 +25,18 @@ std::string QuoteForLog(std::string_view value);
 // Escapes a string for inclusion in a JSON string literal (no surrounding quotes).
 std::string JsonEscape(std::string_view value);
 
-// True for identifiers safe to place in a URL path segment: [A-Za-z0-9_.-]+.
+// Longest id (project or job) accepted; real ones are 32 to 36 characters.
+inline constexpr size_t kMaxIdLength = 128;
+
+// The one rule for project and job ids, from the config or from the API: 1 to kMaxIdLength characters of
+// [A-Za-z0-9_.-], and neither "." nor "..", so an id is always exactly one URL path segment.
 bool IsSafePathSegment(std::string_view text);
+
+// The one rule for values we put in HTTP request headers (tokens, keys, instance ids): printable ASCII only, so
+// no value can end a header line and start another.
+bool IsValidHeaderValue(std::string_view value);
+
+// ASCII lower case (HTTP header names).
+std::string ToLowerAscii(std::string_view text);
 
 }  // namespace ief

@@ -5,7 +5,7 @@
 
 namespace ief {
 
-std::optional<double> ParseIso8601Utc(std::string_view text) {
+std::optional<WallTime> ParseIso8601Utc(std::string_view text) {
   std::tm tm{};
   std::string copy(text);
   const char* rest = strptime(copy.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
@@ -17,11 +17,11 @@ std::optional<double> ParseIso8601Utc(std::string_view text) {
     rest = end;
   }
   if (*rest != 'Z' || rest[1] != '\0') return std::nullopt;
-  return static_cast<double>(timegm(&tm)) + fraction;
+  return FromUnixSeconds(static_cast<double>(timegm(&tm)) + fraction);
 }
 
-std::string FormatIso8601Utc(double unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
+std::string FormatIso8601Utc(WallTime time) {
+  std::time_t t = std::chrono::system_clock::to_time_t(time);
   std::tm utc{};
   gmtime_r(&t, &utc);
   char buf[48];

@@ -5,12 +5,14 @@
 #include <string>
 #include <string_view>
 
+#include "util/clock.h"
+
 namespace ief {
 
-// Unix seconds (with the fraction) for "YYYY-MM-DDTHH:MM:SS[.ffffff]Z"; nullopt for anything else.
-std::optional<double> ParseIso8601Utc(std::string_view text);
+// The time "YYYY-MM-DDTHH:MM:SS[.ffffff]Z" names; nullopt for anything else.
+std::optional<WallTime> ParseIso8601Utc(std::string_view text);
 
-// "YYYY-MM-DDTHH:MM:SS.000000Z" for whole unix seconds.
-std::string FormatIso8601Utc(double unix_seconds);
+// "YYYY-MM-DDTHH:MM:SS.000000Z" (whole seconds).
+std::string FormatIso8601Utc(WallTime time);
 
 }  // namespace ief

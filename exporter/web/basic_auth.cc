@@ -7,7 +7,7 @@
 #include <memory>
 #include <optional>
 
-#include "ief/aksk_signer.h"
+#include "util/crypto.h"
 
 namespace ief {
 namespace {

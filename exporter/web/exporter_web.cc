@@ -65,7 +65,7 @@ std::vector<Route> ExporterRoutes(const ExporterWebOptions& options, const Expos
                       Status status = reload();
                       if (status.ok()) return ServerReply{200, "text/plain; charset=utf-8", "Config reloaded\n", {}};
                       return ServerReply{500, "text/plain; charset=utf-8",
-                                         "failed to reload config: " + status.error() + "\n", {}};
+                                         "failed to reload config: " + status.error().message + "\n", {}};
                     }});
   if (options.telemetry_path != "/") {
     std::string page = LandingPage(options.telemetry_path);

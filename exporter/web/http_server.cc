@@ -82,15 +82,18 @@ std::optional<std::string> ServerRequest::QueryParam(const std::string& name) co
 
 Result<std::string> ToCivetListeningPort(const std::string& listen_address) {
   if (listen_address.find('[') != std::string::npos) {
-    return Error{"IPv6 listen addresses are not supported by this build (CivetWeb without IPv6): use an IPv4 "
-                 "address such as 0.0.0.0:10038"};
+    return Error(ErrorKind::kInvalidArgument,
+                 "IPv6 listen addresses are not supported by this build (CivetWeb without IPv6): use an IPv4 "
+                 "address such as 0.0.0.0:10038");
   }
   size_t colon = listen_address.rfind(':');
-  if (colon == std::string::npos) return Error{"listen address must be HOST:PORT, got \"" + listen_address + "\""};
+  if (colon == std::string::npos) {
+    return Error(ErrorKind::kInvalidArgument, "listen address must be HOST:PORT, got \"" + listen_address + "\"");
+  }
   std::string host = listen_address.substr(0, colon);
   std::string port = listen_address.substr(colon + 1);
   if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit) || std::stoi(port) > 65535) {
-    return Error{"invalid port in listen address \"" + listen_address + "\""};
+    return Error(ErrorKind::kInvalidArgument, "invalid port in listen address \"" + listen_address + "\"");
   }
   return host.empty() ? port : host + ":" + port;
 }
@@ -193,7 +196,7 @@ struct HttpServer::Impl : public CivetHandler {
 
 Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& options, std::vector<Route> routes) {
   Result<std::string> ports = ToCivetListeningPort(options.listen_address);
-  if (!ports.ok()) return Error{ports.error()};
+  if (!ports.ok()) return ports.error();
   auto impl = std::make_unique<Impl>();
   impl->routes = std::move(routes);
   impl->max_body_bytes = options.max_request_body_bytes;
@@ -219,7 +222,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& o
   } catch (const CivetException& e) {
     t_start_log = nullptr;
     std::string reason = start_log.empty() ? e.what() : start_log;
-    return Error{"cannot listen on " + options.listen_address + ": " + reason};
+    return Error(ErrorKind::kIo, "cannot listen on " + options.listen_address + ": " + reason);
   }
   impl->server->addHandler("/", impl.get());
   std::vector<int> bound = impl->server->getListeningPorts();

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "ief/job.h"
+#include "model/job.h"
 #include "metrics/job_text.h"
 #include "poll/snapshot.h"
 
@@ -60,8 +60,9 @@ inline std::shared_ptr<const Snapshot> MakeSnapshot(int jobs, int tasks, bool ke
     state->project_id = "0123456789abcdef0123456789abcdef";
     state->job_id = job.job_id;
     state->last_fetch_ok = true;
-    state->last_success_unix = 1700000300;
-    state->rendered = RenderJob(*state, job, snapshot->render);
+    state->last_success = FromUnixSeconds(1700000300);
+    state->has_details = true;
+    state->rendered = RenderJob(*state, job, RenderOptions{});
     state->last_good = std::make_shared<const BatchJob>(keep_full_jobs ? job : SummaryOf(job));
     snapshot->jobs.push_back(std::move(state));
   }

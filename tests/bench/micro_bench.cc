@@ -7,7 +7,7 @@
 #include <chrono>
 
 #include "bench_data.h"
-#include "ief/job_parser.h"
+#include "model/job_parser.h"
 #include "metrics/job_text.h"
 
 namespace {

@@ -28,7 +28,7 @@ struct TempFile {
 std::string ErrorOf(const std::string& yaml) {
   auto config = ParseConfig(yaml, "test.yml");
   REQUIRE_FALSE(config.ok());
-  return config.error();
+  return config.error().message;
 }
 
 const char* kMinimalProject = R"(projects:
@@ -97,10 +97,21 @@ projects:
   CHECK(config->projects[1].auth.token == "MIIB");
 }
 
-TEST_CASE("a zero poll_interval is accepted and means rounds back to back") {
-  auto config = ParseConfig(std::string("global:\n  poll_interval: 0s\n") + kMinimalProject, "flat-out.yml");
-  REQUIRE(config.ok());
-  CHECK(config->global.poll_interval == 0s);
+TEST_CASE("intervals have a floor of one second, and active_refresh_interval also takes 0s for every round") {
+  for (const char* key : {"poll_interval", "terminal_recheck_interval", "active_refresh_interval"}) {
+    INFO(key);
+    auto too_fast = ParseConfig(std::string("global:\n  ") + key + ": 500ms\n" + kMinimalProject, "fast.yml");
+    REQUIRE_FALSE(too_fast.ok());
+    CHECK_THAT(too_fast.error().message, Catch::Contains("fast.yml:2:") && Catch::Contains("1s"));
+  }
+  auto zero_poll = ParseConfig(std::string("global:\n  poll_interval: 0s\n") + kMinimalProject, "zero.yml");
+  CHECK_FALSE(zero_poll.ok());
+  auto every_round =
+      ParseConfig(std::string("global:\n  active_refresh_interval: 0s\n  poll_interval: 1s\n") + kMinimalProject,
+                  "every.yml");
+  REQUIRE(every_round.ok());
+  CHECK(every_round->global.active_refresh_interval == 0s);
+  CHECK(every_round->global.poll_interval == 1s);
 }
 
 TEST_CASE("defaults apply when global is absent") {
@@ -110,6 +121,7 @@ TEST_CASE("defaults apply when global is absent") {
   CHECK(config->global.request_timeout == 10s);
   CHECK(config->global.max_concurrency == 8);
   CHECK(config->global.max_retries == 2);
+  CHECK(config->global.active_refresh_interval == 5min);
   CHECK(config->global.rate_limit == 20);
   CHECK(config->global.terminal_recheck_interval == 10min);
   CHECK(config->global.per_task_metrics);
@@ -226,7 +238,7 @@ TEST_CASE("LoadConfigFile names the file and reads it") {
   CHECK(config->source == file.path);
   auto missing = ief::LoadConfigFile("/nonexistent/ief.yml");
   REQUIRE_FALSE(missing.ok());
-  CHECK_THAT(missing.error(), Catch::Contains("/nonexistent/ief.yml"));
+  CHECK_THAT(missing.error().message, Catch::Contains("/nonexistent/ief.yml"));
 }
 
 TEST_CASE("NormalizeEndpoint") {

@@ -15,17 +15,17 @@ TEST_CASE("basic_auth_users are read") {
 TEST_CASE("web config mistakes are reported with positions") {
   auto tls = ief::ParseWebConfig("tls_server_config:\n  cert_file: a.crt\n  key_file: a.key\n", "web.yml");
   REQUIRE_FALSE(tls.ok());
-  CHECK_THAT(tls.error(), Catch::StartsWith("web.yml:1:1: tls_server_config is not supported"));
-  CHECK_THAT(tls.error(), Catch::Contains("Terminate TLS in front"));
+  CHECK_THAT(tls.error().message, Catch::StartsWith("web.yml:1:1: tls_server_config is not supported"));
+  CHECK_THAT(tls.error().message, Catch::Contains("Terminate TLS in front"));
 
   auto plain = ief::ParseWebConfig("basic_auth_users:\n  alice: hunter2\n", "web.yml");
   REQUIRE_FALSE(plain.ok());
-  CHECK_THAT(plain.error(), Catch::StartsWith("web.yml:2:10: the password of \"alice\" must be a bcrypt hash"));
-  CHECK_THAT(plain.error(), !Catch::Contains("hunter2"));
+  CHECK_THAT(plain.error().message, Catch::StartsWith("web.yml:2:10: the password of \"alice\" must be a bcrypt hash"));
+  CHECK_THAT(plain.error().message, !Catch::Contains("hunter2"));
 
   auto unknown = ief::ParseWebConfig("basic_auth_user:\n  alice: x\n", "web.yml");
   REQUIRE_FALSE(unknown.ok());
-  CHECK_THAT(unknown.error(), Catch::StartsWith("web.yml:1:1: unknown key \"basic_auth_user\""));
+  CHECK_THAT(unknown.error().message, Catch::StartsWith("web.yml:1:1: unknown key \"basic_auth_user\""));
 
   CHECK_FALSE(ief::LoadWebConfigFile("/nonexistent/web.yml").ok());
 }

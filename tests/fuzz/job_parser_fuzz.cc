@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "ief/job_parser.h"
+#include "model/job_parser.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static ief::JobParser parser;  // reused like a worker's parser, so stale state would show

@@ -11,7 +11,7 @@ namespace {
 constexpr const char* kProject = "0123456789abcdef0123456789abcdef";
 
 std::string ProjectConfig(const std::string& endpoint, const std::string& auth_block, const std::string& jobs) {
-  return "global:\n  poll_interval: 500ms\n  request_timeout: 2s\n"
+  return "global:\n  poll_interval: 1s\n  request_timeout: 2s\n"
          "projects:\n  - project_id: " + std::string(kProject) + "\n    endpoint: " + endpoint +
          "\n    auth:\n" + auth_block + "    jobs: [" + jobs + "]\n";
 }

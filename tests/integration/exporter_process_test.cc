@@ -29,8 +29,7 @@ std::string Series(const std::string& name, const std::string& job_id, const std
 // exporter tracking those plus a job that does not exist.
 class Stack {
  public:
-  // `http_client`: the exporter's --upstream.http-client (both must read the same values).
-  explicit Stack(const std::string& http_client = "builtin")
+  Stack()
       : simulator_({IEF_SIMULATOR_BIN, "--web.listen-address=127.0.0.1:0", std::string("--project-id=") + kProject,
                     std::string("--token=") + kToken, "--jobs=2", "--phase-seconds=100000"}),
         token_file_(std::string(kToken) + "\n") {
@@ -46,15 +45,14 @@ class Stack {
     generated_job_ = generated.substr(2, generated.find('"', 2) - 2);
 
     config_ = std::make_unique<TempFile>(
-        "global:\n  poll_interval: 500ms\n  request_timeout: 2s\n  max_concurrency: 2\n"
-        "  terminal_recheck_interval: 500ms\n"  // finished jobs too are re-read every round here
+        "global:\n  poll_interval: 1s\n  request_timeout: 2s\n  max_concurrency: 2\n"
+        "  terminal_recheck_interval: 1s\n"  // finished jobs too are re-read every round here
         "projects:\n  - project_id: " + std::string(kProject) + "\n    endpoint: " + sim_url_ +
             "\n    auth:\n      token_file: " + token_file_.path() + "\n    jobs:\n      - " + kSeedJob +
             "\n      - odd-status\n      - no-such-job\n      - " + generated_job_ + "\n",
         ".yml");
     exporter_ = std::make_unique<ChildProcess>(std::vector<std::string>{
-        IEF_EXPORTER_BIN, "--config.file=" + config_->path(), "--web.listen-address=127.0.0.1:0",
-        "--upstream.http-client=" + http_client});
+        IEF_EXPORTER_BIN, "--config.file=" + config_->path(), "--web.listen-address=127.0.0.1:0"});
     int port = exporter_->WaitForListeningPort();
     INFO(exporter_->Output());
     REQUIRE(port > 0);
@@ -89,9 +87,7 @@ class Stack {
 }  // namespace
 
 TEST_CASE("the exporter publishes the seed job exactly as CONTRACT.md says") {
-  const std::string http_client = GENERATE(as<std::string>{}, "builtin", "curl");
-  INFO("--upstream.http-client=" << http_client);
-  Stack stack(http_client);
+  Stack stack;
   auto m = stack.Metrics();
   CHECK(Value(m, Series("ief_batch_job_info", kSeedJob,
                  ",job_name=\"aaa\",job_type=\"deployment_deploy\",target_type=\"node\"")) == 1);
@@ -145,9 +141,7 @@ TEST_CASE("the exposition passes promtool check metrics") {
 }
 
 TEST_CASE("upstream faults keep the last good values with scrape_success 0") {
-  const std::string http_client = GENERATE(as<std::string>{}, "builtin", "curl");
-  INFO("--upstream.http-client=" << http_client);
-  Stack stack(http_client);
+  Stack stack;
   const std::string success = Series("ief_batch_job_scrape_success", kSeedJob);
   const std::string status = Series("ief_batch_job_status", kSeedJob, ",status=\"Successful\"");
   for (const char* fault : {R"({"kind":"http_500"})", R"({"kind":"garbage"})", R"({"kind":"truncated"})",

@@ -10,9 +10,9 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
-#include "ief/aksk_signer.h"
 #include "support/fixtures.h"
 #include "support/integration.h"
+#include "util/url.h"
 #include "web/http_server.h"
 
 using namespace ief::testing;

@@ -5,6 +5,7 @@
 
 #include "support/fixtures.h"
 #include "support/integration.h"
+#include "upstream/http/curl_transport.h"
 
 using namespace ief::testing;
 
@@ -19,7 +20,8 @@ std::string Series(const std::string& name, const std::string& job_id, const std
 std::string Config(const std::string& endpoint, const std::vector<std::string>& jobs) {
   std::string list;
   for (const auto& job : jobs) list += (list.empty() ? "" : ", ") + job;
-  return "global:\n  poll_interval: 500ms\n  request_timeout: 1s\n  max_concurrency: 4\n"
+  // Active jobs are read every round (not only when the list shows a change), so a hanging job is asked again.
+  return "global:\n  poll_interval: 1s\n  request_timeout: 1s\n  max_concurrency: 4\n  active_refresh_interval: 0s\n"
          "projects:\n  - project_id: " + std::string(kProject) + "\n    endpoint: " + endpoint +
          "\n    auth: {token: demo-token}\n    jobs: [" + list + "]\n";
 }
@@ -114,12 +116,14 @@ TEST_CASE("a bad config sent by SIGHUP is refused, a good one by POST /-/reload 
 
 namespace {
 
-ief::HttpResponse GetWithAuth(const std::string& url, const std::string& authorization) {
+ief::testing::TestResponse GetWithAuth(const std::string& url, const std::string& authorization) {
   ief::CurlTransport transport({});
   ief::HttpRequest request;
   request.url = url;
   if (!authorization.empty()) request.headers = {{"Authorization", authorization}};
-  return transport.Send(request);
+  ief::Result<ief::HttpResponse> response = transport.Send(request);
+  if (!response.ok()) return {.error = response.error().message};
+  return {.status = response->status, .body = response->body};
 }
 
 }  // namespace

@@ -23,11 +23,12 @@ TEST_CASE("the discovery filter checks type, whole name and age") {
   config.name_regex = "nightly-.*";
   config.max_age = std::chrono::hours(1);
   ief::DiscoveryFilter filter(config);
-  const double now = 1700000000;
-  CHECK(filter.Matches(Summary("a", "nightly-42", "node_upgrade", now - 60), now));
-  CHECK_FALSE(filter.Matches(Summary("a", "nightly-42", "deployment_deploy", now - 60), now));
-  CHECK_FALSE(filter.Matches(Summary("a", "my-nightly-42", "node_upgrade", now - 60), now));  // whole name
-  CHECK_FALSE(filter.Matches(Summary("a", "nightly-42", "node_upgrade", now - 7200), now));
+  const int64_t unix_now = 1700000000;
+  const ief::WallTime now = ief::FromUnixSeconds(unix_now);
+  CHECK(filter.Matches(Summary("a", "nightly-42", "node_upgrade", unix_now - 60), now));
+  CHECK_FALSE(filter.Matches(Summary("a", "nightly-42", "deployment_deploy", unix_now - 60), now));
+  CHECK_FALSE(filter.Matches(Summary("a", "my-nightly-42", "node_upgrade", unix_now - 60), now));  // whole name
+  CHECK_FALSE(filter.Matches(Summary("a", "nightly-42", "node_upgrade", unix_now - 7200), now));
   CHECK(ief::DiscoveryFilter(ief::DiscoveryConfig{}).Matches(Summary("a", "x", "y", 0), now));
 }
 
@@ -51,20 +52,12 @@ TEST_CASE("the shard hash is FNV-1a 64 and splits ids with no overlap and no gap
   CHECK(ief::InShard("anything", 0, 1));
 }
 
-TEST_CASE("active statuses and summary changes") {
-  for (const char* active : {"Waiting", "Running", "Stopping"}) CHECK(ief::IsActiveStatus(active));
-  for (const char* done : {"Successful", "Partially_successful", "Failed", "Stopped", "Timed_out"}) {
-    CHECK_FALSE(ief::IsActiveStatus(done));
-  }
-  ief::BatchJob listed, fetched;
-  listed.status = fetched.status = "Failed";
-  listed.status_last_updated_at = fetched.status_last_updated_at = 100;
-  CHECK_FALSE(ief::SummaryChanged(listed, fetched));
-  listed.status_last_updated_at = 200;
-  CHECK(ief::SummaryChanged(listed, fetched));
-  listed.status_last_updated_at = 100;
-  listed.status = "Running";
-  CHECK(ief::SummaryChanged(listed, fetched));
+TEST_CASE("a list walk takes as many pages as the job count needs, one when it is unknown") {
+  CHECK(ief::ListWalkPages(std::nullopt, 100) == 1);
+  CHECK(ief::ListWalkPages(0, 100) == 1);
+  CHECK(ief::ListWalkPages(100, 100) == 1);
+  CHECK(ief::ListWalkPages(101, 100) == 2);
+  CHECK(ief::ListWalkPages(1000, 100) == 10);
 }
 
 TEST_CASE("ListAllJobs pages until job_count, coping with short pages") {
@@ -72,18 +65,17 @@ TEST_CASE("ListAllJobs pages until job_count, coping with short pages") {
   std::vector<std::pair<long, long>> asked;
   auto server = [&](long offset, long limit) {
     asked.emplace_back(offset, limit);
-    ief::FetchResult page;
-    page.kind = ief::FetchResult::Kind::kOk;
-    page.list.job_count = total;
+    ief::BatchJobList page;
+    page.job_count = total;
     long served = std::min<long>(std::min<long>(limit, 7), total - offset);  // never more than 7 a page
-    for (long i = 0; i < served; ++i) page.list.jobs.push_back(Summary("j" + std::to_string(offset + i), "", "", 0));
-    return page;
+    for (long i = 0; i < served; ++i) page.jobs.push_back(Summary("j" + std::to_string(offset + i), "", "", 0));
+    return ief::Fetched<ief::BatchJobList>(page);
   };
   auto all = ief::ListAllJobs(server, 10);
   REQUIRE(all.ok());
-  CHECK(all.list.jobs.size() == 25);
+  CHECK(all->jobs.size() == 25);
   std::set<std::string> ids;
-  for (const auto& job : all.list.jobs) ids.insert(job.job_id);
+  for (const auto& job : all->jobs) ids.insert(job.job_id);
   CHECK(ids.size() == 25);
   CHECK(asked == std::vector<std::pair<long, long>>{{0, 10}, {7, 10}, {14, 10}, {21, 10}});
 }
@@ -92,27 +84,21 @@ TEST_CASE("ListAllJobs stops on an empty page and reports a failing one") {
   int calls = 0;
   auto liar = [&](long, long) {  // claims 100 jobs but has none
     ++calls;
-    ief::FetchResult page;
-    page.kind = ief::FetchResult::Kind::kOk;
-    page.list.job_count = 100;
-    return page;
+    ief::BatchJobList page;
+    page.job_count = 100;
+    return ief::Fetched<ief::BatchJobList>(page);
   };
   CHECK(ief::ListAllJobs(liar, 10).ok());
   CHECK(calls == 1);
 
-  auto failing = [&](long offset, long) {
-    ief::FetchResult page;
-    if (offset > 0) {
-      page.kind = ief::FetchResult::Kind::kHttpError;
-      page.message = "HTTP 500";
-      return page;
-    }
-    page.kind = ief::FetchResult::Kind::kOk;
-    page.list.job_count = 20;
-    for (int i = 0; i < 10; ++i) page.list.jobs.push_back(Summary("j" + std::to_string(i), "", "", 0));
+  auto failing = [&](long offset, long) -> ief::Fetched<ief::BatchJobList> {
+    if (offset > 0) return ief::FetchError{.kind = ief::ErrorKind::kHttpStatus, .http_status = 500, .message = "HTTP 500"};
+    ief::BatchJobList page;
+    page.job_count = 20;
+    for (int i = 0; i < 10; ++i) page.jobs.push_back(Summary("j" + std::to_string(i), "", "", 0));
     return page;
   };
   auto result = ief::ListAllJobs(failing, 10);
-  CHECK_FALSE(result.ok());
-  CHECK(result.message == "HTTP 500");
+  REQUIRE_FALSE(result.ok());
+  CHECK(result.error().message == "HTTP 500");
 }

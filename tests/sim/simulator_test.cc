@@ -2,21 +2,24 @@
 
 #include <catch2/catch.hpp>
 
-#include "ief/aksk_signer.h"
-#include "ief/iam_auth.h"
-#include "ief/job_parser.h"
+#include "model/job_parser.h"
 #include "support/fixtures.h"
+#include "support/manual_clock.h"
+#include "upstream/auth/aksk_signer.h"
+#include "upstream/auth/iam_auth.h"
+#include "util/url.h"
 
 namespace {
 
 constexpr double kStart = 1700000000;
 
 struct SimFixture {
-  double now = kStart;
+  ief::testing::ManualClock clock{kStart};
   ief::Simulator sim;
   ief::JobParser parser;
 
-  explicit SimFixture(ief::SimulatorOptions options = Defaults()) : sim(options, [this] { return now; }) {}
+  explicit SimFixture(ief::SimulatorOptions options = Defaults()) : sim(options, clock) {}
+  void SetTime(double unix_seconds) { clock.Set(unix_seconds); }
 
   static ief::SimulatorOptions Defaults() {
     ief::SimulatorOptions options;
@@ -66,9 +69,9 @@ TEST_CASE("generated jobs move Waiting -> Running -> their scripted outcome") {
   auto ids = f.sim.JobIds();
   REQUIRE(ids.size() == 3);
   // Job 0 is scripted to succeed, job 1 to partly fail, job 2 to fail.
-  f.now = kStart - 100;
+  f.SetTime(kStart - 100);
   CHECK(f.Show(ids[0]).status == "Waiting");
-  f.now = kStart + 100;
+  f.SetTime(kStart + 100);
   ief::BatchJob done = f.Show(ids[0]);
   CHECK(done.status == "Successful");
   CHECK(done.task_success_count == 4);
@@ -92,7 +95,7 @@ TEST_CASE("a job is Running between its waiting and its end") {
   // Find a moment inside the running phase by walking forward a second at a time.
   bool saw_running = false;
   for (int t = -20; t < 40 && !saw_running; ++t) {
-    f.now = kStart + t;
+    f.SetTime(kStart + t);
     saw_running = f.Show(id).status == "Running";
   }
   CHECK(saw_running);
@@ -103,7 +106,7 @@ TEST_CASE("new jobs appear over time") {
   options.new_job_every = std::chrono::seconds(5);
   SimFixture f(options);
   CHECK(f.sim.JobIds().size() == 3);
-  f.now = kStart + 11;
+  f.SetTime(kStart + 11);
   CHECK(f.sim.JobIds().size() == 5);
 }
 
@@ -132,23 +135,46 @@ TEST_CASE("fixed documents are served verbatim and can be deleted") {
   CHECK(f.Get("/v2/proj/productmgr/jobs/66273c66-f72e-4607-8769-3663d255fb83").status == 404);
 }
 
-TEST_CASE("with vary_answers, each answer for a fixed document differs in its bytes but not in its job") {
+TEST_CASE("many fixed documents are put at once, and the list shows them without their details") {
+  SimFixture f;
+  auto reply = f.Control("POST", "/sim/jobs",
+                         R"([{"job_id":"a","status":"Running","created_at":5,"tasks":[{"task_id":"t"}]},)"
+                         R"({"job_id":"b","status":"Failed","created_at":9}])");
+  REQUIRE(reply.status == 200);
+  CHECK(f.Show("a").tasks.size() == 1);
+  auto list = f.parser.ParseListBatchJob(f.Get("/v2/proj/productmgr/jobs", "limit=100").body);
+  REQUIRE(list.ok());
+  CHECK(list->job_count == 5);  // 3 generated + 2 fixed
+  bool listed_a = false;
+  for (const auto& job : list->jobs) {
+    if (job.job_id != "a") continue;
+    listed_a = true;
+    CHECK_FALSE(job.has_tasks);
+    CHECK(job.status == "Running");
+  }
+  CHECK(listed_a);
+  CHECK(f.Control("POST", "/sim/jobs", R"([{"job_id":"../x"}])").status == 400);
+  CHECK(f.Control("POST", "/sim/jobs", "not json").status == 400);
+}
+
+TEST_CASE("the gateway's throttle answers 429 APIGW.0308 beyond its rate, and the counters tell calls apart") {
   ief::SimulatorOptions options = SimFixture::Defaults();
-  options.vary_answers = true;
+  options.throttle_per_second = 2;
   SimFixture f(options);
-  std::string seed = ief::testing::ReadFixture("show_batch_job_seed.json");
-  REQUIRE(f.Control("PUT", "/sim/jobs/seed", seed).status == 200);
-  REQUIRE(f.Control("PUT", "/sim/jobs/empty", "{}").status == 200);
-  auto first = f.Get("/v2/proj/productmgr/jobs/seed").body;
-  auto second = f.Get("/v2/proj/productmgr/jobs/seed").body;
-  CHECK(first != second);
-  auto a = f.parser.ParseShowBatchJob(first);
-  auto b = f.parser.ParseShowBatchJob(second);
-  REQUIRE(a.ok());
-  REQUIRE(b.ok());
-  CHECK(a->job_name == "aaa");
-  CHECK(a->tasks.size() == b->tasks.size());
-  CHECK(f.Get("/v2/proj/productmgr/jobs/empty").body == R"({"sim_answer":3})");
+  auto id = f.sim.JobIds()[0];
+  CHECK(f.Get("/v2/proj/productmgr/jobs/" + id).status == 200);
+  CHECK(f.Get("/v2/proj/productmgr/jobs", "limit=10").status == 200);
+  auto throttled = f.Get("/v2/proj/productmgr/jobs/" + id);  // the bucket of two is empty
+  CHECK(throttled.status == 429);
+  CHECK_THAT(throttled.body, Catch::Contains("APIGW.0308"));
+  CHECK(HeaderOf(throttled, "Retry-After") == "1");
+  f.clock.Advance(std::chrono::milliseconds(500));  // one request's worth at 2/s
+  CHECK(f.Get("/v2/proj/productmgr/jobs/" + id).status == 200);
+  CHECK(f.Get("/v2/proj/productmgr/jobs/" + id).status == 429);
+  CHECK(f.sim.RequestCount("show") == 2);
+  CHECK(f.sim.RequestCount("list") == 1);
+  CHECK(f.sim.RequestCount("throttled") == 2);
+  CHECK(f.sim.RequestCount(id) == 2);
 }
 
 TEST_CASE("faults are injected per job") {
@@ -223,7 +249,7 @@ ief::ServerReply IamLogin(SimFixture& f, const std::string& password) {
 ief::ServerRequest AsReceived(const ief::HttpRequest& request) {
   ief::ServerRequest received;
   received.method = request.method;
-  auto url = ief::SplitUrl(request.url);
+  auto url = ief::ParseHttpUrl(request.url).value();
   received.path = url.path;
   received.query = url.query;
   for (const auto& [name, value] : request.headers) {
@@ -250,7 +276,7 @@ TEST_CASE("IAM tokens are issued for the right password and expire") {
   CHECK_THAT(granted.body, Catch::Contains("\"expires_at\":\""));
   auto id = f.sim.JobIds()[0];
   CHECK(f.Get("/v2/proj/productmgr/jobs/" + id, "", token).status == 200);
-  f.now += 9;
+  f.clock.Advance(std::chrono::seconds(9));
   CHECK(f.Get("/v2/proj/productmgr/jobs/" + id, "", token).status == 401);
   CHECK(f.sim.RequestCount("expired_token") == 1);
 }
@@ -264,20 +290,20 @@ TEST_CASE("AK/SK signatures are verified") {
   ief::HttpRequest request;
   request.url = "http://127.0.0.1:9/v2/proj/productmgr/jobs/" + id;
   request.headers = {{"Content-Type", "application/json"}, {"X-Project-Id", "proj"}};
-  ief::SignRequest(request, "AK1", "SK1", static_cast<std::time_t>(f.now));
+  REQUIRE(ief::SignRequest(request, "AK1", "SK1", f.clock.Wall()).ok());
   CHECK(f.sim.Handle(AsReceived(request)).status == 200);
   CHECK(f.sim.RequestCount("aksk_verified") == 1);
 
   ief::HttpRequest wrong_secret = request;
   wrong_secret.headers.resize(2);
-  ief::SignRequest(wrong_secret, "AK1", "not-the-secret", static_cast<std::time_t>(f.now));
+  REQUIRE(ief::SignRequest(wrong_secret, "AK1", "not-the-secret", f.clock.Wall()).ok());
   CHECK(f.sim.Handle(AsReceived(wrong_secret)).status == 401);
 
   ief::ServerRequest tampered = AsReceived(request);
   tampered.headers["x-project-id"] = "someone-else";
   CHECK(f.sim.Handle(tampered).status == 401);
 
-  f.now += 16 * 60;  // the signature is now too old
+  f.clock.Advance(std::chrono::seconds(16 * 60));  // the signature is now too old
   auto stale = f.sim.Handle(AsReceived(request));
   CHECK(stale.status == 401);
   CHECK_THAT(stale.body, Catch::Contains("APIGW.0303"));

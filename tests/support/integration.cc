@@ -1,6 +1,7 @@
 #include "support/integration.h"
 
 #include "support/bcrypt.h"
+#include "upstream/http/curl_transport.h"
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -8,13 +9,15 @@
 
 namespace ief::testing {
 
-ief::HttpResponse Http(const std::string& method, const std::string& url, const std::string& body) {
+TestResponse Http(const std::string& method, const std::string& url, const std::string& body) {
   ief::CurlTransport transport({});
   ief::HttpRequest request;
   request.method = method;
   request.url = url;
   request.body = body;
-  return transport.Send(request);
+  ief::Result<ief::HttpResponse> response = transport.Send(request);
+  if (!response.ok()) return TestResponse{.error = response.error().message};
+  return TestResponse{.status = response->status, .body = std::move(response.value().body)};
 }
 
 std::optional<double> Value(const std::map<std::string, double>& metrics, const std::string& series) {

@@ -8,13 +8,18 @@
 #include <string>
 #include <vector>
 
-#include "ief/http.h"
 #include "support/fixtures.h"
 #include "support/process.h"
 
 namespace ief::testing {
 
-ief::HttpResponse Http(const std::string& method, const std::string& url, const std::string& body = "");
+// An answer as a test sees it: status 0 (and the reason in `error`) when no HTTP answer came.
+struct TestResponse {
+  long status = 0;
+  std::string body;
+  std::string error;
+};
+TestResponse Http(const std::string& method, const std::string& url, const std::string& body = "");
 
 // A series' value, or nullopt when it is absent (so "== 0" cannot pass by accident).
 std::optional<double> Value(const std::map<std::string, double>& metrics, const std::string& series);

@@ -25,7 +25,7 @@ TEST_CASE("ParseDuration rejects what Prometheus rejects") {
     auto parsed = ParseDuration(bad);
     CHECK_FALSE(parsed.ok());
   }
-  CHECK_THAT(ParseDuration("1s1m").error(), Catch::Contains("largest first"));
+  CHECK_THAT(ParseDuration("1s1m").error().message, Catch::Contains("largest first"));
 }
 
 TEST_CASE("FormatDuration writes the shortest spelling") {

@@ -90,7 +90,7 @@ TEST_CASE("write methods are refused on read-only endpoints") {
 TEST_CASE("POST /-/reload reports the outcome") {
   Fixture f;
   CHECK(Call(f.routes, "POST", "/-/reload").status == 200);
-  f.reload_result = ief::Error{"ief.yml:3:5: unknown key \"jbos\""};
+  f.reload_result = ief::Error(ief::ErrorKind::kInvalidArgument, "ief.yml:3:5: unknown key \"jbos\"");
   auto refused = Call(f.routes, "POST", "/-/reload");
   CHECK(refused.status == 500);
   CHECK(refused.body == "failed to reload config: ief.yml:3:5: unknown key \"jbos\"\n");

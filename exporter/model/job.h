@@ -1,0 +1,75 @@
+// The batch-job model: every field of ShowBatchJob (and of a ListBatchJob item), as the API sends it.
+// Absent and null fields stay empty / nullopt; nothing is invented.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace ief {
+
+// One {key, value} pair of extension_info.
+struct ExtensionInfo {
+  std::string key;
+  std::string value;
+};
+
+struct BatchTask {
+  std::string task_id;
+  std::string task_name;
+  std::string status;
+  std::string reason;  // failure cause; empty when the task did not fail
+  std::optional<int64_t> created_at;
+  std::string target_id;
+  std::vector<ExtensionInfo> extension_info;
+};
+
+struct BatchTarget {
+  std::string target_id;
+  std::vector<ExtensionInfo> extension_info;
+
+  // The node_name extension (empty if absent).
+  std::string NodeName() const;
+};
+
+struct BatchJob {
+  std::string job_id;
+  std::string job_name;
+  std::string job_type;
+  std::string description;
+  std::optional<int64_t> created_at;  // epoch seconds
+  std::string status;
+  // The API's own counts, exported under their field names. ShowBatchJob's documentation swaps the meanings of
+  // the two, and the seed example contradicts its own tasks[]: counting tasks[] by status is the ground truth.
+  std::optional<int64_t> task_total_count;
+  std::optional<int64_t> task_failed_count;
+  std::optional<int64_t> task_success_count;
+  std::string target_type;
+  std::string task_data;  // a JSON document encoded as a string; kept verbatim
+  bool has_tasks = false;  // false when tasks[] was absent or null (a list item, say)
+  std::vector<BatchTask> tasks;
+  std::vector<BatchTarget> targets;
+  std::optional<int64_t> status_last_updated_at;
+};
+
+// The documented job statuses, in lifecycle order (ListBatchJob page).
+inline constexpr const char* kDocumentedJobStatuses[] = {
+    "Waiting", "Running", "Successful", "Partially_successful", "Failed", "Stopping", "Stopped", "Timed_out"};
+
+// The job without its bulky parts (tasks, targets, task_data, description): what a ListBatchJob item carries.
+BatchJob SummaryOf(const BatchJob& job);
+
+// True for statuses after which a job does not change by itself (it may still be retried).
+bool IsFinishedStatus(std::string_view status);
+// Waiting, Running and Stopping jobs change by themselves; the others only when someone acts on them.
+bool IsActiveStatus(std::string_view status);
+
+// True when two versions of a job differ in what ListBatchJob shows: status, the three task counts or
+// status_last_updated_at. The list is compared with the last details this way to decide whether the details are
+// worth fetching again.
+bool SummaryDiffers(const BatchJob& a, const BatchJob& b);
+
+}  // namespace ief

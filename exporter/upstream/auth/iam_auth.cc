@@ -1,0 +1,196 @@
+#include "upstream/auth/iam_auth.h"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "util/log.h"
+#include "util/text.h"
+#include "util/time.h"
+
+namespace ief {
+namespace {
+
+using std::chrono::seconds;
+
+constexpr seconds kCredentialBackoffStart{60};
+constexpr seconds kCredentialBackoffMax{30 * 60};
+constexpr seconds kTransientBackoffStart{5};
+constexpr seconds kTransientBackoffMax{5 * 60};
+// A token IEF rejects within this long of being issued will not be fixed by another renewal.
+constexpr seconds kFreshToken{10};
+
+std::string FormatSeconds(std::chrono::nanoseconds duration) {
+  return std::to_string(std::lround(Seconds(duration))) + "s";
+}
+
+// The error description of an IAM answer: {"error":{"message":..}} (Keystone style) or {"error_msg":..}.
+std::string IamErrorText(long status, const std::string& body) {
+  std::string text = "HTTP " + std::to_string(status);
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (parser.parse(body).get(root) != simdjson::SUCCESS) return text;
+  std::string_view message;
+  if (root["error"]["message"].get_string().get(message) == simdjson::SUCCESS ||
+      root["error_msg"].get_string().get(message) == simdjson::SUCCESS) {
+    text += ": " + TruncateUtf8(message, 200);
+  }
+  return text;
+}
+
+// IAM answers 400, 401 or 403 when the user, password, domain or project is wrong: asking again will not help.
+bool RejectsCredentials(long status) { return status == 400 || status == 401 || status == 403; }
+
+}  // namespace
+
+std::string IamPasswordRequestBody(const IamAuthConfig& config, const std::string& password,
+                                   const std::string& project_id) {
+  std::string scope = config.project_name.empty() ? "{\"id\":\"" + JsonEscape(project_id) + "\"}"
+                                                  : "{\"name\":\"" + JsonEscape(config.project_name) + "\"}";
+  return "{\"auth\":{\"identity\":{\"methods\":[\"password\"],\"password\":{\"user\":{\"name\":\"" +
+         JsonEscape(config.user) + "\",\"password\":\"" + JsonEscape(password) + "\",\"domain\":{\"name\":\"" +
+         JsonEscape(config.domain) + "\"}}}},\"scope\":{\"project\":" + scope + "}}}";
+}
+
+IamTokenAuthenticator::IamTokenAuthenticator(IamAuthConfig config, std::string project_id,
+                                             std::unique_ptr<HttpTransport> transport, ApiObserver* observer,
+                                             const Clock& clock)
+    : config_(std::move(config)),
+      project_id_(std::move(project_id)),
+      transport_(std::move(transport)),
+      observer_(observer),
+      clock_(clock),
+      password_("password_file", config_.password, config_.password_file) {}
+
+Status IamTokenAuthenticator::Authenticate(HttpRequest& request) {
+  Result<std::string> token = CurrentToken(request);
+  if (!token.ok()) return token.error();
+  request.headers.emplace_back("X-Auth-Token", *token);
+  return Status::Ok();
+}
+
+Result<std::string> IamTokenAuthenticator::CurrentToken(const HttpRequest& for_request) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (true) {
+    SteadyTime now = clock_.Steady();
+    if (TokenUsable(now) && now < renew_at_) return token_;
+    if (renewing_) {
+      if (TokenUsable(now)) return token_;  // someone renews early; the current token is still good
+      renewed_.wait_for(lock, seconds(1));
+      continue;
+    }
+    if (now < next_attempt_at_ && password_.Version() == failed_password_version_) {
+      if (TokenUsable(now)) return token_;
+      return Error(ErrorKind::kAuthUnavailable, "IAM token unavailable (" + last_error_ + "); next attempt in " +
+                                                    FormatSeconds(next_attempt_at_ - now));
+    }
+    renewing_ = true;
+    lock.unlock();
+    Result<std::string> password = password_.Get();
+    std::string password_version = password_.Version();
+    Result<IamToken> fresh =
+        password.ok() ? RequestToken(*password, for_request) : Result<IamToken>(password.error());
+    lock.lock();
+    renewing_ = false;
+    now = clock_.Steady();
+    if (fresh.ok()) {
+      RecordSuccess(*fresh, now);
+    } else if (fresh.error().kind != ErrorKind::kCancelled) {  // a shutdown is not IAM's fault
+      failed_password_version_ = password_version;
+      RecordFailure(fresh.error(), now);
+    }
+    renewed_.notify_all();
+    if (TokenUsable(now)) return token_;
+    return Error(ErrorKind::kAuthUnavailable, "IAM token unavailable (" + fresh.error().message + ")");
+  }
+}
+
+Result<IamToken> IamTokenAuthenticator::RequestToken(const std::string& password, const HttpRequest& for_request) {
+  HttpRequest request;
+  request.method = "POST";
+  request.url = config_.endpoint + "/v3/auth/tokens?nocatalog=true";
+  request.headers.emplace_back("Content-Type", "application/json;charset=utf8");
+  request.body = IamPasswordRequestBody(config_, password, project_id_);
+  request.timeout = for_request.timeout;
+  request.cancellation = for_request.cancellation;
+  SteadyTime started = clock_.Steady();
+  Result<HttpResponse> response = transport_->Send(request);
+  if (observer_ != nullptr) {
+    std::string code = response.ok() ? std::to_string(response->status) : "error";
+    observer_->OnRequest(project_id_, ApiOperation::kIamToken, code, Seconds(clock_.Steady() - started));
+  }
+  if (!response.ok()) return response.error();
+  return ReadTokenAnswer(*response);
+}
+
+Result<IamToken> IamTokenAuthenticator::ReadTokenAnswer(const HttpResponse& response) {
+  if (response.status != 201 && response.status != 200) {
+    ErrorKind kind = RejectsCredentials(response.status) ? ErrorKind::kAuthRejected : ErrorKind::kHttpStatus;
+    return Error(kind, IamErrorText(response.status, response.body));
+  }
+  IamToken token;
+  token.token = response.subject_token;
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  std::string_view expires, issued;
+  if (parser.parse(response.body).get(root) != simdjson::SUCCESS ||
+      root["token"]["expires_at"].get_string().get(expires) != simdjson::SUCCESS || token.token.empty() ||
+      !IsValidHeaderValue(token.token)) {
+    if (observer_ != nullptr) observer_->OnParseError(project_id_, ApiOperation::kIamToken);
+    return Error(ErrorKind::kParse, "IAM answer without a usable X-Subject-Token or token.expires_at");
+  }
+  std::optional<WallTime> expires_at = ParseIso8601Utc(expires);
+  if (!expires_at) return Error(ErrorKind::kParse, "IAM answer with an unreadable token.expires_at");
+  token.expires_at = *expires_at;
+  if (root["token"]["issued_at"].get_string().get(issued) == simdjson::SUCCESS) {
+    token.issued_at = ParseIso8601Utc(issued);
+  }
+  return token;
+}
+
+void IamTokenAuthenticator::RecordSuccess(const IamToken& token, SteadyTime now) {
+  // Lifetime as IAM states it, applied to our own clock, so a skewed local clock does not matter.
+  auto lifetime = token.issued_at ? token.expires_at - *token.issued_at : token.expires_at - clock_.Wall();
+  lifetime = std::max<std::chrono::nanoseconds>(lifetime, seconds(1));
+  token_ = token.token;
+  obtained_at_ = now;
+  expires_at_ = now + lifetime;
+  renew_at_ = now + lifetime * 3 / 4;
+  expiry_margin_ = std::min<std::chrono::nanoseconds>(seconds(30), lifetime / 20);
+  if (failures_ > 0) log::Info("IAM token obtained again", {{"project_id", project_id_}});
+  failures_ = 0;
+  next_attempt_at_ = {};
+  last_error_.clear();
+  if (observer_ != nullptr) observer_->OnTokenExpiry(project_id_, token.expires_at);
+  log::Debug("IAM token renewed", {{"project_id", project_id_}, {"lifetime_seconds", Seconds(lifetime)}});
+}
+
+void IamTokenAuthenticator::RecordFailure(const Error& error, SteadyTime now) {
+  ++failures_;
+  const bool rejected = error.kind == ErrorKind::kAuthRejected;
+  seconds start = rejected ? kCredentialBackoffStart : kTransientBackoffStart;
+  seconds max = rejected ? kCredentialBackoffMax : kTransientBackoffMax;
+  seconds delay = std::min(max, start * (1 << std::min(failures_ - 1, 10)));
+  next_attempt_at_ = now + delay;
+  last_error_ = error.message;
+  log::Error(rejected ? "IAM rejected the credentials" : "IAM token request failed",
+             {{"project_id", project_id_},
+              {"user", config_.user},
+              {"kind", ErrorKindName(error.kind)},
+              {"err", error.message},
+              {"next_attempt_in", FormatSeconds(delay)}});
+}
+
+bool IamTokenAuthenticator::RenewAfterRejection(const HttpRequest& rejected) {
+  std::string_view used = rejected.Header("X-Auth-Token");
+  std::lock_guard<std::mutex> lock(mutex_);
+  SteadyTime now = clock_.Steady();
+  if (used != token_) return TokenUsable(now);         // already renewed by another request
+  if (now - obtained_at_ < kFreshToken) return false;  // a brand-new token rejected: not expiry
+  token_.clear();  // forces the next Authenticate to renew (single-flight)
+  renew_at_ = {};
+  return true;
+}
+
+}  // namespace ief

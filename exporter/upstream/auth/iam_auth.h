@@ -1,0 +1,71 @@
+// auth.iam: an IAM user token (password login), obtained with POST {iam}/v3/auth/tokens and scoped to the project.
+//
+// - The token is renewed when three quarters of its lifetime have passed (about 6 h early for a 24 h token),
+//   and at once after IEF rejects it with 401. Only one IAM request is in flight per project: other requests
+//   keep using the still-valid token, or wait for the renewal when there is none.
+// - A rejected password is never retried in a loop (five wrong passwords lock the IAM user): attempts back off
+//   1m, 2m, 4m... up to 30m, each step logged once. A changed password_file ends the back-off at once. The
+//   authenticator outlives config reloads that leave its settings alone, so a reload does not end the back-off.
+//   Other IAM failures (timeouts, 5xx) back off from 5 s to 5 min.
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "upstream/auth/auth.h"
+
+namespace ief {
+
+struct IamToken {
+  std::string token;
+  WallTime expires_at;
+  std::optional<WallTime> issued_at;  // when IAM said
+};
+
+// The body of a password-token request. `project_name` empty: scope by project id.
+std::string IamPasswordRequestBody(const IamAuthConfig& config, const std::string& password,
+                                   const std::string& project_id);
+
+class IamTokenAuthenticator : public RequestAuthenticator {
+ public:
+  IamTokenAuthenticator(IamAuthConfig config, std::string project_id, std::unique_ptr<HttpTransport> transport,
+                        ApiObserver* observer, const Clock& clock);
+
+  Status Authenticate(HttpRequest& request) override;
+  bool RenewAfterRejection(const HttpRequest& rejected) override;
+
+ private:
+  Result<std::string> CurrentToken(const HttpRequest& for_request);
+  // One IAM round trip, bounded by `for_request`'s timeout and cancellation; called by the single renewing thread,
+  // without the state lock. Errors: kAuthRejected when IAM refuses the credentials, else the failure's kind.
+  Result<IamToken> RequestToken(const std::string& password, const HttpRequest& for_request);
+  Result<IamToken> ReadTokenAnswer(const HttpResponse& response);
+  void RecordSuccess(const IamToken& token, SteadyTime now);
+  void RecordFailure(const Error& error, SteadyTime now);
+  bool TokenUsable(SteadyTime now) const { return !token_.empty() && now < expires_at_ - expiry_margin_; }
+
+  const IamAuthConfig config_;
+  const std::string project_id_;
+  std::unique_ptr<HttpTransport> transport_;  // used only by the renewing thread
+  ApiObserver* observer_;
+  const Clock& clock_;
+  SecretSource password_;
+
+  std::mutex mutex_;
+  std::condition_variable renewed_;
+  bool renewing_ = false;
+  std::string token_;
+  SteadyTime expires_at_{};
+  SteadyTime renew_at_{};              // three quarters into the token's life
+  std::chrono::nanoseconds expiry_margin_{0};  // stop using a token this long before it expires
+  SteadyTime obtained_at_{};
+  int failures_ = 0;
+  SteadyTime next_attempt_at_{};
+  std::string last_error_;
+  std::string failed_password_version_;  // password_file version that IAM rejected
+};
+
+}  // namespace ief

@@ -1,0 +1,160 @@
+#include "upstream/rate_limiter.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace ief {
+namespace {
+
+using std::chrono::nanoseconds;
+
+// Waiting requests re-check their cancellation at least this often.
+constexpr auto kWaitSlice = std::chrono::milliseconds(100);
+// Urgent traffic can push the background share at most this far ahead (or two of its intervals, if longer), so
+// background work resumes soon after a burst.
+constexpr auto kBackgroundHorizon = std::chrono::seconds(2);
+// After a 429, growth stops at this share of the rate that was throttled (for kThrottleMemory).
+constexpr double kSafeShareOfThrottledRate = 0.7;
+// Each increase adds this share of the ceiling.
+constexpr double kIncreaseShareOfCeiling = 0.05;
+
+nanoseconds PerRequest(double rate) { return nanoseconds(static_cast<int64_t>(1e9 / rate)); }
+
+}  // namespace
+
+EndpointRateLimiter::EndpointRateLimiter(double ceiling, const Clock& clock)
+    : clock_(clock),
+      ceiling_(std::max(kMinRate, ceiling)),
+      rate_(ceiling_),
+      last_change_(clock.Steady()) {
+  stats_.ceiling = ceiling_;
+}
+
+void EndpointRateLimiter::SetCeiling(double ceiling) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  SteadyTime now = clock_.Steady();
+  ceiling_ = std::max(kMinRate, ceiling);
+  stats_.ceiling = ceiling_;
+  bool throttled_lately = last_decrease_ && now - *last_decrease_ < kThrottleMemory;
+  rate_ = throttled_lately ? std::min(rate_, ceiling_) : ceiling_;
+  turn_changed_.notify_all();
+}
+
+nanoseconds EndpointRateLimiter::IntervalLocked() const { return PerRequest(rate_); }
+
+SteadyTime EndpointRateLimiter::ReadyAtLocked() const {
+  // GCRA: a request conforms when it is at most (burst - 1) intervals ahead of the theoretical arrival time.
+  double burst = std::max(1.0, std::floor(rate_ / 4));
+  auto tolerance = std::chrono::duration_cast<nanoseconds>(IntervalLocked() * (burst - 1));
+  return std::max(paused_until_, tat_ - tolerance);
+}
+
+void EndpointRateLimiter::GrantLocked(SteadyTime now, bool counts_against_background) {
+  tat_ = std::max(tat_, now) + IntervalLocked();
+  if (counts_against_background) {
+    nanoseconds background_interval = IntervalLocked() * 2;
+    SteadyTime horizon = now + std::max<nanoseconds>(kBackgroundHorizon, background_interval * 2);
+    background_tat_ = std::min(std::max(background_tat_, now) + background_interval, horizon);
+  }
+}
+
+void EndpointRateLimiter::AdaptLocked(SteadyTime now) {
+  if (now - last_change_ < kQuietPeriod) return;
+  last_change_ = now;
+  double limit = ceiling_;
+  if (last_decrease_ && now - *last_decrease_ < kThrottleMemory) {
+    limit = std::min(ceiling_, std::max(rate_, kSafeShareOfThrottledRate * throttled_rate_));
+  }
+  rate_ = std::min(limit, rate_ + kIncreaseShareOfCeiling * ceiling_);
+}
+
+bool EndpointRateLimiter::Acquire(RequestPriority priority, const Cancellation* cancellation) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  const Ticket ticket{static_cast<int>(priority), next_ticket_++};
+  waiting_.insert(ticket);
+  const SteadyTime arrived = clock_.Steady();
+  bool waited = false;
+  while (true) {
+    if (cancellation != nullptr && cancellation->IsCancelled()) {
+      waiting_.erase(ticket);
+      turn_changed_.notify_all();
+      return false;
+    }
+    SteadyTime now = clock_.Steady();
+    AdaptLocked(now);
+    nanoseconds sleep = kWaitSlice;
+    if (*waiting_.begin() == ticket) {
+      SteadyTime ready_at = ReadyAtLocked();
+      if (ready_at <= now) {
+        GrantLocked(now, priority != RequestPriority::kBackground);  // a background slot was taken already
+        waiting_.erase(ticket);
+        if (waited) {
+          ++stats_.waits;
+          stats_.wait_seconds += Seconds(now - arrived);
+        }
+        turn_changed_.notify_all();
+        return true;
+      }
+      sleep = std::min<nanoseconds>(sleep, ready_at - now);
+    }
+    waited = true;
+    turn_changed_.wait_for(lock, sleep);
+  }
+}
+
+bool EndpointRateLimiter::TryAcquire(RequestPriority priority) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  SteadyTime now = clock_.Steady();
+  AdaptLocked(now);
+  if (!waiting_.empty() || ReadyAtLocked() > now) return false;
+  GrantLocked(now, priority != RequestPriority::kBackground);
+  return true;
+}
+
+size_t EndpointRateLimiter::Waiting() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return waiting_.size();
+}
+
+bool EndpointRateLimiter::TryTakeBackgroundSlot() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  SteadyTime now = clock_.Steady();
+  AdaptLocked(now);
+  if (background_tat_ > now || paused_until_ > now) return false;  // never hold a slot through a pause
+  background_tat_ = now + IntervalLocked() * 2;
+  return true;
+}
+
+nanoseconds EndpointRateLimiter::BackgroundDelay() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  SteadyTime now = clock_.Steady();
+  SteadyTime free_at = std::max(background_tat_, paused_until_);
+  return free_at > now ? free_at - now : nanoseconds(0);
+}
+
+void EndpointRateLimiter::OnThrottled(SteadyTime sent_at, std::optional<Duration> retry_after) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  SteadyTime now = clock_.Steady();
+  ++stats_.throttled;
+  Duration pause = retry_after ? std::clamp<Duration>(*retry_after, std::chrono::seconds(1), kLongestPause)
+                               : Duration(kDefaultPause);
+  paused_until_ = std::max(paused_until_, now + pause);
+  // A request sent before the latest decrease reports on the old rate, which was already halved.
+  if (!last_decrease_ || sent_at >= *last_decrease_) {
+    throttled_rate_ = rate_;
+    rate_ = std::max(kMinRate, rate_ / 2);
+    last_decrease_ = now;
+    last_change_ = now;
+  }
+  turn_changed_.notify_all();
+}
+
+RateLimiterStats EndpointRateLimiter::Stats() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  AdaptLocked(clock_.Steady());
+  RateLimiterStats stats = stats_;
+  stats.rate = rate_;
+  return stats;
+}
+
+}  // namespace ief

@@ -1,0 +1,101 @@
+// The request budget of one IEF endpoint, shared by every project and worker that uses it (the API gateway
+// throttles per tenant and API, not per project). Three ideas:
+//
+// - A ceiling, adapted to what the gateway says. `rate_limit` is the most we ever send. A 429 halves the rate
+//   (once per round trip: answers to requests sent before the last decrease do not count again) and pauses the
+//   whole endpoint for its Retry-After; after a quiet period the rate grows back by a twentieth of the ceiling at
+//   a time. For a while after a 429 it grows only to 70% of the rate that was throttled, so a tenant policy below
+//   our ceiling costs a probe every few minutes, not a 429 every few seconds. Requests are paced (GCRA) with a
+//   burst of a quarter second's worth.
+// - Priorities. Waiting requests are served lists first, then urgent details (a job that changed, a new job),
+//   then background details (the first fill after a start, periodic refreshes), so a small quota makes data
+//   older but never starves discovery.
+// - A background share. Background work may only use the half of the current rate that other traffic leaves
+//   free: the tenant's console, CI and Terraform share the same quota, and a start-up that fills in thousands of
+//   jobs must not spend all of it. Workers take a background slot before they pick a background job, so no
+//   worker sits on background work while urgent work waits.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <utility>
+
+#include "util/cancellation.h"
+#include "util/clock.h"
+#include "util/duration.h"
+
+namespace ief {
+
+enum class RequestPriority { kList = 0, kUrgent = 1, kBackground = 2 };
+
+struct RateLimiterStats {
+  double rate = 0;            // requests per second allowed now
+  double ceiling = 0;         // rate_limit
+  uint64_t waits = 0;         // requests that had to wait for their turn
+  double wait_seconds = 0;    // how long they waited together
+  uint64_t throttled = 0;     // 429 answers reported
+};
+
+class EndpointRateLimiter {
+ public:
+  explicit EndpointRateLimiter(double ceiling, const Clock& clock = SystemClock());
+
+  // A reload may change rate_limit; the adapted rate and its memory of 429s stay.
+  void SetCeiling(double ceiling);
+
+  // Blocks until a request of `priority` may be sent and counts it as sent. False when `cancellation` fires
+  // first (it is checked at least every 100 ms).
+  bool Acquire(RequestPriority priority, const Cancellation* cancellation);
+
+  // Acquire without waiting: true (and counted as sent) when a request of `priority` may go now and nobody waits.
+  bool TryAcquire(RequestPriority priority);
+  // Requests blocked in Acquire now.
+  size_t Waiting();
+
+  // Takes a slot of the background share if one is free now. A background request then calls
+  // Acquire(kBackground), which only waits for its turn in the pace.
+  bool TryTakeBackgroundSlot();
+  // How long until TryTakeBackgroundSlot can succeed (zero: now).
+  std::chrono::nanoseconds BackgroundDelay();
+
+  // The gateway answered 429 to a request sent at `sent_at`.
+  void OnThrottled(SteadyTime sent_at, std::optional<Duration> retry_after);
+
+  RateLimiterStats Stats();
+
+  // Tunables, exposed for tests.
+  static constexpr double kMinRate = 0.01;                            // requests per second
+  static constexpr std::chrono::seconds kQuietPeriod{10};             // between two increases
+  static constexpr std::chrono::minutes kThrottleMemory{5};           // growth stays below a throttled rate
+  static constexpr std::chrono::seconds kDefaultPause{2};             // a 429 without Retry-After
+  static constexpr std::chrono::seconds kLongestPause{60};
+
+ private:
+  using Ticket = std::pair<int, uint64_t>;  // (priority, arrival): the set's order is the serving order
+
+  void AdaptLocked(SteadyTime now);
+  SteadyTime ReadyAtLocked() const;
+  void GrantLocked(SteadyTime now, bool counts_against_background);
+  std::chrono::nanoseconds IntervalLocked() const;
+
+  const Clock& clock_;
+  std::mutex mutex_;
+  std::condition_variable turn_changed_;
+  double ceiling_;
+  double rate_;
+  SteadyTime tat_{};             // GCRA theoretical arrival time of the pace
+  SteadyTime background_tat_{};  // the same for the background share (half the rate)
+  SteadyTime paused_until_{};
+  std::optional<SteadyTime> last_decrease_;
+  SteadyTime last_change_{};
+  double throttled_rate_ = 0;    // the rate when the latest 429 came
+  std::set<Ticket> waiting_;
+  uint64_t next_ticket_ = 0;
+  RateLimiterStats stats_;
+};
+
+}  // namespace ief

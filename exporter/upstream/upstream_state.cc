@@ -1,0 +1,64 @@
+#include "upstream/upstream_state.h"
+
+#include "upstream/http/curl_transport.h"
+
+namespace ief {
+
+UpstreamState::UpstreamState(ApiObserver* observer, UpstreamOptions options, const Clock& clock)
+    : observer_(observer),
+      options_(options),
+      clock_(clock),
+      budget_(options.response_budget_bytes),
+      transports_([this] { return MakeTransport(); }) {}
+
+std::unique_ptr<HttpTransport> UpstreamState::MakeTransport() {
+  return std::make_unique<CurlTransport>(CurlTransportOptions{.connect_timeout = options_.connect_timeout,
+                                                              .max_body_bytes = options_.max_body_bytes,
+                                                              .budget = &budget_});
+}
+
+std::vector<std::shared_ptr<const ProjectContext>> UpstreamState::ProjectsFor(const Config& config) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  AuthDependencies auth_deps{.observer = observer_, .make_transport = [this] { return MakeTransport(); },
+                             .clock = &clock_};
+  std::map<std::string, std::shared_ptr<RequestAuthenticator>> authenticators;
+  std::map<std::string, std::shared_ptr<EndpointRateLimiter>> rate_limiters;
+  std::vector<std::shared_ptr<const ProjectContext>> projects;
+  for (const ProjectConfig& project : config.projects) {
+    auto context = std::make_shared<ProjectContext>();
+    context->project_id = project.project_id;
+    context->endpoint = project.endpoint;
+    context->instance_id = project.instance_id;
+
+    const std::string key = AuthenticatorKey(project);
+    auto kept = authenticators_.find(key);
+    context->authenticator = kept != authenticators_.end() ? kept->second : MakeAuthenticator(project, auth_deps);
+    authenticators[key] = context->authenticator;
+
+    auto& limiter = rate_limiters[project.endpoint];
+    if (!limiter) {
+      auto old = rate_limiters_.find(project.endpoint);
+      limiter = old != rate_limiters_.end() ? old->second
+                                            : std::make_shared<EndpointRateLimiter>(config.global.rate_limit, clock_);
+      limiter->SetCeiling(config.global.rate_limit);
+    }
+    context->rate_limiter = limiter;
+    projects.push_back(std::move(context));
+  }
+  authenticators_ = std::move(authenticators);
+  rate_limiters_ = std::move(rate_limiters);
+  return projects;
+}
+
+std::vector<std::pair<std::string, RateLimiterStats>> UpstreamState::RateLimits() {
+  std::vector<std::pair<std::string, std::shared_ptr<EndpointRateLimiter>>> limiters;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    limiters.assign(rate_limiters_.begin(), rate_limiters_.end());
+  }
+  std::vector<std::pair<std::string, RateLimiterStats>> stats;
+  for (const auto& [endpoint, limiter] : limiters) stats.emplace_back(endpoint, limiter->Stats());
+  return stats;
+}
+
+}  // namespace ief

@@ -1,0 +1,33 @@
+// The one clock seam (the LevelDB Env idea): steady time for intervals, deadlines and rates; wall time for what
+// is shown to people or compared with the API's own timestamps. Distinct types, so the two cannot be mixed up.
+// Production code takes a `const Clock&` (SystemClock() by default); tests pass a ManualClock.
+#pragma once
+
+#include <chrono>
+
+namespace ief {
+
+using SteadyTime = std::chrono::steady_clock::time_point;
+using WallTime = std::chrono::system_clock::time_point;
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual SteadyTime Steady() const = 0;
+  virtual WallTime Wall() const = 0;
+};
+
+// The process's real clocks.
+const Clock& SystemClock();
+
+// Seconds since the Unix epoch, as Prometheus samples and the IEF API write them.
+double UnixSeconds(WallTime time);
+WallTime FromUnixSeconds(double seconds);
+
+// A duration in (fractional) seconds, for metrics and logs.
+template <typename Rep, typename Period>
+double Seconds(std::chrono::duration<Rep, Period> duration) {
+  return std::chrono::duration<double>(duration).count();
+}
+
+}  // namespace ief

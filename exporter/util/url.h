@@ -1,0 +1,30 @@
+// The one URL parser: the config loader checks endpoints with it, the HTTP client's signer splits the URL it
+// signs with it, so what is signed is exactly what is sent.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "util/result.h"
+
+namespace ief {
+
+struct Url {
+  std::string scheme;     // "http" or "https", lower case
+  std::string authority;  // host[:port] exactly as written: the Host header
+  std::string host;       // without the port
+  int port = 0;           // 0 when the URL names none
+  std::string path;       // raw (still percent-encoded); empty when the URL has none
+  std::string query;      // raw, without '?'; empty when none
+};
+
+// Parses an absolute http(s) URL. Refused: other schemes, no host, user info, a fragment, a bad port, and any
+// byte outside printable ASCII (so nothing can inject a header line or hide a second host).
+Result<Url> ParseHttpUrl(std::string_view text);
+
+// %XX-encodes everything but A-Za-z0-9-_.~ (upper-case hex).
+std::string UriEncode(std::string_view text);
+// Decodes %XX (and '+' as space when `plus_is_space`). Invalid escapes are kept as they are.
+std::string UriDecode(std::string_view text, bool plus_is_space);
+
+}  // namespace ief

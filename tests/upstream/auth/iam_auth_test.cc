@@ -1,0 +1,211 @@
+#include "upstream/auth/iam_auth.h"
+
+#include <catch2/catch.hpp>
+#include <atomic>
+#include <thread>
+
+#include "support/fixtures.h"
+#include "support/manual_clock.h"
+#include "util/time.h"
+
+namespace {
+
+// A scripted IAM: issues iam-1, iam-2... with the given lifetime, or rejects the password.
+class FakeIam : public ief::HttpTransport {
+ public:
+  const ief::Clock& clock;
+  double lifetime = 100;
+  bool reject = false;
+  long fail_status = 0;  // answer this status instead (a broken IAM, not a wrong password)
+  int delay_ms = 0;
+  std::atomic<int> calls{0};
+  ief::HttpRequest last;
+
+  explicit FakeIam(const ief::Clock& clock) : clock(clock) {}
+  ief::Result<ief::HttpResponse> Send(const ief::HttpRequest& request) override {
+    int n = ++calls;
+    last = request;
+    if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    ief::HttpResponse response;
+    if (fail_status != 0) {
+      response.status = fail_status;
+      return response;
+    }
+    if (reject) {
+      response.status = 401;
+      response.body = R"({"error":{"code":401,"message":"The username or password is wrong.","title":"Unauthorized"}})";
+      return response;
+    }
+    response.status = 201;
+    response.subject_token = "iam-" + std::to_string(n);
+    ief::WallTime now = clock.Wall();
+    response.body = "{\"token\":{\"expires_at\":\"" +
+                    ief::FormatIso8601Utc(now + std::chrono::seconds(static_cast<long>(lifetime))) +
+                    "\",\"issued_at\":\"" + ief::FormatIso8601Utc(now) + "\",\"methods\":[\"password\"]}}";
+    return response;
+  }
+};
+
+struct Observer : ief::ApiObserver {
+  std::vector<std::string> requests;
+  double expiry = 0;
+  void OnRequest(const std::string&, ief::ApiOperation op, const std::string& code, double) override {
+    requests.push_back(std::string(ief::OperationName(op)) + "/" + code);
+  }
+  void OnParseError(const std::string&, ief::ApiOperation) override {}
+  void OnTokenExpiry(const std::string&, ief::WallTime expires_at) override { expiry = ief::UnixSeconds(expires_at); }
+};
+
+struct Fixture {
+  ief::testing::ManualClock clock{1700000000};
+  FakeIam* iam;
+  Observer observer;
+  std::unique_ptr<ief::IamTokenAuthenticator> auth;
+
+  explicit Fixture(ief::IamAuthConfig config = Config()) {
+    auto transport = std::make_unique<FakeIam>(clock);
+    iam = transport.get();
+    auth = std::make_unique<ief::IamTokenAuthenticator>(config, "proj-id", std::move(transport), &observer, clock);
+  }
+  static ief::IamAuthConfig Config() {
+    ief::IamAuthConfig config;
+    config.endpoint = "https://iam.example.com";
+    config.domain = "dom";
+    config.user = "alice";
+    config.password = "pa\"ss";
+    return config;
+  }
+  void Advance(int seconds) { clock.Advance(std::chrono::seconds(seconds)); }
+  double now() const { return clock.unix_seconds(); }
+  std::string Token() {
+    ief::HttpRequest request;
+    ief::Status status = auth->Authenticate(request);
+    if (!status.ok()) {
+      CHECK(status.error().kind == ief::ErrorKind::kAuthUnavailable);
+      return "error: " + status.error().message;
+    }
+    return request.headers.back().second;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("the first request obtains a project-scoped token from IAM") {
+  Fixture f;
+  CHECK(f.Token() == "iam-1");
+  CHECK(f.iam->last.method == "POST");
+  CHECK(f.iam->last.url == "https://iam.example.com/v3/auth/tokens?nocatalog=true");
+  CHECK(f.iam->last.body ==
+        R"({"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"alice","password":"pa\"ss",)"
+        R"("domain":{"name":"dom"}}}},"scope":{"project":{"id":"proj-id"}}}})");
+  CHECK(f.observer.requests == std::vector<std::string>{"iam_token/201"});
+  CHECK(f.observer.expiry == Approx(f.now() + 100));
+}
+
+TEST_CASE("a project name scopes the token by name") {
+  ief::IamAuthConfig config = Fixture::Config();
+  config.project_name = "cn-north-4";
+  CHECK_THAT(ief::IamPasswordRequestBody(config, "pw", "id"), Catch::EndsWith(R"("scope":{"project":{"name":"cn-north-4"}}}})"));
+}
+
+TEST_CASE("the token is renewed after three quarters of its life, not before") {
+  Fixture f;
+  CHECK(f.Token() == "iam-1");
+  f.Advance(74);
+  CHECK(f.Token() == "iam-1");
+  CHECK(f.iam->calls == 1);
+  f.Advance(2);  // 76 s into a 100 s life
+  CHECK(f.Token() == "iam-2");
+  CHECK(f.iam->calls == 2);
+}
+
+TEST_CASE("a rejected password backs off for minutes, growing, and is never hammered") {
+  Fixture f;
+  f.iam->reject = true;
+  CHECK_THAT(f.Token(), Catch::Contains("HTTP 401: The username or password is wrong."));
+  CHECK(f.iam->calls == 1);
+  for (int i = 0; i < 10; ++i) {
+    f.Advance(5);
+    CHECK_THAT(f.Token(), Catch::Contains("next attempt in"));
+  }
+  CHECK(f.iam->calls == 1);
+  f.Advance(11);  // 61 s after the first try
+  f.Token();
+  CHECK(f.iam->calls == 2);
+  f.Advance(61);  // the second back-off step is 120 s
+  f.Token();
+  CHECK(f.iam->calls == 2);
+  f.Advance(60);
+  f.iam->reject = false;
+  CHECK(f.Token() == "iam-3");
+  CHECK(f.observer.requests == std::vector<std::string>{"iam_token/401", "iam_token/401", "iam_token/201"});
+}
+
+TEST_CASE("a failing IAM is retried after seconds - only a refusal of the credentials backs off for minutes") {
+  Fixture f;
+  f.iam->fail_status = 503;
+  CHECK_THAT(f.Token(), Catch::Contains("HTTP 503"));
+  f.Advance(6);  // the transient back-off starts at 5 s
+  f.Token();
+  CHECK(f.iam->calls == 2);
+  f.iam->fail_status = 0;
+  f.iam->reject = true;
+  f.Advance(11);  // the second transient step is 10 s
+  f.Token();
+  CHECK(f.iam->calls == 3);
+  f.Advance(30);  // a refusal waits a minute, whatever came before
+  f.Token();
+  CHECK(f.iam->calls == 3);
+}
+
+TEST_CASE("a changed password file ends the back-off at once") {
+  ief::testing::TempFile password("wrong\n");
+  ief::IamAuthConfig config = Fixture::Config();
+  config.password.clear();
+  config.password_file = password.path();
+  Fixture f(config);
+  f.iam->reject = true;
+  f.Token();
+  f.Advance(1);
+  f.Token();
+  CHECK(f.iam->calls == 1);
+  password.Write("right-now\n");
+  f.iam->reject = false;
+  CHECK(f.Token() == "iam-2");
+  CHECK_THAT(f.iam->last.body, Catch::Contains("\"password\":\"right-now\""));
+}
+
+TEST_CASE("IEF rejecting a token renews it once, but a brand-new token is not renewed again") {
+  Fixture f;
+  std::string first = f.Token();
+  f.Advance(30);
+  ief::HttpRequest rejected;
+  rejected.headers = {{"X-Auth-Token", first}};
+  CHECK(f.auth->RenewAfterRejection(rejected));
+  CHECK(f.Token() == "iam-2");
+  rejected.headers = {{"X-Auth-Token", "iam-2"}};
+  CHECK_FALSE(f.auth->RenewAfterRejection(rejected));  // just issued: renewing again would not help
+  rejected.headers = {{"X-Auth-Token", first}};
+  CHECK(f.auth->RenewAfterRejection(rejected));  // stale rejection: the current token is already new
+  CHECK(f.iam->calls == 2);
+}
+
+TEST_CASE("concurrent requests share one IAM round trip") {
+  Fixture f;
+  f.iam->delay_ms = 100;
+  std::vector<std::thread> threads;
+  std::vector<std::string> tokens(8);
+  for (int i = 0; i < 8; ++i) threads.emplace_back([&, i] { tokens[i] = f.Token(); });
+  for (auto& t : threads) t.join();
+  CHECK(f.iam->calls == 1);
+  for (const auto& token : tokens) CHECK(token == "iam-1");
+}
+
+TEST_CASE("ISO 8601 times as IAM writes them") {
+  CHECK(ief::FormatIso8601Utc(ief::FromUnixSeconds(1578128722)) == "2020-01-04T09:05:22.000000Z");
+  CHECK(ief::UnixSeconds(ief::ParseIso8601Utc("2020-01-04T09:05:22.701000Z").value()) == Approx(1578128722.701));
+  CHECK(ief::UnixSeconds(ief::ParseIso8601Utc("1970-01-01T00:00:00Z").value()) == 0.0);
+  CHECK_FALSE(ief::ParseIso8601Utc("2020-01-04 09:05:22").has_value());
+  CHECK_FALSE(ief::ParseIso8601Utc("2020-01-04T09:05:22+08:00").has_value());
+  CHECK_FALSE(ief::ParseIso8601Utc("").has_value());
+}

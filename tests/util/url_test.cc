@@ -1,0 +1,57 @@
+#include "util/url.h"
+
+#include <catch2/catch.hpp>
+
+TEST_CASE("an http(s) URL splits into scheme, authority, host, port, path and query") {
+  auto url = ief::ParseHttpUrl("https://ief.cn-north-4.myhuaweicloud.com:8443/v2/p/productmgr/jobs?limit=2&offset=0");
+  REQUIRE(url.ok());
+  CHECK(url->scheme == "https");
+  CHECK(url->authority == "ief.cn-north-4.myhuaweicloud.com:8443");
+  CHECK(url->host == "ief.cn-north-4.myhuaweicloud.com");
+  CHECK(url->port == 8443);
+  CHECK(url->path == "/v2/p/productmgr/jobs");
+  CHECK(url->query == "limit=2&offset=0");
+
+  auto bare = ief::ParseHttpUrl("http://127.0.0.1");
+  REQUIRE(bare.ok());
+  CHECK(bare->authority == "127.0.0.1");
+  CHECK(bare->port == 0);
+  CHECK(bare->path.empty());
+  CHECK(bare->query.empty());
+
+  auto query_only = ief::ParseHttpUrl("http://h?x=1");
+  REQUIRE(query_only.ok());
+  CHECK(query_only->path.empty());
+  CHECK(query_only->query == "x=1");
+}
+
+TEST_CASE("URLs the exporter must never send are refused, each with its reason") {
+  struct Case {
+    const char* url;
+    const char* reason;
+  };
+  for (const Case& c : {Case{"ftp://h/", "must start with http:// or https://"},
+                        Case{"h.example.com", "must start with http:// or https://"},
+                        Case{"https://", "has no host"},
+                        Case{"https://:443", "has no host"},
+                        Case{"https://user:pw@h", "must not carry credentials"},
+                        Case{"https://h:0", "has an invalid port"},
+                        Case{"https://h:65536", "has an invalid port"},
+                        Case{"https://h:12ab", "has an invalid port"},
+                        Case{"https://h/#frag", "must not have a fragment"},
+                        Case{"https://h/a b", "contains invalid characters"},
+                        Case{"https://h/\r\nX-Injected: 1", "contains invalid characters"}}) {
+    INFO(c.url);
+    auto url = ief::ParseHttpUrl(c.url);
+    REQUIRE_FALSE(url.ok());
+    CHECK(url.error().kind == ief::ErrorKind::kInvalidArgument);
+    CHECK(url.error().message == c.reason);
+  }
+}
+
+TEST_CASE("URI encoding keeps unreserved characters and decoding undoes it") {
+  CHECK(ief::UriEncode("a-b_c.d~e f/g") == "a-b_c.d~e%20f%2Fg");
+  CHECK(ief::UriDecode("a%20b+c", true) == "a b c");
+  CHECK(ief::UriDecode("a%20b+c", false) == "a b+c");
+  CHECK(ief::UriDecode("100%", false) == "100%");  // an invalid escape stays as it is
+}
