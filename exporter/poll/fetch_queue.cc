@@ -12,7 +12,8 @@ std::string_view FetchReasonName(FetchReason reason) {
   switch (reason) {
     case FetchReason::kChanged: return "changed";
     case FetchReason::kNew: return "new";
-    case FetchReason::kInitialFill: return "initial_fill";
+    case FetchReason::kFillActive: return "fill_active";
+    case FetchReason::kFillFinished: return "fill_finished";
     case FetchReason::kRefresh: return "refresh";
   }
   return "unknown";

@@ -1,5 +1,6 @@
 // The jobs waiting for a ShowBatchJob, in the order a tight API budget should serve them: jobs whose list summary
-// changed, then new jobs, then the first fill of jobs found at start-up, then periodic refreshes (oldest first).
+// changed, then new jobs, then the first fill of jobs found at start-up (active ones first: their tasks move),
+// then periodic refreshes (oldest first).
 // A job is queued at most once; asking again for a more urgent reason moves it up.
 #pragma once
 
@@ -19,8 +20,9 @@ namespace ief {
 enum class FetchReason {
   kChanged = 0,      // the list shows a change the details do not (or nothing else can tell: no list)
   kNew = 1,          // a job that appeared after its project was first listed, or a configured one not read yet
-  kInitialFill = 2,  // a job that was already there when its project was first listed
-  kRefresh = 3,      // an active job whose details are older than active_refresh_interval, and the like
+  kFillActive = 2,    // an active job that was already there when its project was first listed
+  kFillFinished = 3,  // a finished one
+  kRefresh = 4,       // an active job whose details are older than active_refresh_interval, and the like
 };
 bool IsUrgent(FetchReason reason);
 RequestPriority PriorityOf(FetchReason reason);

@@ -346,7 +346,10 @@ std::optional<FetchReason> Poller::NeedsFetch(JobRecord& record, SteadyTime now)
   const JobSnapshot& shown = *record.published;
   if (!shown.has_details) {
     if (record.source == JobSource::kConfig || !record.found_in_first_listing) return FetchReason::kNew;
-    return FetchReason::kInitialFill;
+    const bool active = !shown.last_good || IsActiveStatus(shown.last_good->status);
+    if (!active) return FetchReason::kFillFinished;
+    // active_refresh_interval 0s asks for every active job every round: its first read included.
+    return options_.active_refresh_interval == Duration(0) ? FetchReason::kChanged : FetchReason::kFillActive;
   }
   if (record.render_stale) return FetchReason::kRefresh;
   const ProjectRecord& project = projects_[record.project_index];

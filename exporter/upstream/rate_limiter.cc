@@ -42,6 +42,10 @@ void EndpointRateLimiter::SetCeiling(double ceiling) {
 
 nanoseconds EndpointRateLimiter::IntervalLocked() const { return PerRequest(rate_); }
 
+nanoseconds EndpointRateLimiter::BackgroundIntervalLocked() const {
+  return PerRequest(rate_ * kBackgroundShare);
+}
+
 SteadyTime EndpointRateLimiter::ReadyAtLocked() const {
   // GCRA: a request conforms when it is at most (burst - 1) intervals ahead of the theoretical arrival time.
   double burst = std::max(1.0, std::floor(rate_ / 4));
@@ -52,7 +56,7 @@ SteadyTime EndpointRateLimiter::ReadyAtLocked() const {
 void EndpointRateLimiter::GrantLocked(SteadyTime now, bool counts_against_background) {
   tat_ = std::max(tat_, now) + IntervalLocked();
   if (counts_against_background) {
-    nanoseconds background_interval = IntervalLocked() * 2;
+    nanoseconds background_interval = BackgroundIntervalLocked();
     SteadyTime horizon = now + std::max<nanoseconds>(kBackgroundHorizon, background_interval * 2);
     background_tat_ = std::min(std::max(background_tat_, now) + background_interval, horizon);
   }
@@ -121,7 +125,7 @@ bool EndpointRateLimiter::TryTakeBackgroundSlot() {
   SteadyTime now = clock_.Steady();
   AdaptLocked(now);
   if (background_tat_ > now || paused_until_ > now) return false;  // never hold a slot through a pause
-  background_tat_ = now + IntervalLocked() * 2;
+  background_tat_ = now + BackgroundIntervalLocked();
   return true;
 }
 

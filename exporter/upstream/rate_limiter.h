@@ -10,9 +10,9 @@
 // - Priorities. Waiting requests are served lists first, then urgent details (a job that changed, a new job),
 //   then background details (the first fill after a start, periodic refreshes), so a small quota makes data
 //   older but never starves discovery.
-// - A background share. Background work may only use the half of the current rate that other traffic leaves
-//   free: the tenant's console, CI and Terraform share the same quota, and a start-up that fills in thousands of
-//   jobs must not spend all of it. Workers take a background slot before they pick a background job, so no
+// - A background share. Background work only goes while all traffic together stays under 40% of the current
+//   rate: the tenant's console, CI and Terraform share the same quota, and a start-up that fills in thousands of
+//   jobs must not spend it (40%, not half, so that jitter never takes the total over half the quota). Workers take a background slot before they pick a background job, so no
 //   worker sits on background work while urgent work waits.
 #pragma once
 
@@ -69,6 +69,7 @@ class EndpointRateLimiter {
 
   // Tunables, exposed for tests.
   static constexpr double kMinRate = 0.01;                            // requests per second
+  static constexpr double kBackgroundShare = 0.4;                     // of the current rate, all traffic counted
   static constexpr std::chrono::seconds kQuietPeriod{10};             // between two increases
   static constexpr std::chrono::minutes kThrottleMemory{5};           // growth stays below a throttled rate
   static constexpr std::chrono::seconds kDefaultPause{2};             // a 429 without Retry-After
@@ -81,6 +82,7 @@ class EndpointRateLimiter {
   SteadyTime ReadyAtLocked() const;
   void GrantLocked(SteadyTime now, bool counts_against_background);
   std::chrono::nanoseconds IntervalLocked() const;
+  std::chrono::nanoseconds BackgroundIntervalLocked() const;
 
   const Clock& clock_;
   std::mutex mutex_;
@@ -88,7 +90,7 @@ class EndpointRateLimiter {
   double ceiling_;
   double rate_;
   SteadyTime tat_{};             // GCRA theoretical arrival time of the pace
-  SteadyTime background_tat_{};  // the same for the background share (half the rate)
+  SteadyTime background_tat_{};  // the same for the background share
   SteadyTime paused_until_{};
   std::optional<SteadyTime> last_decrease_;
   SteadyTime last_change_{};

@@ -1,4 +1,6 @@
 // IAM tokens and AK/SK signing end to end: ief_exporter against ief_simulator acting as IAM and IEF.
+#include <signal.h>
+
 #include <catch2/catch.hpp>
 
 #include "support/fixtures.h"
@@ -90,6 +92,34 @@ TEST_CASE("a wrong IAM password is not retried in a loop") {
   CHECK_THAT(output, Catch::Contains("msg=\"IAM rejected the credentials\""));
   CHECK_THAT(output, !Catch::Contains("not-the-password"));
   CHECK_THAT(Http("GET", exporter.url + "/metrics").body, !Catch::Contains("not-the-password"));
+}
+
+TEST_CASE("reloads keep the IAM back-off: ten SIGHUPs with a wrong password cost no extra IAM attempt") {
+  RunningProcess sim = StartListening({IEF_SIMULATOR_BIN, "--web.listen-address=127.0.0.1:0",
+                                       std::string("--project-id=") + kProject, "--jobs=2"});
+  REQUIRE_FALSE(sim.url.empty());
+  TempFile config(ProjectConfig(sim.url,
+                                "      iam:\n        endpoint: " + sim.url +
+                                    "\n        domain: demo-domain\n        user: demo-user\n"
+                                    "        password: not-the-password\n",
+                                FirstJobs(sim)),
+                  ".yml");
+  RunningProcess exporter = StartExporter(config.path());
+  REQUIRE_FALSE(exporter.url.empty());
+  REQUIRE(Eventually([&] { return SimulatorCount(sim, "iam_rejected") == 1; }));
+  const std::string reloads = "Config reloaded";
+  for (int i = 1; i <= 10; ++i) {
+    exporter.process->Signal(SIGHUP);
+    // Each reload is done (and its first round has run) before the next: the log says so.
+    REQUIRE(Eventually([&] {
+      std::string output = exporter.process->Output();
+      size_t count = 0;
+      for (size_t at = 0; (at = output.find(reloads, at)) != std::string::npos; at += reloads.size()) ++count;
+      return count == static_cast<size_t>(i);
+    }));
+  }
+  CHECK_FALSE(Eventually([&] { return SimulatorCount(sim, "iam_rejected") > 1; }, std::chrono::seconds(3)));
+  CHECK(SimulatorCount(sim, "iam_rejected") == 1);
 }
 
 TEST_CASE("AK/SK-signed requests are verified, and a wrong secret is rejected") {

@@ -129,3 +129,28 @@ TEST_CASE("two shards split the jobs with no overlap and no gap") {
   CHECK(Value(Scrape(second), "ief_exporter_shard_ordinal") == 1.0);
   CHECK(Value(Scrape(second), "ief_exporter_total_shards") == 2.0);
 }
+
+TEST_CASE("a throttling gateway slows the exporter down, and every job still shows") {
+  // The gateway allows 2 requests/s; rate_limit stays at its default of 20.
+  RunningProcess sim = StartListening({IEF_SIMULATOR_BIN, "--web.listen-address=127.0.0.1:0",
+                                       std::string("--project-id=") + kProject, "--jobs=25", "--max-page-size=10",
+                                       "--throttle=2"});
+  REQUIRE_FALSE(sim.url.empty());
+  TempFile config(DiscoveryConfig(sim.url), ".yml");
+  RunningProcess exporter = StartExporter(config.path());
+  REQUIRE_FALSE(exporter.url.empty());
+  const std::string rate = "ief_api_rate_limit_requests_per_second{endpoint=\"" + sim.url + "\"}";
+  CHECK(Eventually([&] { return Value(Scrape(exporter), rate).value_or(20) <= 2; }, std::chrono::seconds(30)));
+  CHECK(Eventually([&] { return TrackedJobIds(exporter).size() == 25; }));
+  CHECK(SimulatorCount(sim, "throttled") >= 1);
+  // Settled: over the next 10 s, hardly a request is refused.
+  const long throttled = SimulatorCount(sim, "throttled");
+  const long total = SimulatorCount(sim, "list") + SimulatorCount(sim, "show") + throttled;
+  std::this_thread::sleep_for(std::chrono::seconds(10));  // the measurement window itself
+  const long throttled_later = SimulatorCount(sim, "throttled") - throttled;
+  const long total_later = SimulatorCount(sim, "list") + SimulatorCount(sim, "show") + SimulatorCount(sim, "throttled") -
+                           total;
+  INFO("throttled " << throttled_later << " of " << total_later);
+  CHECK(total_later >= 10);
+  CHECK(throttled_later * 20 <= total_later);  // at most 5%
+}

@@ -17,15 +17,17 @@ std::vector<std::string> Drain(ief::FetchQueue& queue) {
 
 }  // namespace
 
-TEST_CASE("the queue serves changed, then new, then the initial fill, then refreshes oldest first") {
+TEST_CASE("the queue serves changed, then new, then the start-up fill (active first), then refreshes oldest first") {
   ief::FetchQueue queue;
   queue.Push({"p", "refresh-new"}, FetchReason::kRefresh, At(50));
-  queue.Push({"p", "fill"}, FetchReason::kInitialFill, At(1));
+  queue.Push({"p", "fill-finished"}, FetchReason::kFillFinished, At(1));
+  queue.Push({"p", "fill-active"}, FetchReason::kFillActive, At(5));
   queue.Push({"p", "refresh-old"}, FetchReason::kRefresh, At(10));
   queue.Push({"p", "new"}, FetchReason::kNew, At(2));
   queue.Push({"p", "changed"}, FetchReason::kChanged, At(3));
   CHECK(queue.urgent() == 2);
-  CHECK(Drain(queue) == std::vector<std::string>{"changed", "new", "fill", "refresh-old", "refresh-new"});
+  CHECK(Drain(queue) ==
+        std::vector<std::string>{"changed", "new", "fill-active", "fill-finished", "refresh-old", "refresh-new"});
   CHECK(queue.empty());
   CHECK(queue.urgent() == 0);
 }
@@ -54,6 +56,6 @@ TEST_CASE("Pop skips what the caller cannot take now, and Remove forgets a job")
   CHECK(first->first.second == "urgent");
   CHECK_FALSE(queue.Pop(urgent_only));
   CHECK(queue.size() == 1);
-  CHECK(ief::PriorityOf(FetchReason::kInitialFill) == ief::RequestPriority::kBackground);
+  CHECK(ief::PriorityOf(FetchReason::kFillActive) == ief::RequestPriority::kBackground);
   CHECK(ief::PriorityOf(FetchReason::kNew) == ief::RequestPriority::kUrgent);
 }

@@ -91,16 +91,16 @@ TEST_CASE("after a quiet period the rate grows back, first only to 70% of the th
   CHECK(limiter.Stats().rate == 20);  // never above the ceiling
 }
 
-TEST_CASE("background work gets half of the rate that other traffic leaves") {
+TEST_CASE("background work only goes while all traffic stays under 40% of the rate") {
   ManualClock clock;
-  ief::EndpointRateLimiter limiter(4, clock);  // background share: one every 500 ms
+  ief::EndpointRateLimiter limiter(4, clock);  // background share: 1.6 requests/s, one every 625 ms
   CHECK(limiter.TryTakeBackgroundSlot());
   CHECK_FALSE(limiter.TryTakeBackgroundSlot());
-  CHECK(limiter.BackgroundDelay() == 500ms);
-  clock.Advance(500ms);
+  CHECK(limiter.BackgroundDelay() == 625ms);
+  clock.Advance(625ms);
   CHECK(limiter.TryTakeBackgroundSlot());
   // Urgent traffic at the full rate leaves the background share nothing while it lasts...
-  clock.Advance(500ms);
+  clock.Advance(625ms);
   for (int i = 0; i < 8; ++i) {
     REQUIRE(limiter.TryAcquire(RequestPriority::kUrgent));
     clock.Advance(250ms);
