@@ -185,8 +185,10 @@ grep -qx 'ief_exporter_total_shards 3' "$work/kube-metrics" || fail "total shard
 # The ConfigMap's project is tracked (its API is unreachable here: --network none).
 grep -q '^ief_up{project_id="0123456789abcdef0123456789abcdef"}' "$work/kube-metrics" || fail "ConfigMap config not loaded"
 [ "$(podman exec "$kube_container" id -u)" = 10038 ] || fail "the pod does not run as 10038"
+podman exec "$kube_container" touch /probe-write 2>/dev/null && fail "the root filesystem is writable"
+podman exec "$kube_container" grep -qE '^CapEff:\s+0+$' /proc/1/status || fail "the pod's process has capabilities"
 podman pod rm --force "$kube_pod" >/dev/null 2>>"$work/podman.log"
-echo "    shard 1 of 3, ConfigMap loaded, probes answering, uid 10038"
+echo "    shard 1 of 3, ConfigMap loaded, probes answering, uid 10038, read-only root, no capabilities"
 
 step "Debian package under systemd"
 host="$run_id-systemd"
