@@ -51,9 +51,10 @@ cleanup() {
 trap cleanup EXIT
 
 fail() { echo "container-test: FAIL: $*" >&2; exit 1; }
-step_start=0
+step_start=""
+# Starts a step, after printing how long the previous one took.
 step() {
-  [ "$step_start" -ne 0 ] && echo "    ($((SECONDS - step_start)) s)"
+  [ -n "$step_start" ] && echo "    ($((SECONDS - step_start)) s)"
   step_start=$SECONDS
   echo "== $*"
 }
@@ -265,4 +266,4 @@ for path in /usr/bin/ief_exporter /lib/systemd/system/ief-exporter.service /etc/
 done
 in_host getent passwd ief-exporter >/dev/null || fail "purge removed the ief-exporter user"
 echo "    purged: stopped, files gone, user kept"
-step "done"
+step "done in $SECONDS s"
