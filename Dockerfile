@@ -1,22 +1,27 @@
-# Multi-stage build on Debian bookworm. Not built on the development machines (no Docker engine there); the build
-# stage runs the same package script and CMake invocation as `make`, so what CI tests is what the image runs.
+# Multi-stage build on Debian bookworm. Build it in Docker's image format, with Docker or with
+# `buildah bud --format docker` (the OCI format has no HEALTHCHECK); `make container-test` builds and runs it here.
 FROM debian:bookworm AS build
 WORKDIR /src
 COPY scripts/install-deps.sh scripts/install-deps.sh
-RUN scripts/install-deps.sh
+RUN scripts/install-deps.sh build && rm -rf /var/lib/apt/lists/*
 COPY . .
-RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build -j"$(nproc)" --target ief_exporter ief_simulator
+RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DIEF_TESTS=OFF \
+    && cmake --build build -j"$(nproc)" --target ief_exporter ief_simulator
 
 FROM debian:bookworm-slim
+# The run-time libraries of both binaries, and curl for the HEALTHCHECK.
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       ca-certificates curl libcurl4 libssl3 libcrypt1 libyaml-cpp0.7 libprometheus-cpp-core1.0 libcivetweb1 \
       libsimdjson14 zlib1g \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --uid 10038 --no-create-home ief
+    && groupadd --system --gid 10038 ief \
+    && useradd --system --uid 10038 --gid 10038 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin ief
 COPY --from=build /src/build/ief_exporter /src/build/ief_simulator /usr/local/bin/
-COPY config/ief_exporter.example.yml /etc/ief_exporter/ief_exporter.yml
-USER ief
+# Numeric, so Kubernetes' runAsNonRoot can check it without looking into /etc/passwd.
+USER 10038:10038
 EXPOSE 10038
-HEALTHCHECK --interval=30s --timeout=3s CMD curl -fsS http://127.0.0.1:10038/-/healthy || exit 1
+HEALTHCHECK --interval=30s --timeout=3s --start-period=10s CMD curl -fsS http://127.0.0.1:10038/-/healthy || exit 1
 ENTRYPOINT ["/usr/local/bin/ief_exporter"]
-CMD ["--config.file=/etc/ief_exporter/ief_exporter.yml"]
+# Without arguments the image runs the demo (a built-in simulator: no config, no credentials). For real use,
+# mount a config and say so: --config.file=/etc/ief_exporter/ief_exporter.yml (see README "Install").
+CMD ["--demo"]

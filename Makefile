@@ -5,13 +5,16 @@
 #   make fuzz   libFuzzer targets (job parser, list parser, config loaders, HTTP responses), FUZZ_SECONDS each (default 30)
 #   make check-hardening   asan + fuzz (CI runs it after `make test`)
 #   make bench  benchmarks against their baselines, printing figures and ratios (docs/performance.md)
+#   make deb    the Debian package of the built binary: $(BUILD_DIR)/deb/ief-exporter_<version>_amd64.deb
+#   make container-test   build the image and run it, the compose pod, the Kubernetes pod and the package under
+#               systemd, with buildah and podman (CI runs it after check-hardening)
 BUILD_DIR ?= build
 ASAN_DIR  ?= build-asan
 JOBS      ?= $(shell nproc)
 FUZZ_SECONDS ?= 30
 CTEST_ARGS ?= --output-on-failure --no-tests=error -j $(JOBS)
 
-.PHONY: all deps build test demo asan fuzz check-hardening bench clean
+.PHONY: all deps build test demo asan fuzz check-hardening bench deb container-test clean
 
 all: build
 
@@ -40,6 +43,13 @@ check-hardening: asan fuzz
 
 bench: build
 	BUILD_DIR=$(BUILD_DIR) scripts/bench.sh
+
+deb: build
+	packaging/build-deb.sh $(BUILD_DIR)/ief_exporter $(BUILD_DIR)/deb
+
+container-test: deb
+	@scripts/install-deps.sh container
+	BUILD_DIR=$(BUILD_DIR) tests/deploy/container_test.sh
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR) build-fuzz

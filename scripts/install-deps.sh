@@ -1,5 +1,10 @@
 #!/usr/bin/env bash
-# Installs the Debian bookworm packages ief_exporter needs to build, test and run.
+# Installs the Debian bookworm packages ief_exporter needs, by group:
+#   build      compile ief_exporter and ief_simulator (the Dockerfile's build stage installs only these)
+#   test       run `make test`: unit and integration tests, the real Prometheus stack, the benchmarks and the
+#              deployment checks (package lint, unit verification, schema checks)
+#   container  build and run images without a Docker engine (`make container-test`)
+# No argument means `build test`: what `make` and `make test` need on a bare machine.
 # Idempotent: packages already present are skipped, so `make` stays fast on a prepared machine.
 set -euo pipefail
 
@@ -10,11 +15,35 @@ BUILD_PACKAGES=(
 )
 # catch2: unit tests; prometheus: promtool for the exposition checks; clang + its runtime: libFuzzer targets;
 # stunnel4 + openssl: the README's TLS-termination recipe is tested for real; prometheus-alertmanager: the
-# real-stack test; bc and wrk: the benchmark script's ratios and its polling baseline.
-TEST_PACKAGES=(catch2 prometheus prometheus-alertmanager curl clang libclang-rt-14-dev stunnel4 openssl bc wrk)
+# real-stack test; bc: the benchmark script's ratios; dpkg-dev (dpkg-shlibdeps),
+# lintian and systemd (systemd-analyze): the Debian package and its unit; docker-compose: `config -q` of the
+# compose file. Node.js and npm run the Kubernetes and Grafana schema checks (see below).
+TEST_PACKAGES=(catch2 prometheus prometheus-alertmanager curl clang libclang-rt-14-dev stunnel4 openssl bc
+               dpkg-dev lintian systemd docker-compose)
+# buildah builds the Dockerfile, podman runs the images, skopeo reads their config; debootstrap makes the base
+# images (scripts/base-image.sh); runc (crun fails here), conmon, catatonit and the CNI plugins are what
+# podman runs containers and pods with.
+CONTAINER_PACKAGES=(buildah podman skopeo debootstrap runc conmon catatonit containernetworking-plugins
+                    golang-github-containers-common uidmap)
+
+groups=("$@")
+[ ${#groups[@]} -eq 0 ] && groups=(build test)
+wanted=()
+for group in "${groups[@]}"; do
+  case "$group" in
+    build) wanted+=("${BUILD_PACKAGES[@]}") ;;
+    test)
+      wanted+=("${TEST_PACKAGES[@]}")
+      # A machine may already have Node.js from elsewhere, whose npm would conflict with Debian's npm package.
+      command -v npm >/dev/null || wanted+=(nodejs npm)
+      ;;
+    container) wanted+=("${CONTAINER_PACKAGES[@]}") ;;
+    *) echo "install-deps: unknown group '$group' (build, test, container)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
-for pkg in "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"; do
+for pkg in "${wanted[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0

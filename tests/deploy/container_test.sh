@@ -1,0 +1,269 @@
+#!/usr/bin/env bash
+# `make container-test`: every shipped artifact built and run here, without a Docker engine or a registry.
+#   1. the image: built from the Dockerfile with buildah (Docker format), its config (numeric non-root user,
+#      HEALTHCHECK, port, default command), its size; run with its default command (the demo): /metrics through
+#      promtool, the HEALTHCHECK, the user it runs as, and a clean exit (code 0) on SIGTERM
+#   2. docker-compose.yml's simulator and exporter, as the compose file runs them, in one pod: ief_up 1
+#   3. the Kubernetes StatefulSet's pod template with `podman kube play`: the shard derived from the pod
+#      ordinal, the ConfigMap mounted and loaded, the readiness and liveness probes answering
+#   4. the Debian package under a real systemd (PID 1 in a container made from the same base image): install
+#      (the unit starts), the sandbox in force, the switch from the demo to a config, reload by
+#      `systemctl reload` on a system without procps, purge (the user stays)
+# Containers run with `--network none` (the pod's own loopback) and are reached with `podman exec`: no bridge
+# network, no port on the host. Everything this run creates is removed on exit, also on failure, except the
+# cache that keeps reruns fast: the base images and the build layers (tagged localhost/ief-exporter-cache), in
+# the private storage under build/container (scripts/container-env.sh; `make clean` removes it).
+# Needs: the packages of `scripts/install-deps.sh test container`, the built binaries and package (`make deb`).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BUILD_DIR="${BUILD_DIR:-build}"
+BUILD_DIR="$(realpath "$BUILD_DIR")"
+source scripts/container-env.sh
+
+run_id="ief-ct-$$"                       # prefix of every container, pod and tag this run makes
+image="localhost/ief-exporter:$run_id"
+systemd_image="localhost/ief-exporter-systemd:$run_id"
+cache="localhost/ief-exporter-cache"     # kept between runs (see "image builds")
+work="$(mktemp -d)"
+npm_dir="$BUILD_DIR/tests/deploy/npm"
+pause_images_before="$(podman images --quiet --filter reference='localhost/podman-pause' | sort)"
+
+cleanup() {
+  local status=$?
+  set +e
+  if [ "$status" -ne 0 ] && podman container exists "$run_id-systemd" 2>/dev/null; then
+    echo "--- the unit's journal:" >&2
+    podman exec "$run_id-systemd" journalctl --unit ief-exporter --no-pager --lines 30 >&2
+  fi
+  podman pod ls --quiet --filter name="^$run_id" | xargs -r podman pod rm --force >/dev/null 2>&1
+  podman ps --all --quiet --filter name="^$run_id" | xargs -r podman rm --force --time 0 >/dev/null 2>&1
+  podman rmi "$image" "$systemd_image" >/dev/null 2>&1  # only untags them once the cache tags exist
+  # The pods' infra image, when this run made it.
+  comm -13 <(echo "$pause_images_before") <(podman images --quiet --filter reference='localhost/podman-pause' | sort) |
+    xargs -r podman rmi --force >/dev/null 2>&1
+  # podman 4.3 logs an error for each healthcheck timer it cannot hand to systemd (there is none): harmless,
+  # so its messages are kept aside and shown only when the test fails.
+  [ "$status" -ne 0 ] && [ -s "$work/podman.log" ] && { echo "--- podman messages:"; cat "$work/podman.log"; } >&2
+  rm -rf "$work"
+  [ "$status" -eq 0 ] && echo "container-test: all passed" || echo "container-test: FAILED" >&2
+  exit "$status"
+}
+trap cleanup EXIT
+
+fail() { echo "container-test: FAIL: $*" >&2; exit 1; }
+step_start=""
+# Starts a step, after printing how long the previous one took.
+step() {
+  [ -n "$step_start" ] && echo "    ($((SECONDS - step_start)) s)"
+  step_start=$SECONDS
+  echo "== $*"
+}
+
+# Polls `podman exec CONTAINER CMD...` until it succeeds, for at most DEADLINE seconds.
+exec_until() {
+  local deadline=$((SECONDS + $1)) container="$2"
+  shift 2
+  until podman exec "$container" "$@" >/dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 0.5
+  done
+}
+# Prints an HTTP body fetched inside a container (its own loopback).
+http_get() { podman exec "$1" curl -fsS --max-time 5 "http://127.0.0.1:$2$3"; }
+# Polls CONTAINER's /metrics on PORT until a line matches the extended regex, for at most DEADLINE seconds.
+metrics_until() {
+  local deadline=$((SECONDS + $1)) container="$2" port="$3" pattern="$4"
+  until http_get "$container" "$port" /metrics 2>/dev/null | grep -qE "$pattern"; do
+    [ $SECONDS -lt $deadline ] || fail "$container: no metric line matching '$pattern' within $1 s"
+    sleep 0.5
+  done
+}
+# The exposition of CONTAINER on PORT through the real promtool.
+promtool_check() {
+  http_get "$1" "$2" /metrics > "$work/metrics"
+  promtool check metrics < "$work/metrics" || fail "$1: promtool check metrics"
+}
+
+step "schema tools and base images"
+tests/deploy/npm_ci.sh tests/deploy "$npm_dir" >/dev/null
+inputs() { node tests/deploy/podman_inputs.mjs --modules "$npm_dir" "$@"; }
+scripts/base-image.sh
+
+step "image builds (buildah, Docker format)"
+# Builds IMAGE from a Containerfile and a context, with the build-layer cache (--layers).
+build_image() {
+  local name="$1" started=$SECONDS
+  shift
+  buildah bud --isolation chroot --pull=never --layers --format docker --quiet -t "$name" "$@" > "$work/build.log" 2>&1 ||
+    { tail -30 "$work/build.log" >&2; fail "build of $name"; }
+  echo "    $name built in $((SECONDS - started)) s"
+}
+build_image "$image" .
+# For the package test: systemd and the package's dependencies, so that the package installs with --network none.
+deb="$(ls "$BUILD_DIR"/deb/ief-exporter_*_amd64.deb)"
+depends="$(dpkg-deb --field "$deb" Depends | sed -e 's/([^)]*)//g' -e 's/,/ /g')"
+build_image "$systemd_image" --build-arg "PACKAGES=$depends" -f tests/deploy/systemd.Containerfile tests/deploy
+# The build cache of the next run: the layers of these builds, the Dockerfile's build stage included, held by
+# the tags of $cache (removing this run's own tags then leaves them). Older layers go: vfs keeps a full copy of
+# each, about 1.3 GB per build.
+build_image "$cache:build-stage" --target build .
+podman tag "$image" "$cache:image"
+podman tag "$systemd_image" "$cache:systemd"
+podman image prune --force >/dev/null
+
+step "image config"
+skopeo inspect --config --raw "containers-storage:$image" > "$work/config.json"
+node - "$work/config.json" <<'EOF' || fail "image config"
+const config = JSON.parse(require("fs").readFileSync(process.argv[2], "utf8")).config;
+const problems = [];
+const [uid, gid] = String(config.User).split(":");
+if (!/^[0-9]+$/.test(uid) || uid === "0" || !/^[0-9]+$/.test(gid ?? "")) problems.push(`USER is ${config.User}, not a numeric non-root uid:gid`);
+if (!config.Healthcheck?.Test?.join(" ").includes("/-/healthy")) problems.push("no HEALTHCHECK on /-/healthy");
+if (!config.ExposedPorts?.["10038/tcp"]) problems.push("port 10038 not exposed");
+if (JSON.stringify(config.Cmd) !== '["--demo"]') problems.push(`default command is ${JSON.stringify(config.Cmd)}`);
+if (problems.length) { console.error(problems.join("\n")); process.exit(1); }
+console.log(`    USER ${config.User}, HEALTHCHECK ${config.Healthcheck.Test.slice(1).join(" ")}, CMD ${config.Cmd}`);
+EOF
+size=$(podman image inspect --format '{{.Size}}' "$image")
+echo "    size $((size / 1000000)) MB"
+[ "$size" -le 110000000 ] || fail "the image is $((size / 1000000)) MB, above 110 MB"
+
+step "image, default command: the demo"
+demo="$run_id-demo"
+podman run --detach --name "$demo" --network none "$image" >/dev/null 2>>"$work/podman.log"
+exec_until 60 "$demo" curl -fsS http://127.0.0.1:10038/-/ready || fail "$demo never became ready"
+metrics_until 30 "$demo" 10038 '^ief_up\{project_id="[^"]*"\} 1$'
+promtool_check "$demo" 10038
+podman healthcheck run "$demo" 2>>"$work/podman.log" || fail "$demo: HEALTHCHECK failed"
+[ "$(podman exec "$demo" id -u)" = 10038 ] || fail "$demo runs as uid $(podman exec "$demo" id -u)"
+podman stop --time 10 "$demo" >/dev/null 2>>"$work/podman.log"
+exit_code=$(podman inspect --format '{{.State.ExitCode}}' "$demo")
+[ "$exit_code" = 0 ] || fail "$demo exited with $exit_code after SIGTERM (137: it needed a SIGKILL)"
+podman logs "$demo" 2>&1 | grep -q 'msg="Shutting down" signal=15' || fail "$demo did not log its SIGTERM shutdown"
+echo "    ready, promtool clean, healthy, uid 10038, exit code 0 on SIGTERM"
+
+step "docker-compose.yml: simulator + exporter in one pod"
+docker-compose --file docker-compose.yml config --quiet || fail "docker-compose config"
+pod="$run_id-compose"
+# Compose resolves the service name `simulator`; in the pod both share one loopback. (podman 4.3 ignores
+# --add-host on a pod without a network, hence a hosts file.)
+podman pod create --name "$pod" --network none >/dev/null
+echo "127.0.0.1 localhost simulator" > "$work/hosts"
+# Runs a compose service's entrypoint, command and volumes in the pod.
+run_service() {
+  local service="$1" entrypoint command volumes options=()
+  mapfile -t entrypoint < <(inputs compose-args docker-compose.yml "$service" entrypoint)
+  mapfile -t command < <(inputs compose-args docker-compose.yml "$service" command)
+  mapfile -t volumes < <(inputs compose-args docker-compose.yml "$service" volumes)
+  [ ${#entrypoint[@]} -gt 0 ] && options+=(--entrypoint "${entrypoint[0]}")  # one JSON line, podman's form
+  for volume in "${volumes[@]}"; do options+=(--volume "$volume"); done
+  podman run --detach --pod "$pod" --name "$pod-$service" --volume "$work/hosts:/etc/hosts:ro" "${options[@]}" \
+    "$image" "${command[@]}" >/dev/null 2>>"$work/podman.log"
+}
+run_service simulator
+run_service exporter
+metrics_until 60 "$pod-exporter" 10038 '^ief_up\{project_id="demo0000000000000000000000000000"\} 1$'
+metrics_until 30 "$pod-exporter" 10038 '^ief_batch_job_info\{'
+promtool_check "$pod-exporter" 10038
+echo "    ief_up 1, jobs discovered from the simulator service"
+
+step "Kubernetes: the StatefulSet's pod template (podman kube play)"
+# The pod of ordinal 1, whose shard must come out as 1 of 3; a stand-in for the credentials Secret.
+kube_pod="$run_id-ief-exporter-1"
+mkdir -p "$work/secrets/ief-exporter-credentials"
+echo "not-a-real-secret-key" > "$work/secrets/ief-exporter-credentials/secret_key"
+chmod -R a+rX "$work"
+inputs kube-pod config/kubernetes/statefulset.yaml "$image" "$kube_pod" "$work/secrets" > "$work/pod.yaml"
+podman kube play --network none "$work/pod.yaml" > "$work/kube.log" 2>&1 || { cat "$work/kube.log" >&2; fail "kube play"; }
+kube_container="$kube_pod-ief-exporter"
+# readinessProbe and livenessProbe, as the kubelet would ask them (port resolved from the name by the conversion).
+exec_until 60 "$kube_container" curl -fsS http://127.0.0.1:10038/-/ready || fail "readiness probe never answered 200"
+http_get "$kube_container" 10038 /-/healthy >/dev/null || fail "liveness probe"
+podman healthcheck run "$kube_container" 2>>"$work/podman.log" || fail "the livenessProbe, as podman's healthcheck, failed"
+http_get "$kube_container" 10038 /metrics > "$work/kube-metrics"
+grep -qx 'ief_exporter_shard_ordinal 1' "$work/kube-metrics" || fail "shard not derived from the ordinal"
+grep -qx 'ief_exporter_total_shards 3' "$work/kube-metrics" || fail "total shards"
+# The ConfigMap's project is tracked (its API is unreachable here: --network none).
+grep -q '^ief_up{project_id="0123456789abcdef0123456789abcdef"}' "$work/kube-metrics" || fail "ConfigMap config not loaded"
+[ "$(podman exec "$kube_container" id -u)" = 10038 ] || fail "the pod does not run as 10038"
+podman exec "$kube_container" touch /probe-write 2>/dev/null && fail "the root filesystem is writable"
+podman exec "$kube_container" grep -qE '^CapEff:\s+0+$' /proc/1/status || fail "the pod's process has capabilities"
+podman pod rm --force "$kube_pod" >/dev/null 2>>"$work/podman.log"
+echo "    shard 1 of 3, ConfigMap loaded, probes answering, uid 10038, read-only root, no capabilities"
+
+step "Debian package under systemd"
+host="$run_id-systemd"
+podman run --detach --name "$host" --systemd=always --cap-add SYS_ADMIN --network none "$systemd_image" >/dev/null
+exec_until 60 "$host" sh -c 'systemctl is-system-running | grep -qE "^(running|degraded)$"' ||
+  fail "systemd did not finish booting"
+podman exec "$host" sh -c '! dpkg -s procps >/dev/null 2>&1 && ! test -e /bin/kill && ! test -e /usr/bin/kill' ||
+  fail "procps is installed: ExecReload would not be tested on a minimal system"
+podman cp "$deb" "$host:/tmp/ief-exporter.deb"
+podman cp "$BUILD_DIR/ief_simulator" "$host:/usr/local/bin/ief_simulator"
+in_host() { podman exec "$host" "$@"; }
+
+# Install: postinst makes the user, enables and starts the unit, which runs the demo on loopback.
+in_host dpkg --install /tmp/ief-exporter.deb > "$work/install.log" 2>&1 || { cat "$work/install.log" >&2; fail "install"; }
+exec_until 30 "$host" systemctl is-active --quiet ief-exporter || { in_host systemctl status ief-exporter >&2; fail "unit not active"; }
+[ "$(in_host systemctl is-enabled ief-exporter)" = enabled ] || fail "unit not enabled"
+in_host getent passwd ief-exporter >/dev/null || fail "no ief-exporter user"
+[ "$(in_host stat -c '%a %U:%G' /etc/ief_exporter)" = "750 root:ief-exporter" ] || fail "/etc/ief_exporter owner or mode"
+metrics_until 30 "$host" 10038 '^ief_up\{project_id="demo0000000000000000000000000000"\} 1$'
+promtool_check "$host" 10038
+in_host systemd-analyze verify --man=no ief-exporter.service 2> "$work/verify" && [ ! -s "$work/verify" ] ||
+  { cat "$work/verify" >&2; fail "systemd-analyze verify of the installed unit"; }
+# The sandbox is in force: no capabilities, no new privileges, the service's own user.
+main_pid="$(in_host systemctl show --property MainPID --value ief-exporter)"
+in_host cat "/proc/$main_pid/status" > "$work/status"
+grep -qE '^CapEff:\s+0+$' "$work/status" || fail "the service has capabilities: $(grep CapEff "$work/status")"
+grep -qE '^NoNewPrivs:\s+1$' "$work/status" || fail "NoNewPrivileges not in force"
+[ "$(in_host stat -c %U "/proc/$main_pid")" = ief-exporter ] || fail "the service does not run as ief-exporter"
+echo "    installed: active, enabled, demo on 127.0.0.1:10038, no capabilities, $(in_host systemd-analyze security ief-exporter.service 2>/dev/null | sed -n 's/.*Overall exposure level for [^:]*: //p')"
+
+# What the operator does next (see /etc/default/ief-exporter): a config, ARGS="", restart.
+in_host systemd-run --unit ief-simulator --quiet /usr/local/bin/ief_simulator --web.listen-address=127.0.0.1:18080 --jobs=3
+exec_until 30 "$host" curl -fsS http://127.0.0.1:18080/sim/jobs || fail "the simulator did not start"
+# Writes the exporter's config: the simulator's project, with discovery, or with one listed job (ARG: its id).
+write_config() {
+  local tracking='discovery: {enabled: true}'
+  [ -n "${1:-}" ] && tracking="jobs: [$1]"
+  podman exec --interactive "$host" sh -c "cat > /etc/ief_exporter/ief_exporter.yml" <<EOF
+global:
+  poll_interval: 2s
+projects:
+  - project_id: demo0000000000000000000000000000
+    endpoint: http://127.0.0.1:18080
+    auth: {token: demo-token}
+    $tracking
+EOF
+}
+write_config
+in_host sed -i 's/^ARGS=.*/ARGS=""/' /etc/default/ief-exporter
+in_host systemctl restart ief-exporter
+metrics_until 30 "$host" 10038 '^ief_tracked_jobs\{project_id="demo0000000000000000000000000000",source="discovery",phase="[a-z]+"\} [1-9]'
+metrics_until 30 "$host" 10038 '^ief_up\{project_id="demo0000000000000000000000000000"\} 1$'
+pid_before="$(in_host systemctl show --property MainPID --value ief-exporter)"
+
+# Reload: SIGHUP through ExecReload (dash's kill: no procps here). The new config lists one job instead of
+# discovering them, which the tracked-jobs gauge shows; the process stays the same.
+job_id="$(in_host curl -fsS http://127.0.0.1:18080/sim/jobs | grep -oE '[0-9a-f]{8}-[0-9a-f-]{27}' | head -1)"
+[ -n "$job_id" ] || fail "no job id from the simulator"
+write_config "$job_id"
+in_host systemctl reload ief-exporter || fail "systemctl reload"
+metrics_until 20 "$host" 10038 '^ief_tracked_jobs\{project_id="demo0000000000000000000000000000",source="config",phase="[a-z]+"\} 1$'
+http_get "$host" 10038 /metrics | grep -qE '^ief_tracked_jobs\{[^}]*source="discovery"[^}]*\} [1-9]' &&
+  fail "discovered jobs still tracked after the reload"
+metrics_until 10 "$host" 10038 '^ief_exporter_config_last_reload_successful 1$'
+[ "$(in_host systemctl show --property MainPID --value ief-exporter)" = "$pid_before" ] || fail "reload restarted the service"
+echo "    configured: ief_up 1 from the simulator; systemctl reload re-read the config (same PID $pid_before)"
+
+# Purge: the service stops and its files go; the user stays, as with Debian's exporters.
+in_host dpkg --purge ief-exporter > "$work/purge.log" 2>&1 || { cat "$work/purge.log" >&2; fail "purge"; }
+in_host systemctl is-active --quiet ief-exporter && fail "the unit still runs after purge"
+in_host test ! -e "/proc/$pid_before" || fail "the exporter process outlived the purge"
+for path in /usr/bin/ief_exporter /lib/systemd/system/ief-exporter.service /etc/default/ief-exporter /etc/ief_exporter; do
+  in_host test ! -e "$path" || fail "$path left after purge"
+done
+in_host getent passwd ief-exporter >/dev/null || fail "purge removed the ief-exporter user"
+echo "    purged: stopped, files gone, user kept"
+step "done in $SECONDS s"
