@@ -17,6 +17,9 @@ namespace ief {
 namespace {
 
 constexpr size_t kMaxConfigBytes = 4 * 1024 * 1024;
+// std::regex compiles (and the poller compiles again, on its own thread) by recursion, about 400 bytes of stack per
+// nested group: a cap on the length bounds the nesting, and 1,024 characters are plenty to match job names.
+constexpr size_t kMaxNameRegexBytes = 1024;
 
 void ReadGlobal(ConfigReader& r, const YAML::Node& node, GlobalConfig& g) {
   if (!r.CheckMap(node, "global",
@@ -134,6 +137,11 @@ void ReadDiscovery(ConfigReader& r, const YAML::Node& node, DiscoveryConfig& d) 
   d.max_age = r.DurationValue(node, "max_age", std::chrono::seconds(1));
   if (auto types = r.StringList(node, "job_types")) d.job_types = *types;
   if (auto regex = r.String(node, "name_regex", false)) {
+    if (regex->size() > kMaxNameRegexBytes) {
+      r.Fail(ConfigReader::Child(node, "name_regex").Mark(),
+             "name_regex is longer than " + std::to_string(kMaxNameRegexBytes) + " characters");
+      return;
+    }
     try {
       std::regex compiled(*regex, std::regex::ECMAScript);
       d.name_regex = *regex;
@@ -244,7 +252,9 @@ Result<std::string> NormalizeEndpoint(std::string_view url) {
   return std::string(url.substr(0, url.size() - (url.ends_with("/") ? 1 : 0)));
 }
 
-Result<Config> ParseConfig(std::string_view text, const std::string& source) {
+namespace {
+
+Result<Config> ParseConfigOnThisThread(std::string_view text, const std::string& source) {
   ConfigReader reader(source);
   YAML::Node root;
   if (!LoadYaml(reader, text, root)) return Error{reader.JoinedErrors()};
@@ -257,6 +267,12 @@ Result<Config> ParseConfig(std::string_view text, const std::string& source) {
   }
   if (reader.HasErrors()) return Error{reader.JoinedErrors()};
   return config;
+}
+
+}  // namespace
+
+Result<Config> ParseConfig(std::string_view text, const std::string& source) {
+  return ParseOnLargeStack<Config>(source, [&] { return ParseConfigOnThisThread(text, source); });
 }
 
 Result<Config> LoadConfigFile(const std::string& path) {
