@@ -49,7 +49,12 @@ Result<Config> StartDemo(Demo& demo) {
   options.tasks_per_job = 5;
   options.new_job_every = std::chrono::seconds(45);
   demo.simulator = std::make_unique<Simulator>(options);
-  auto server = HttpServer::Start({"127.0.0.1:0", 8, 30000, 1 << 20, nullptr}, demo.simulator->Routes());
+  auto server = HttpServer::Start({.listen_address = "127.0.0.1:0",
+                                   .num_threads = 8,
+                                   .request_timeout_ms = 30000,
+                                   .max_request_body_bytes = 1 << 20,
+                                   .keep_alive_timeout_ms = 30000},
+                                  demo.simulator->Routes());
   if (!server.ok()) return Error{"cannot start the demo simulator: " + server.error()};
   demo.server = std::move(server).value();
 
@@ -80,7 +85,9 @@ int Run(const Flags& flags) {
     return 0;
   }
 
-  HttpServerOptions server_options{flags.listen_address, 8, 10000, 64 * 1024, nullptr};
+  // Workers, timeouts and queue keep their hardened defaults (web/http_server.h, README "Protecting the endpoint").
+  // No endpoint takes a body, so none is accepted: nobody can hold a worker by trickling one in.
+  HttpServerOptions server_options{.listen_address = flags.listen_address, .max_request_body_bytes = 0};
   std::unique_ptr<BasicAuthVerifier> basic_auth;
   if (!flags.web_config_file.empty()) {
     Result<WebConfig> web_config = LoadWebConfigFile(flags.web_config_file);
@@ -92,7 +99,7 @@ int Run(const Flags& flags) {
     if (!web_config->basic_auth_users.empty()) {
       basic_auth = std::make_unique<BasicAuthVerifier>(web_config->basic_auth_users);
       server_options.authorize = [&basic_auth](const ServerRequest& request) {
-        return basic_auth->Allows(request.Header("authorization"));
+        return basic_auth->Check(request.Header("authorization"));
       };
       log::Info("Basic authentication enabled", {{"users", static_cast<long>(web_config->basic_auth_users.size())}});
     }
