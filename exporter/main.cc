@@ -25,6 +25,7 @@ struct Flags {
   std::string listen_address = "0.0.0.0:10038";
   std::string telemetry_path = "/metrics";
   std::string web_config_file;
+  bool enable_lifecycle = false;
   std::string log_level = "info";
   std::string log_format = "logfmt";
   bool demo = false;
@@ -109,7 +110,8 @@ int Run(const Flags& flags) {
   log::Info("Upstream HTTP client", {{"client", EffectiveHttpClientName(http_client)},
                                      {"proxy_from_environment", ProxyConfiguredInEnvironment() ? "yes" : "no"}});
   ExporterApp app(ShardAssignment{flags.shard, flags.total_shards}, http_client);
-  auto routes = ExporterRoutes({flags.telemetry_path}, app.exposition(), [&app] { return app.Ready(); },
+  ExporterWebOptions web_options{.telemetry_path = flags.telemetry_path, .enable_lifecycle = flags.enable_lifecycle};
+  auto routes = ExporterRoutes(web_options, app.exposition(), [&app] { return app.Ready(); },
                                [&app] { return app.Reload(); });
   auto started = HttpServer::Start(server_options, std::move(routes));
   if (!started.ok()) {
@@ -152,6 +154,8 @@ int main(int argc, char** argv) {
       ->check([](const std::string& path) { return path.starts_with("/") ? "" : "must start with /"; });
   app.add_option("--web.config.file", flags.web_config_file,
                  "Path to a web config (exporter-toolkit format) enabling basic authentication");
+  app.add_flag("--web.enable-lifecycle", flags.enable_lifecycle,
+               "Enable reloading the config through HTTP: POST /-/reload (off: it answers 403; SIGHUP always works)");
   app.add_option("--log.level", flags.log_level, "Only log messages with the given severity or above: debug, info, "
                                                  "warn, error")
       ->capture_default_str();
