@@ -18,6 +18,9 @@ namespace ief {
 namespace {
 
 constexpr size_t kMaxConfigBytes = 4 * 1024 * 1024;
+// std::regex compiles (and the poller compiles again, on its own thread) by recursion, about 400 bytes of stack per
+// nested group: a cap on the length bounds the nesting, and 1,024 characters are plenty to match job names.
+constexpr size_t kMaxNameRegexBytes = 1024;
 
 // Intervals have a floor a real deployment never goes under: the API quota is the tenant's, not ours.
 constexpr Duration kMinInterval = std::chrono::seconds(1);
@@ -138,6 +141,11 @@ void ReadDiscovery(ConfigReader& r, const YAML::Node& node, DiscoveryConfig& d) 
   d.max_age = r.DurationValue(node, "max_age", std::chrono::seconds(1));
   if (auto types = r.StringList(node, "job_types")) d.job_types = *types;
   if (auto regex = r.String(node, "name_regex", false)) {
+    if (regex->size() > kMaxNameRegexBytes) {
+      r.Fail(ConfigReader::Child(node, "name_regex").Mark(),
+             "name_regex is longer than " + std::to_string(kMaxNameRegexBytes) + " characters");
+      return;
+    }
     try {
       std::regex compiled(*regex, std::regex::ECMAScript);
       d.name_regex = *regex;
@@ -228,7 +236,9 @@ Result<std::string> NormalizeEndpoint(std::string_view url) {
   return parsed->scheme + "://" + parsed->authority;
 }
 
-Result<Config> ParseConfig(std::string_view text, const std::string& source) {
+namespace {
+
+Result<Config> ParseConfigOnThisThread(std::string_view text, const std::string& source) {
   ConfigReader reader(source);
   YAML::Node root;
   if (!LoadYaml(reader, text, root)) return Error(ErrorKind::kInvalidArgument, reader.JoinedErrors());
@@ -241,6 +251,12 @@ Result<Config> ParseConfig(std::string_view text, const std::string& source) {
   }
   if (reader.HasErrors()) return Error(ErrorKind::kInvalidArgument, reader.JoinedErrors());
   return config;
+}
+
+}  // namespace
+
+Result<Config> ParseConfig(std::string_view text, const std::string& source) {
+  return ParseOnLargeStack<Config>(source, [&] { return ParseConfigOnThisThread(text, source); });
 }
 
 Result<Config> LoadConfigFile(const std::string& path) {

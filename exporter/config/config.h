@@ -77,7 +77,8 @@ struct Config {
   std::vector<ProjectConfig> projects;
 };
 
-// Loads and validates a config file. The error lists every problem found, one per line.
+// Loads and validates a config file. The error lists every problem found, one per line. Safe from any thread at
+// any nesting: the parse runs on a thread of its own with a large stack.
 Result<Config> LoadConfigFile(const std::string& path);
 
 // Same for text already in memory; `source` names it in messages.

@@ -14,9 +14,7 @@ bool LooksLikeBcrypt(const std::string& hash) {
   return hash.size() == 60 && (hash.starts_with("$2a$") || hash.starts_with("$2b$") || hash.starts_with("$2y$"));
 }
 
-}  // namespace
-
-Result<WebConfig> ParseWebConfig(std::string_view text, const std::string& source) {
+Result<WebConfig> ParseWebConfigOnThisThread(std::string_view text, const std::string& source) {
   ConfigReader reader(source);
   YAML::Node root;
   if (!LoadYaml(reader, text, root)) return Error(ErrorKind::kInvalidArgument, reader.JoinedErrors());
@@ -41,6 +39,12 @@ Result<WebConfig> ParseWebConfig(std::string_view text, const std::string& sourc
   }
   if (reader.HasErrors()) return Error(ErrorKind::kInvalidArgument, reader.JoinedErrors());
   return config;
+}
+
+}  // namespace
+
+Result<WebConfig> ParseWebConfig(std::string_view text, const std::string& source) {
+  return ParseOnLargeStack<WebConfig>(source, [&] { return ParseWebConfigOnThisThread(text, source); });
 }
 
 Result<WebConfig> LoadWebConfigFile(const std::string& path) {

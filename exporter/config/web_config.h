@@ -15,6 +15,7 @@ struct WebConfig {
   std::map<std::string, std::string> basic_auth_users;  // user -> bcrypt hash
 };
 
+// Like LoadConfigFile (config.h): every problem with its position, safe at any nesting.
 Result<WebConfig> LoadWebConfigFile(const std::string& path);
 Result<WebConfig> ParseWebConfig(std::string_view text, const std::string& source);
 

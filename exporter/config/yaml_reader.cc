@@ -1,5 +1,7 @@
 #include "config/yaml_reader.h"
 
+#include <yaml-cpp/depthguard.h>
+
 namespace ief {
 
 std::string Quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
@@ -28,6 +30,10 @@ bool LoadYaml(ConfigReader& reader, std::string_view text, YAML::Node& root) {
   if (reader.HasErrors()) return false;
   try {
     root = YAML::Load(std::string(text));
+  } catch (const YAML::DeepRecursion& e) {
+    // yaml-cpp's own guard (its message is just "bad file"); a config needs fewer than ten levels.
+    reader.Fail(e.mark, "nested too deeply: the YAML parser stops at depth " + std::to_string(e.depth()));
+    return false;
   } catch (const YAML::Exception& e) {
     reader.Fail(e.mark, "YAML syntax error: " + e.msg);
     return false;

@@ -10,6 +10,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <initializer_list>
 #include <optional>
 #include <set>
@@ -19,6 +20,8 @@
 #include <vector>
 
 #include "util/duration.h"
+#include "util/large_stack.h"
+#include "util/result.h"
 
 namespace ief {
 
@@ -212,12 +215,21 @@ class ConfigReader {
   std::vector<std::string> errors_;
 };
 
-
-
 // Reports the first tab character: YAML forbids tabs for indentation and they hide alignment mistakes.
 void CheckNoTabs(ConfigReader& reader, std::string_view text);
 
-// Parses `text` into `root`, reporting tabs and syntax errors; false when it cannot be read at all.
+// Parses `text` into `root`, reporting tabs, syntax errors and nesting deeper than yaml-cpp's limit; false when it
+// cannot be read at all.
 bool LoadYaml(ConfigReader& reader, std::string_view text, YAML::Node& root);
+
+// Runs a whole config parse (the YAML tree, the checks, the tree's destruction) on a thread with a large stack,
+// so it is safe at any nesting whichever thread asks for it: a CivetWeb worker (POST /-/reload) has only 100 KiB.
+template <typename T>
+Result<T> ParseOnLargeStack(const std::string& source, const std::function<Result<T>()>& parse) {
+  std::optional<Result<T>> parsed;
+  Status ran = RunWithStack(kLargeStackBytes, [&] { parsed.emplace(parse()); });
+  if (!ran.ok()) return Error(ErrorKind::kIo, "cannot read " + source + ": " + ran.error().message);
+  return std::move(*parsed);
+}
 
 }  // namespace ief

@@ -60,7 +60,13 @@ int main(int argc, char** argv) {
   options.new_job_every = *interval;
 
   ief::Simulator simulator(options);
-  auto server = ief::HttpServer::Start({listen_address, 16, 60000, 1 << 24, nullptr}, simulator.Routes());
+  // Generous settings: the simulator serves tests and benchmarks on loopback, not a hostile network.
+  auto server = ief::HttpServer::Start({.listen_address = listen_address,
+                                        .num_threads = 16,
+                                        .request_timeout_ms = 60000,
+                                        .max_request_body_bytes = 1 << 24,
+                                        .keep_alive_timeout_ms = 30000},
+                                       simulator.Routes());
   if (!server.ok()) {
     ief::log::Error("Cannot start the simulator", {{"err", server.error().message}});
     return 1;

@@ -1,21 +1,22 @@
 #include "util/crypto.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
 
-namespace ief {
+namespace ief::crypto {
 namespace {
 
 std::string Hex(const unsigned char* bytes, size_t size) {
-  static const char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(size * 2);
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(2 * size);
   for (size_t i = 0; i < size; ++i) {
-    out += kDigits[bytes[i] >> 4];
-    out += kDigits[bytes[i] & 0xf];
+    hex += kDigits[bytes[i] >> 4];
+    hex += kDigits[bytes[i] & 0x0f];
   }
-  return out;
+  return hex;
 }
 
 }  // namespace
@@ -34,4 +35,8 @@ std::string HmacSha256Hex(std::string_view key, std::string_view data) {
   return Hex(digest, length);
 }
 
-}  // namespace ief
+bool ConstantTimeEquals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace ief::crypto

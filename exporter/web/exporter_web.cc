@@ -1,12 +1,14 @@
 #include "web/exporter_web.h"
 
 #include "util/gzip.h"
+#include "util/large_stack.h"
 #include "version.h"
 
 namespace ief {
 namespace {
 
 constexpr const char* kExpositionContentType = "text/plain; version=0.0.4; charset=utf-8";
+constexpr const char* kTextContentType = "text/plain; charset=utf-8";
 
 std::string LandingPage(const std::string& telemetry_path) {
   return std::string(
@@ -21,9 +23,22 @@ std::string LandingPage(const std::string& telemetry_path) {
          "</ul>\n</body>\n</html>\n";
 }
 
-ServerReply MethodNotAllowed() { return ServerReply{405, "text/plain; charset=utf-8", "method not allowed\n", {}}; }
+ServerReply MethodNotAllowed(const char* allowed = "GET, HEAD") {
+  return ServerReply{405, kTextContentType, "method not allowed\n", {{"Allow", allowed}}};
+}
 
 bool IsRead(const ServerRequest& request) { return request.method == "GET" || request.method == "HEAD"; }
+
+ServerReply ServeReload(const ServerRequest& request, bool enabled, const std::function<Status()>& reload) {
+  if (request.method != "POST") return MethodNotAllowed("POST");
+  if (!enabled) return ServerReply{403, kTextContentType, "Lifecycle API is not enabled.\n", {}};
+  Status status = Status::Ok();
+  // This runs on a CivetWeb worker, whose 100 KiB stack a deeply nested config (or regex) would overflow.
+  Status ran = RunWithStack(kLargeStackBytes, [&] { status = reload(); });
+  if (!ran.ok()) status = ran;
+  if (status.ok()) return ServerReply{200, kTextContentType, "Config reloaded\n", {}};
+  return ServerReply{500, kTextContentType, "failed to reload config: " + status.error().message + "\n", {}};
+}
 
 ServerReply ServeMetrics(const ServerRequest& request, const Exposition& exposition) {
   if (!IsRead(request)) return MethodNotAllowed();
@@ -53,19 +68,15 @@ std::vector<Route> ExporterRoutes(const ExporterWebOptions& options, const Expos
                     [&exposition](const ServerRequest& request) { return ServeMetrics(request, exposition); }});
   routes.push_back({"/-/healthy", [](const ServerRequest& request) {
                       if (!IsRead(request)) return MethodNotAllowed();
-                      return ServerReply{200, "text/plain; charset=utf-8", "Healthy\n", {}};
+                      return ServerReply{200, kTextContentType, "Healthy\n", {}};
                     }});
   routes.push_back({"/-/ready", [ready](const ServerRequest& request) {
                       if (!IsRead(request)) return MethodNotAllowed();
-                      if (ready()) return ServerReply{200, "text/plain; charset=utf-8", "Ready\n", {}};
-                      return ServerReply{503, "text/plain; charset=utf-8", "Not ready: first poll round running\n", {}};
+                      if (ready()) return ServerReply{200, kTextContentType, "Ready\n", {}};
+                      return ServerReply{503, kTextContentType, "Not ready: first poll round running\n", {}};
                     }});
-  routes.push_back({"/-/reload", [reload](const ServerRequest& request) {
-                      if (request.method != "POST" && request.method != "PUT") return MethodNotAllowed();
-                      Status status = reload();
-                      if (status.ok()) return ServerReply{200, "text/plain; charset=utf-8", "Config reloaded\n", {}};
-                      return ServerReply{500, "text/plain; charset=utf-8",
-                                         "failed to reload config: " + status.error().message + "\n", {}};
+  routes.push_back({"/-/reload", [enabled = options.enable_lifecycle, reload](const ServerRequest& request) {
+                      return ServeReload(request, enabled, reload);
                     }});
   if (options.telemetry_path != "/") {
     std::string page = LandingPage(options.telemetry_path);

@@ -52,6 +52,10 @@ const char* ReasonPhrase(int status) {
   }
 }
 
+ServerReply PlainReply(int status, std::string text, std::vector<std::pair<std::string, std::string>> headers = {}) {
+  return ServerReply{status, "text/plain; charset=utf-8", std::move(text), std::move(headers)};
+}
+
 }  // namespace
 
 std::string ServerRequest::Header(const std::string& name) const {
@@ -102,7 +106,7 @@ Result<std::string> ToCivetListeningPort(const std::string& listen_address) {
 struct HttpServer::Impl : public CivetHandler {
   std::vector<Route> routes;
   size_t max_body_bytes = 0;
-  std::function<bool(const ServerRequest&)> authorize;
+  std::function<AuthDecision(const ServerRequest&)> authorize;
   std::unique_ptr<CivetServer> server;
 
   const Route* Find(const std::string& path) const {
@@ -115,6 +119,19 @@ struct HttpServer::Impl : public CivetHandler {
 
   bool Handle(CivetServer*, mg_connection* conn) {
     const mg_request_info* info = mg_get_request_info(conn);
+    ServerRequest request = RequestHead(info);
+    ServerReply reply;
+    try {
+      reply = Answer(conn, info, request);
+    } catch (const std::exception& e) {
+      log::Error("HTTP handler failed", {{"path", request.path}, {"err", e.what()}});
+      reply = PlainReply(500, "internal error\n");
+    }
+    Send(conn, request.method == "HEAD", reply);
+    return true;
+  }
+
+  static ServerRequest RequestHead(const mg_request_info* info) {
     ServerRequest request;
     request.method = info->request_method ? info->request_method : "";
     request.path = info->local_uri ? info->local_uri : "";
@@ -122,28 +139,47 @@ struct HttpServer::Impl : public CivetHandler {
     for (int i = 0; i < info->num_headers; ++i) {
       request.headers[Lower(info->http_headers[i].name)] = info->http_headers[i].value;
     }
-    ServerReply reply;
-    if (authorize && !authorize(request)) {
-      reply = ServerReply{401, "text/plain; charset=utf-8", "Unauthorized\n",
-                          {{"WWW-Authenticate", "Basic realm=\"ief_exporter\", charset=\"UTF-8\""}}};
-    } else if (!ReadBody(conn, info, request.body)) {
-      reply = ServerReply{413, "text/plain; charset=utf-8", "request body too large\n", {}};
-    } else if (const Route* route = Find(request.path)) {
-      try {
-        reply = route->handler(request);
-      } catch (const std::exception& e) {
-        log::Error("HTTP handler failed", {{"path", request.path}, {"err", e.what()}});
-        reply = ServerReply{500, "text/plain; charset=utf-8", "internal error\n", {}};
-      }
-    } else {
-      reply = ServerReply{404, "text/plain; charset=utf-8", "404 page not found\n", {}};
-    }
-    Send(conn, request.method == "HEAD", reply);
-    return true;
+    return request;
   }
 
-  bool ReadBody(mg_connection* conn, const mg_request_info* info, std::string& body) const {
-    if (info->content_length > static_cast<long long>(max_body_bytes)) return false;
+  ServerReply Answer(mg_connection* conn, const mg_request_info* info, ServerRequest& request) const {
+    const bool has_body = info->content_length > 0 || !request.Header("transfer-encoding").empty();
+    if (std::optional<ServerReply> refusal = Refusal(info, request, has_body)) {
+      // After a reply CivetWeb reads (and waits for) whatever is left of the body, one slow byte after another if
+      // the client wants: closing the connection is what stops that.
+      refusal->close_connection = has_body;
+      return *std::move(refusal);
+    }
+    if (has_body && !ReadBody(conn, request.body)) return TooLarge();
+    const Route* route = Find(request.path);
+    if (route == nullptr) return PlainReply(404, "404 page not found\n");
+    return route->handler(request);
+  }
+
+  // Authorization comes first, so a client without credentials never gets to send a body.
+  std::optional<ServerReply> Refusal(const mg_request_info* info, const ServerRequest& request, bool has_body) const {
+    AuthDecision decision = authorize ? authorize(request) : AuthDecision::kAllowed;
+    if (decision == AuthDecision::kRefused) {
+      return PlainReply(401, "Unauthorized\n",
+                        {{"WWW-Authenticate", "Basic realm=\"ief_exporter\", charset=\"UTF-8\""}});
+    }
+    if (decision == AuthDecision::kBusy) {
+      return PlainReply(429, "too many password checks in progress, try again\n", {{"Retry-After", "1"}});
+    }
+    if (has_body && (max_body_bytes == 0 || info->content_length > static_cast<long long>(max_body_bytes))) {
+      return TooLarge();
+    }
+    return std::nullopt;
+  }
+
+  static ServerReply TooLarge() {
+    ServerReply reply = PlainReply(413, "request body too large\n");
+    reply.close_connection = true;
+    return reply;
+  }
+
+  // False when the body outgrows the cap (chunked bodies announce no length).
+  bool ReadBody(mg_connection* conn, std::string& body) const {
     char buffer[8192];
     int n;
     while ((n = mg_read(conn, buffer, sizeof buffer)) > 0) {
@@ -154,6 +190,11 @@ struct HttpServer::Impl : public CivetHandler {
   }
 
   static void Send(mg_connection* conn, bool head_only, const ServerReply& reply) {
+    if (reply.close_connection) {
+      // The one call that makes CivetWeb close the connection after the reply (its own plain-text error page).
+      mg_send_http_error(conn, reply.status, "%s", reply.body.c_str());
+      return;
+    }
     size_t length = reply.body.size();
     for (std::string_view piece : reply.body_pieces) length += piece.size();
     std::string head = "HTTP/1.1 " + std::to_string(reply.status) + " " + ReasonPhrase(reply.status) + "\r\n" +
@@ -205,12 +246,14 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& o
       "listening_ports", *ports,
       "num_threads", std::to_string(options.num_threads),
       "request_timeout_ms", std::to_string(options.request_timeout_ms),
+      "keep_alive_timeout_ms", std::to_string(options.keep_alive_timeout_ms),
+      "connection_queue", std::to_string(options.connection_queue),
+      "listen_backlog", std::to_string(options.listen_backlog),
       "max_request_size", "16384",  // request line + headers; bodies are capped separately
       "enable_keep_alive", "yes",
       // Replies go out as a header write and a body write: without TCP_NODELAY, Nagle and delayed ACKs stall
       // every keep-alive request by ~40 ms.
       "tcp_nodelay", "1",
-      "keep_alive_timeout_ms", "30000",
   };
   CivetCallbacks callbacks;
   callbacks.log_message = OnCivetLog;

@@ -42,6 +42,9 @@ struct ServerReply {
   // the views point into alive until the reply is written.
   std::vector<std::string_view> body_pieces;
   std::shared_ptr<const void> body_owner;
+  // Close the connection after this reply (a refusal of a request whose body was not read). Only the status and
+  // `body` are sent then, without `headers`.
+  bool close_connection = false;
 };
 
 using RouteHandler = std::function<ServerReply(const ServerRequest&)>;
@@ -51,13 +54,42 @@ struct Route {
   RouteHandler handler;
 };
 
+// What an authorizer decided about a request.
+enum class AuthDecision {
+  kAllowed,
+  kRefused,  // answered 401 with a Basic challenge
+  kBusy,     // answered 429 at once: the authorizer cannot check more credentials right now
+};
+
+// The defaults are the exporter's, sized for a hostile network (README, "Protecting the endpoint"). CivetWeb 1.15
+// gives every open connection a worker thread of its own, from accept until close, so idle and slow clients are
+// bounded in number by the workers and in time by the timeouts. Fields keep their historical order so positional
+// initializers still compile; prefer designated ones.
 struct HttpServerOptions {
-  std::string listen_address;     // HOST:PORT (IPv4); PORT 0 picks a free port
-  int num_threads = 8;
-  int request_timeout_ms = 10000;
+  std::string listen_address;  // HOST:PORT (IPv4); PORT 0 picks a free port
+  // Threads are cheap here (CivetWeb's workers run on 100 KiB stacks: about 16 KiB of memory each while idle),
+  // and a worker is what an idle or slow connection takes away from a scraper: keep far more than any legitimate
+  // set of clients (a few Prometheus servers and people) so that a hundred idle connections leave plenty over.
+  int num_threads = 256;
+  // Bounds the whole request head, however slowly it trickles in (CivetWeb checks the total after every read;
+  // measured: a byte every 200 ms is still cut at this deadline). A real client sends its head in one packet; 5 s
+  // leaves room for a slow network and frees a worker held by a silent connection soon. While a reply is written
+  // it bounds each stall (a client that stops reading is dropped after it), not the whole transfer: a client
+  // that reads a trickle keeps its worker, which the worker count has to absorb.
+  int request_timeout_ms = 5000;
+  // Requests with a bigger body are refused (413) and their connection closed without reading the body. 0: no
+  // request may carry a body at all (the exporter's endpoints take none), so none can be trickled in.
   size_t max_request_body_bytes = 1 << 20;
-  // When set, every request must pass it, else it gets 401 with a Basic challenge.
-  std::function<bool(const ServerRequest&)> authorize;
+  // When set, every request must pass it.
+  std::function<AuthDecision(const ServerRequest&)> authorize = nullptr;
+  // How long a kept-alive connection may wait for (the whole head of) its next request. Longer than this a
+  // connection is closed and the client reconnects (one TCP handshake); an attacker's connection never holds a
+  // worker longer than a silent new one would.
+  int keep_alive_timeout_ms = 5000;
+  // Accepted connections waiting for a free worker (CivetWeb's own queue), and the kernel's listen backlog behind
+  // it. Only used once every worker is busy: then new connections wait their turn instead of being refused.
+  int connection_queue = 64;
+  int listen_backlog = 1024;
 };
 
 // Turns a Prometheus-style HOST:PORT into CivetWeb's listening_ports spelling. IPv6 is refused: Debian's CivetWeb

@@ -5,6 +5,10 @@
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <fstream>
+#include <optional>
+
+#include "support/deep_yaml.h"
+#include "util/large_stack.h"
 
 using ief::ParseConfig;
 using namespace std::chrono_literals;
@@ -216,6 +220,46 @@ TEST_CASE("config mistakes are reported with file:line:column") {
     INFO(c.what);
     CHECK_THAT(ErrorOf(c.yaml), Catch::StartsWith(c.expected));
   }
+}
+
+namespace {
+
+// Parses on a thread with CivetWeb's 100 KiB of stack, as POST /-/reload does.
+ief::Result<ief::Config> ParseOnSmallStack(const std::string& yaml) {
+  std::optional<ief::Result<ief::Config>> parsed;
+  REQUIRE(ief::RunWithStack(100 * 1024, [&] { parsed.emplace(ParseConfig(yaml, "deep.yml")); }).ok());
+  return *std::move(parsed);
+}
+
+}  // namespace
+
+TEST_CASE("a config nested at any depth is refused with its position, even from a small stack") {
+  using ief::testing::Nesting;
+  for (Nesting nesting : ief::testing::kAllNestings) {
+    for (int levels : {200, 1999, 5000, 10000}) {
+      // Block mappings grow quadratically (50 MB at 10,000 levels): the 4 MiB file cap refuses those first, which
+      // the integration tests check through the real file paths.
+      if (nesting == Nesting::kBlockMapping && levels > 2000) continue;
+      INFO(ief::testing::NestingName(nesting) << ", " << levels << " levels");
+      auto parsed = ParseOnSmallStack(ief::testing::DeeplyNestedConfig(nesting, levels));
+      REQUIRE_FALSE(parsed.ok());
+      CHECK_THAT(parsed.error().message, Catch::Matches(R"(deep\.yml:[0-9]+:[0-9]+: [\s\S]+)"));
+      // From 2,000 levels yaml-cpp's guard stops the parser; below, the checks refuse the odd value.
+      if (levels >= 5000) CHECK_THAT(parsed.error().message, Catch::Contains("nested too deeply"));
+    }
+  }
+}
+
+TEST_CASE("name_regex is capped in length, which caps its nesting") {
+  const std::string project = "projects:\n  - project_id: p1\n    endpoint: https://e.com\n    auth: {token: a}\n"
+                              "    discovery: {name_regex: '";
+  std::string nested_512 = std::string(512, '(') + std::string(512, ')');  // 1,024 characters: allowed
+  auto allowed = ParseOnSmallStack(project + nested_512 + "'}\n");
+  CHECK(allowed.ok());
+  std::string nested_513 = std::string(513, '(') + std::string(513, ')');
+  auto refused = ParseOnSmallStack(project + nested_513 + "'}\n");
+  REQUIRE_FALSE(refused.ok());
+  CHECK_THAT(refused.error().message, Catch::StartsWith("deep.yml:5:29: name_regex is longer than 1024 characters"));
 }
 
 TEST_CASE("every error is reported, not only the first") {

@@ -1,8 +1,11 @@
 #include "config/web_config.h"
 
+#include <optional>
+
 #include <catch2/catch.hpp>
 
 #include "support/bcrypt.h"
+#include "util/large_stack.h"
 
 TEST_CASE("basic_auth_users are read") {
   std::string hash = ief::testing::BcryptHash("pw");
@@ -28,4 +31,14 @@ TEST_CASE("web config mistakes are reported with positions") {
   CHECK_THAT(unknown.error().message, Catch::StartsWith("web.yml:1:1: unknown key \"basic_auth_user\""));
 
   CHECK_FALSE(ief::LoadWebConfigFile("/nonexistent/web.yml").ok());
+}
+
+TEST_CASE("a deeply nested web config is refused with its position, even from a small stack") {
+  for (int levels : {200, 10000}) {
+    std::string yaml = "basic_auth_users: " + std::string(levels, '[') + std::string(levels, ']') + "\n";
+    std::optional<ief::Result<ief::WebConfig>> parsed;
+    REQUIRE(ief::RunWithStack(100 * 1024, [&] { parsed.emplace(ief::ParseWebConfig(yaml, "web.yml")); }).ok());
+    REQUIRE_FALSE(parsed->ok());
+    CHECK_THAT(parsed->error().message, Catch::StartsWith("web.yml:1:"));
+  }
 }

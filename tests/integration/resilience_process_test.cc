@@ -44,7 +44,7 @@ struct Fixture {
     }
     REQUIRE(jobs.size() == 3);
     config = std::make_unique<TempFile>(Config(sim.url, {jobs[0], jobs[1]}), ".yml");
-    exporter = StartExporter(config->path());
+    exporter = StartExporter(config->path(), {"--web.enable-lifecycle"});
     INFO(exporter.process->Output());
     REQUIRE_FALSE(exporter.url.empty());
   }

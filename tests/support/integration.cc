@@ -61,8 +61,8 @@ long SimulatorCount(const RunningProcess& simulator, const std::string& key) {
   return std::stol(Http("GET", simulator.url + "/sim/requests/" + key).body);
 }
 
-ProtectedExporter::ProtectedExporter(const std::string& password)
-    : web_config("basic_auth_users:\n  prometheus: " + BcryptHash(password, 6) + "\n", ".yml"),
+ProtectedExporter::ProtectedExporter(const std::string& password, int bcrypt_cost)
+    : web_config("basic_auth_users:\n  prometheus: " + BcryptHash(password, bcrypt_cost) + "\n", ".yml"),
       config("projects:\n  - project_id: p\n    endpoint: http://127.0.0.1:1\n    auth: {token: t}\n    jobs: [a]\n",
              ".yml"),
       exporter(StartListening({IEF_EXPORTER_BIN, "--config.file=" + config.path(),

@@ -44,10 +44,10 @@ int FreeLoopbackPort();
 // A counter of ief_simulator's control API (GET /sim/requests/KEY): a job id, list, iam_issued...
 long SimulatorCount(const RunningProcess& simulator, const std::string& key);
 
-// An exporter whose endpoint needs basic auth (user "prometheus", `password`), with a config that tracks one job
-// on an unreachable endpoint. The files live as long as the object.
+// An exporter whose endpoint needs basic auth (user "prometheus", `password`, hashed with `bcrypt_cost`), with a
+// config that tracks one job on an unreachable endpoint. The files live as long as the object.
 struct ProtectedExporter {
-  explicit ProtectedExporter(const std::string& password);
+  explicit ProtectedExporter(const std::string& password, int bcrypt_cost = 6);
   TempFile web_config;
   TempFile config;
   RunningProcess exporter;

@@ -2,6 +2,7 @@
 
 #include <prometheus/registry.h>
 
+#include <pthread.h>
 #include <zlib.h>
 
 #include <catch2/catch.hpp>
@@ -10,6 +11,7 @@
 #include <prometheus/gauge.h>
 
 #include "util/gzip.h"
+#include "util/large_stack.h"
 
 namespace {
 
@@ -32,12 +34,17 @@ struct Fixture {
   ief::Exposition exposition;
   bool ready = false;
   ief::Status reload_result = ief::Status::Ok();
+  int reloads = 0;
   std::vector<ief::Route> routes;
-  explicit Fixture(const std::string& telemetry_path = "/metrics") {
+  explicit Fixture(const std::string& telemetry_path = "/metrics", bool enable_lifecycle = true) {
     prometheus::BuildGauge().Name("test_gauge").Help("A gauge.").Register(registry).Add({}).Set(42);
     exposition.Add(&registry);
-    routes = ief::ExporterRoutes({telemetry_path}, exposition, [this] { return ready; },
-                                 [this] { return reload_result; });
+    routes = ief::ExporterRoutes({.telemetry_path = telemetry_path, .enable_lifecycle = enable_lifecycle},
+                                 exposition, [this] { return ready; },
+                                 [this] {
+                                   ++reloads;
+                                   return reload_result;
+                                 });
   }
 };
 
@@ -81,9 +88,11 @@ TEST_CASE("the landing page links the telemetry path") {
   CHECK(Call(f.routes, "GET", "/custom/metrics").status == 200);
 }
 
-TEST_CASE("write methods are refused on read-only endpoints") {
+TEST_CASE("write methods are refused on read-only endpoints, naming the allowed ones") {
   Fixture f;
-  CHECK(Call(f.routes, "POST", "/metrics").status == 405);
+  auto refused = Call(f.routes, "POST", "/metrics");
+  CHECK(refused.status == 405);
+  CHECK(refused.headers == std::vector<std::pair<std::string, std::string>>{{"Allow", "GET, HEAD"}});
   CHECK(Call(f.routes, "DELETE", "/-/healthy").status == 405);
 }
 
@@ -94,5 +103,41 @@ TEST_CASE("POST /-/reload reports the outcome") {
   auto refused = Call(f.routes, "POST", "/-/reload");
   CHECK(refused.status == 500);
   CHECK(refused.body == "failed to reload config: ief.yml:3:5: unknown key \"jbos\"\n");
-  CHECK(Call(f.routes, "GET", "/-/reload").status == 405);
+  CHECK(f.reloads == 2);
+}
+
+TEST_CASE("/-/reload takes POST only, with or without the lifecycle API") {
+  for (bool enabled : {true, false}) {
+    Fixture f("/metrics", enabled);
+    for (const char* method : {"GET", "HEAD", "PUT", "DELETE", "PATCH"}) {
+      auto reply = Call(f.routes, method, "/-/reload");
+      INFO(method << " with the lifecycle API " << (enabled ? "on" : "off"));
+      CHECK(reply.status == 405);
+      CHECK(reply.headers == std::vector<std::pair<std::string, std::string>>{{"Allow", "POST"}});
+    }
+    CHECK(f.reloads == 0);
+  }
+}
+
+TEST_CASE("without --web.enable-lifecycle POST /-/reload is refused and reloads nothing") {
+  Fixture f("/metrics", /*enable_lifecycle=*/false);
+  auto refused = Call(f.routes, "POST", "/-/reload");
+  CHECK(refused.status == 403);
+  CHECK(refused.body == "Lifecycle API is not enabled.\n");
+  CHECK(f.reloads == 0);
+}
+
+TEST_CASE("a reload runs where the stack is large, not on the caller's") {
+  size_t seen_stack = 0;
+  prometheus::Registry registry;
+  ief::Exposition exposition;
+  auto routes = ief::ExporterRoutes({.enable_lifecycle = true}, exposition, [] { return true; }, [&] {
+    pthread_attr_t attributes;
+    pthread_getattr_np(pthread_self(), &attributes);
+    pthread_attr_getstacksize(&attributes, &seen_stack);
+    pthread_attr_destroy(&attributes);
+    return ief::Status::Ok();
+  });
+  CHECK(Call(routes, "POST", "/-/reload").status == 200);
+  CHECK(seen_stack >= ief::kLargeStackBytes);
 }

@@ -79,7 +79,7 @@ Result<std::string> CanonicalRequest(const HttpRequest& request, std::vector<std
   std::string joined;
   for (const std::string& name : signed_headers) joined += (joined.empty() ? "" : ";") + name;
   return request.method + "\n" + CanonicalUri(url->path) + "\n" + CanonicalQuery(url->query) + "\n" + headers +
-         "\n" + joined + "\n" + Sha256Hex(request.body);
+         "\n" + joined + "\n" + crypto::Sha256Hex(request.body);
 }
 
 std::string SdkDate(WallTime time) {
@@ -108,11 +108,11 @@ Result<std::string> AuthorizationHeader(const HttpRequest& request, const std::v
   if (!canonical.ok()) return canonical.error();
   std::vector<std::string> dates = HeaderValues(request, "x-sdk-date");
   std::string string_to_sign = std::string(kSdkSigningAlgorithm) + "\n" + (dates.empty() ? "" : dates.front()) +
-                               "\n" + Sha256Hex(*canonical);
+                               "\n" + crypto::Sha256Hex(*canonical);
   std::string joined;
   for (const std::string& name : names) joined += (joined.empty() ? "" : ";") + name;
   return std::string(kSdkSigningAlgorithm) + " Access=" + std::string(access_key) + ", SignedHeaders=" + joined +
-         ", Signature=" + HmacSha256Hex(secret_key, string_to_sign);
+         ", Signature=" + crypto::HmacSha256Hex(secret_key, string_to_sign);
 }
 
 Status SignRequest(HttpRequest& request, std::string_view access_key, std::string_view secret_key, WallTime now) {

@@ -115,7 +115,7 @@ std::string AuthenticatorKey(const ProjectConfig& project) {
                                  std::string_view(auth.aksk.security_token)}) {
     add(value);
   }
-  return Sha256Hex(fields);
+  return crypto::Sha256Hex(fields);
 }
 
 }  // namespace ief

@@ -23,7 +23,7 @@ ief::HttpRequest GuideRequest() {
 TEST_CASE("the signing guide's known answer") {
   ief::HttpRequest request = GuideRequest();
   std::vector<std::string> headers = {"content-type", "host", "x-sdk-date"};
-  CHECK(ief::Sha256Hex(ief::CanonicalRequest(request, headers).value()) ==
+  CHECK(ief::crypto::Sha256Hex(ief::CanonicalRequest(request, headers).value()) ==
         "b25362e603ee30f4f25e7858e8a7160fd36e803bb2dfe206278659d71a9bcd7a");
   CHECK(ief::AuthorizationHeader(request, headers, "QTWAOYTTINDUT2QVKYUC", "MFyfvK41ba2giqM7Uio6PznpdUKGpownRZlmVmHc")
             .value() ==
