@@ -108,7 +108,11 @@ int Run(const Flags& flags) {
   }
 
   ExporterApp app(ShardAssignment{flags.shard, flags.total_shards});
-  ExporterWebOptions web_options{.telemetry_path = flags.telemetry_path, .enable_lifecycle = flags.enable_lifecycle};
+  ExporterWebOptions web_options{
+      .telemetry_path = flags.telemetry_path,
+      .enable_lifecycle = flags.enable_lifecycle,
+      .landing_page = [&app] { return LandingPageFrom(*app.snapshots().Load(), app.RateLimits(), SystemClock().Wall()); },
+  };
   auto routes = ExporterRoutes(web_options, app.exposition(), [&app] { return app.Ready(); },
                                [&app] { return app.Reload(); });
   auto started = HttpServer::Start(server_options, std::move(routes));

@@ -39,6 +39,8 @@ class ExporterApp {
   bool Ready();
   const Exposition& exposition() const { return exposition_; }
   const SnapshotStore& snapshots() const { return store_; }
+  // Each endpoint's rate limiter, for the landing page.
+  std::vector<std::pair<std::string, RateLimiterStats>> RateLimits() { return upstream_.RateLimits(); }
 
  private:
   std::unique_ptr<Poller> BuildPoller(const Config& config, const Snapshot* previous, bool render_changed);

@@ -1,5 +1,10 @@
 #include "model/job.h"
 
+#include <algorithm>
+#include <cctype>
+
+#include "util/text.h"
+
 namespace ief {
 
 std::string BatchTarget::NodeName() const {
@@ -38,6 +43,60 @@ bool SummaryDiffers(const BatchJob& a, const BatchJob& b) {
   return a.status != b.status || a.task_total_count != b.task_total_count ||
          a.task_success_count != b.task_success_count || a.task_failed_count != b.task_failed_count ||
          a.status_last_updated_at != b.status_last_updated_at;
+}
+
+namespace {
+
+bool ContainsIgnoringCase(std::string_view text, std::string_view word) {
+  auto it = std::search(text.begin(), text.end(), word.begin(), word.end(), [](char a, char b) {
+    return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+  });
+  return it != text.end();
+}
+
+bool ContainsAny(std::string_view text, std::initializer_list<std::string_view> words) {
+  return std::any_of(words.begin(), words.end(), [&](std::string_view word) { return ContainsIgnoringCase(text, word); });
+}
+
+// Failure reasons longer than this are counted under their first kMaxReasonLength characters.
+constexpr size_t kMaxReasonLength = 128;
+
+}  // namespace
+
+std::string_view ReasonClass(std::string_view reason) {
+  if (reason.empty()) return "none";
+  // Checked in this order: "image pull timed out" is about the image.
+  if (ContainsAny(reason, {"image", "pull", "registry", "manifest"})) return "image_pull";
+  if (ContainsAny(reason, {"offline", "not ready", "notready", "unreachable", "disconnect", "lost", "heartbeat"})) {
+    return "node_offline";
+  }
+  if (ContainsAny(reason, {"insufficient", "memory", "oom", "cpu", "disk", "resource", "quota", "no space"})) {
+    return "resources";
+  }
+  if (ContainsAny(reason, {"timeout", "timed out", "deadline"})) return "timeout";
+  return "other";
+}
+
+TaskTally TallyTasks(const BatchJob& job) {
+  TaskTally tally;
+  std::map<std::string, int64_t> reasons;
+  for (const BatchTask& task : job.tasks) {
+    ++tally.total;
+    ++tally.by_status_and_class[{task.status, std::string(ReasonClass(task.reason))}];
+    if (task.status == "Successful" || task.status == "Partially_successful") {
+      ++tally.succeeded;
+    } else if (IsFinishedStatus(task.status)) {
+      ++tally.failed;
+      tally.failed_targets.push_back(task.target_id);
+    }
+    if (!task.reason.empty()) ++reasons[TruncateUtf8(task.reason, kMaxReasonLength)];
+  }
+  std::vector<std::pair<std::string, int64_t>> ranked(reasons.begin(), reasons.end());
+  std::stable_sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  if (ranked.size() > 3) ranked.resize(3);
+  tally.top_reasons = std::move(ranked);
+  std::sort(tally.failed_targets.begin(), tally.failed_targets.end());
+  return tally;
 }
 
 }  // namespace ief

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -61,6 +62,23 @@ inline constexpr const char* kDocumentedJobStatuses[] = {
 
 // The job without its bulky parts (tasks, targets, task_data, description): what a ListBatchJob item carries.
 BatchJob SummaryOf(const BatchJob& job);
+
+// A small closed set naming what a failure reason is about, derived from the API's error texts: "image_pull",
+// "timeout", "node_offline", "resources", "other"; "none" for an empty reason.
+std::string_view ReasonClass(std::string_view reason);
+
+// What a job's tasks add up to, kept once the tasks themselves are dropped (memory): for the landing page, the
+// progress ratio and the history counters.
+struct TaskTally {
+  int64_t total = 0;
+  int64_t succeeded = 0;  // Successful or Partially_successful
+  int64_t failed = 0;     // finished otherwise (Failed, Stopped, Timed_out)
+  // Tasks by (status, reason class of their reason).
+  std::map<std::pair<std::string, std::string>, int64_t> by_status_and_class;
+  std::vector<std::pair<std::string, int64_t>> top_reasons;  // the most common failure reasons, up to 3
+  std::vector<std::string> failed_targets;                   // target ids of the failed tasks, sorted
+};
+TaskTally TallyTasks(const BatchJob& job);
 
 // True for statuses after which a job does not change by itself (it may still be retried).
 bool IsFinishedStatus(std::string_view status);

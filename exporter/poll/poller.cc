@@ -464,19 +464,22 @@ void Poller::WorkerLoop(std::unique_ptr<JobFetcher> fetcher) {
     }
     const JobKey& key = picked.first;
     Fetched<BatchJob> result = fetcher->Fetch(*project, key.second, PriorityOf(picked.second));
-    std::shared_ptr<const RenderedJob> rendered;
-    if (result.ok() && options_.render_job) {  // render outside the lock: scrapes and other workers go on
-      JobSnapshot identity;
-      identity.project_id = key.first;
-      identity.job_id = key.second;
-      rendered = options_.render_job(identity, *result);
+    // Digest the answer outside the lock (scrapes and other workers go on): its text and its tasks' tally.
+    Digest digest;
+    if (result.ok()) {
+      digest.tally = std::make_shared<const TaskTally>(TallyTasks(*result));
+      if (options_.render_job) {
+        JobSnapshot identity;
+        identity.project_id = key.first;
+        identity.job_id = key.second;
+        digest.rendered = options_.render_job(identity, *result);
+      }
     }
-    ApplyResult(key, picked.second, result, std::move(rendered));
+    ApplyResult(key, picked.second, result, std::move(digest));
   }
 }
 
-void Poller::ApplyResult(const JobKey& key, FetchReason reason, const Fetched<BatchJob>& result,
-                         std::shared_ptr<const RenderedJob> rendered) {
+void Poller::ApplyResult(const JobKey& key, FetchReason reason, const Fetched<BatchJob>& result, Digest digest) {
   std::lock_guard<std::mutex> lock(mutex_);
   --in_flight_;
   if (IsUrgent(reason)) --urgent_in_flight_;
@@ -501,8 +504,9 @@ void Poller::ApplyResult(const JobKey& key, FetchReason reason, const Fetched<Ba
   next->last_fetch_ok = result.ok();
   if (result.ok()) {
     // With the text rendered, the tasks are not needed any more: keep the summary only (memory).
-    next->last_good = std::make_shared<const BatchJob>(rendered ? SummaryOf(*result) : *result);
-    next->rendered = std::move(rendered);
+    next->last_good = std::make_shared<const BatchJob>(digest.rendered ? SummaryOf(*result) : *result);
+    next->rendered = std::move(digest.rendered);
+    next->tally = std::move(digest.tally);
     next->has_details = true;
     next->last_success = clock_.Wall();
     record.details_at = now;

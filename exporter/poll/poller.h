@@ -135,8 +135,12 @@ class Poller {
   std::optional<FetchReason> NeedsFetch(JobRecord& record, SteadyTime now) const;
   std::optional<FetchReason> RefreshIfDue(const JobRecord& record, std::string_view status, SteadyTime now) const;
   void ShowListedValues(JobRecord& record, const BatchJob& summary);
-  void ApplyResult(const JobKey& key, FetchReason reason, const Fetched<BatchJob>& result,
-                   std::shared_ptr<const RenderedJob> rendered);
+  // What a worker makes of a job's details before taking the lock.
+  struct Digest {
+    std::shared_ptr<const RenderedJob> rendered;
+    std::shared_ptr<const TaskTally> tally;
+  };
+  void ApplyResult(const JobKey& key, FetchReason reason, const Fetched<BatchJob>& result, Digest digest);
   void RecordOutcome(JobRecord& record, const Fetched<BatchJob>& result);
   void EraseRecord(std::map<JobKey, JobRecord>::iterator record);
   void PublishLocked();

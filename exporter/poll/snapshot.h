@@ -33,6 +33,7 @@ struct JobSnapshot {
   // details arrive). Null until either arrived.
   std::shared_ptr<const BatchJob> last_good;
   bool has_details = false;
+  std::shared_ptr<const TaskTally> tally;       // what the details' tasks add up to; null without details
   std::shared_ptr<const RenderedJob> rendered;  // exposition text of last_good
   bool last_fetch_ok = false;
   WallTime last_success{};  // meaningful only when last_good is set

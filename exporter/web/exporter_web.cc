@@ -2,26 +2,12 @@
 
 #include "util/gzip.h"
 #include "util/large_stack.h"
-#include "version.h"
 
 namespace ief {
 namespace {
 
 constexpr const char* kExpositionContentType = "text/plain; version=0.0.4; charset=utf-8";
 constexpr const char* kTextContentType = "text/plain; charset=utf-8";
-
-std::string LandingPage(const std::string& telemetry_path) {
-  return std::string(
-             "<!DOCTYPE html>\n<html>\n<head><meta charset=\"utf-8\"><title>IEF Exporter</title></head>\n"
-             "<body>\n<h1>IEF Exporter</h1>\n"
-             "<p>Prometheus exporter for Huawei Cloud IEF batch jobs, version ") +
-         kVersion + " (revision " + kRevision +
-         ").</p>\n<ul>\n"
-         "<li><a href=\"" + telemetry_path + "\">Metrics</a></li>\n"
-         "<li><a href=\"/-/healthy\">Health</a></li>\n"
-         "<li><a href=\"/-/ready\">Readiness</a></li>\n"
-         "</ul>\n</body>\n</html>\n";
-}
 
 ServerReply MethodNotAllowed(const char* allowed = "GET, HEAD") {
   return ServerReply{405, kTextContentType, "method not allowed\n", {{"Allow", allowed}}};
@@ -79,10 +65,11 @@ std::vector<Route> ExporterRoutes(const ExporterWebOptions& options, const Expos
                       return ServeReload(request, enabled, reload);
                     }});
   if (options.telemetry_path != "/") {
-    std::string page = LandingPage(options.telemetry_path);
-    routes.push_back({"/", [page](const ServerRequest& request) {
+    routes.push_back({"/", [options](const ServerRequest& request) {
                         if (!IsRead(request)) return MethodNotAllowed();
-                        return ServerReply{200, "text/html; charset=utf-8", page, {}};
+                        LandingPage page = options.landing_page ? options.landing_page() : LandingPage{};
+                        page.telemetry_path = options.telemetry_path;
+                        return ServerReply{200, "text/html; charset=utf-8", RenderLandingPage(page), {}};
                       }});
   }
   return routes;
