@@ -5,6 +5,7 @@
 #   make fuzz   libFuzzer targets (job parser, list parser, config loaders, HTTP responses), FUZZ_SECONDS each (default 30)
 #   make check-hardening   asan + fuzz (CI runs it after `make test`)
 #   make bench  benchmarks against their baselines, printing figures and ratios (docs/performance.md)
+#   make soak   the exporter against churning jobs and reloads for SOAK_MINUTES (default 30): RSS, fds, threads
 #   make deb    the Debian package of the built binary: $(BUILD_DIR)/deb/ief-exporter_<version>_amd64.deb
 #   make container-test   build the image and run it, the compose pod, the Kubernetes pod and the package under
 #               systemd, with buildah and podman (CI runs it after check-hardening)
@@ -14,7 +15,7 @@ JOBS      ?= $(shell nproc)
 FUZZ_SECONDS ?= 30
 CTEST_ARGS ?= --output-on-failure --no-tests=error -j $(JOBS)
 
-.PHONY: all deps build test demo asan fuzz check-hardening bench deb container-test clean
+.PHONY: all deps build test demo asan fuzz check-hardening bench soak deb container-test clean
 
 all: build
 
@@ -43,6 +44,10 @@ check-hardening: asan fuzz
 
 bench: build
 	BUILD_DIR=$(BUILD_DIR) scripts/bench.sh
+
+SOAK_MINUTES ?= 30
+soak: build
+	$(BUILD_DIR)/tests/bench/soak --minutes $(SOAK_MINUTES)
 
 deb: build
 	packaging/build-deb.sh $(BUILD_DIR)/ief_exporter $(BUILD_DIR)/deb

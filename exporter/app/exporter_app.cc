@@ -18,12 +18,20 @@ RenderOptions RenderOptionsOf(const GlobalConfig& global) {
   return RenderOptions{.per_task_metrics = global.per_task_metrics, .max_tasks_per_job = global.max_tasks_per_job};
 }
 
+PollMetricsOptions PollMetricsOptionsOf(const GlobalConfig& global) {
+  PollMetricsOptions options{.node_failure_metrics = global.node_failure_metrics};
+  for (Duration bucket : global.job_duration_buckets) options.job_duration_buckets.push_back(Seconds(bucket));
+  return options;
+}
+
 }  // namespace
 
 ExporterApp::ExporterApp(ShardAssignment shard)
     : shard_(shard),
       api_metrics_(registry_),
+      poll_metrics_(registry_),
       info_metrics_(registry_, shard),
+      started_(SystemClock().Wall()),
       upstream_(&api_metrics_),
       rate_limit_collector_([this] { return upstream_.RateLimits(); }) {
   exposition_.SetSnapshotSource(&store_);
@@ -52,7 +60,9 @@ std::unique_ptr<Poller> ExporterApp::BuildPoller(const Config& config, const Sna
         return RenderJob(identity, job, render);
       },
       .rerender_carried_jobs = render_changed,
-      .observer = &api_metrics_,
+      .finished_job_retention = global.finished_job_retention,
+      .history_since = started_,
+      .observer = &poll_metrics_,
   };
   return std::make_unique<Poller>(options, TrackedProjects(config, upstream_),
                                   MakeIefFetcherFactory(upstream_.transports(), client, &api_metrics_), store_,
@@ -62,6 +72,10 @@ std::unique_ptr<Poller> ExporterApp::BuildPoller(const Config& config, const Sna
 void ExporterApp::Start(Config config) {
   std::lock_guard<std::mutex> lock(mutex_);
   config_ = std::move(config);
+  if (config_.projects.empty()) {
+    log::Warn("No project configured: only the exporter's own metrics are served", {{"file", config_.source}});
+  }
+  poll_metrics_.Configure(PollMetricsOptionsOf(config_.global));
   poller_ = BuildPoller(config_, nullptr, false);
   poller_->Start();
   info_metrics_.RecordConfigLoad(true, SystemClock().Wall());
@@ -85,6 +99,7 @@ Status ExporterApp::Reload() {
   std::shared_ptr<const Snapshot> previous = store_.Load();
   const bool render_changed = RenderOptionsOf(config_.global) != RenderOptionsOf(next->global);
   config_ = std::move(next).value();
+  poll_metrics_.Configure(PollMetricsOptionsOf(config_.global));
   poller_ = BuildPoller(config_, previous.get(), render_changed);
   poller_->Start();
   info_metrics_.RecordConfigLoad(true, SystemClock().Wall());

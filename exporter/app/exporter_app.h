@@ -14,6 +14,7 @@
 #include "metrics/api_metrics.h"
 #include "metrics/exposition.h"
 #include "metrics/job_text.h"
+#include "metrics/poll_metrics.h"
 #include "metrics/process_collector.h"
 #include "metrics/rate_limit_collector.h"
 #include "poll/poller.h"
@@ -49,7 +50,9 @@ class ExporterApp {
   const ShardAssignment shard_;
   prometheus::Registry registry_;
   ApiMetrics api_metrics_;
+  PollMetrics poll_metrics_;
   ExporterInfoMetrics info_metrics_;
+  const WallTime started_;  // history counts what happens from here on
   SnapshotStore store_;
   ProcessCollector process_collector_;
   UpstreamState upstream_;

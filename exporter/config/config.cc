@@ -25,11 +25,29 @@ constexpr size_t kMaxNameRegexBytes = 1024;
 // Intervals have a floor a real deployment never goes under: the API quota is the tenant's, not ours.
 constexpr Duration kMinInterval = std::chrono::seconds(1);
 
+// Histogram buckets given as durations, increasing and positive.
+void ReadBuckets(ConfigReader& r, const YAML::Node& node, std::string_view key, std::vector<Duration>& out) {
+  std::optional<std::vector<std::string>> items = r.StringList(node, key);
+  if (!items) return;
+  const YAML::Mark mark = ConfigReader::Child(node, key).Mark();
+  std::vector<Duration> buckets;
+  for (const std::string& item : *items) {
+    Result<Duration> bucket = ParseDuration(item);
+    if (!bucket.ok() || *bucket <= Duration(0) || (!buckets.empty() && *bucket <= buckets.back())) {
+      r.Fail(mark, std::string(key) + " must be increasing positive durations such as [1m, 5m, 1h]");
+      return;
+    }
+    buckets.push_back(*bucket);
+  }
+  if (buckets.empty()) r.Fail(mark, std::string(key) + " must not be empty");
+  out = std::move(buckets);
+}
+
 void ReadGlobal(ConfigReader& r, const YAML::Node& node, GlobalConfig& g) {
   if (!r.CheckMap(node, "global",
                   {"poll_interval", "request_timeout", "max_concurrency", "max_retries", "rate_limit",
                    "terminal_recheck_interval", "active_refresh_interval", "per_task_metrics",
-                   "max_tasks_per_job"})) {
+                   "max_tasks_per_job", "finished_job_retention", "node_failure_metrics", "job_duration_buckets"})) {
     return;
   }
   if (auto v = r.DurationValue(node, "poll_interval", kMinInterval)) g.poll_interval = *v;
@@ -49,6 +67,17 @@ void ReadGlobal(ConfigReader& r, const YAML::Node& node, GlobalConfig& g) {
   }
   if (auto v = r.Bool(node, "per_task_metrics")) g.per_task_metrics = *v;
   if (auto v = r.Integer(node, "max_tasks_per_job", 0, 1000000)) g.max_tasks_per_job = static_cast<int>(*v);
+  // 0s keeps finished jobs' series for ever; anything else is at least an interval.
+  if (auto v = r.DurationValue(node, "finished_job_retention", Duration(0))) {
+    if (*v != Duration(0) && *v < kMinInterval) {
+      r.Fail(ConfigReader::Child(node, "finished_job_retention").Mark(),
+             "finished_job_retention must be 0s (for ever) or at least " + FormatDuration(kMinInterval));
+    } else {
+      g.finished_job_retention = *v;
+    }
+  }
+  if (auto v = r.Bool(node, "node_failure_metrics")) g.node_failure_metrics = *v;
+  ReadBuckets(r, node, "job_duration_buckets", g.job_duration_buckets);
 }
 
 void ReadSecretPair(ConfigReader& r, const YAML::Node& node, std::string_view inline_key,
@@ -210,8 +239,9 @@ void ReadProjects(ConfigReader& r, const YAML::Node& root, Config& config) {
     r.Fail(root.Mark(), "missing required key \"projects\"");
     return;
   }
-  if (!projects.IsSequence() || projects.size() == 0) {
-    r.Fail(projects.Mark(), "projects must be a non-empty list");
+  // An empty list is allowed: a freshly installed package starts, serving only the exporter's own metrics.
+  if (!projects.IsSequence()) {
+    r.Fail(projects.Mark(), "projects must be a list");
     return;
   }
   std::set<std::string> seen_ids;

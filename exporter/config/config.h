@@ -24,6 +24,10 @@ struct GlobalConfig {
   Duration active_refresh_interval = std::chrono::minutes(5);
   bool per_task_metrics = true;
   int max_tasks_per_job = 1000;
+  // A discovered job's series go this long after it finished; the history counters stay. 0: never.
+  Duration finished_job_retention = std::chrono::hours(72);
+  bool node_failure_metrics = false;  // ief_node_task_failures_total (one series per failing edge node, capped)
+  std::vector<Duration> job_duration_buckets;  // ief_batch_job_duration_seconds; empty: 1m to 24h
 };
 
 struct IamAuthConfig {

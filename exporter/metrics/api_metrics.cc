@@ -29,12 +29,7 @@ ApiMetrics::ApiMetrics(prometheus::Registry& registry)
       token_expiry_(prometheus::BuildGauge()
                         .Name("ief_auth_token_expiry_timestamp_seconds")
                         .Help("When the current IAM token of the project expires.")
-                        .Register(registry)),
-      invalid_job_ids_(prometheus::BuildCounter()
-                           .Name("ief_discovery_invalid_job_ids_total")
-                           .Help("Jobs ListBatchJob showed with an id that is not one URL path segment of "
-                                 "[A-Za-z0-9_.-] (at most 128 characters); they are skipped.")
-                           .Register(registry)) {}
+                        .Register(registry)) {}
 
 void ApiMetrics::OnRequest(const std::string& project_id, ApiOperation op, const std::string& code,
                            double seconds) {
@@ -49,10 +44,6 @@ void ApiMetrics::OnParseError(const std::string& project_id, ApiOperation op) {
 
 void ApiMetrics::OnTokenExpiry(const std::string& project_id, WallTime expires_at) {
   token_expiry_.Add({{"project_id", project_id}}).Set(UnixSeconds(expires_at));
-}
-
-void ApiMetrics::OnInvalidJobId(const std::string& project_id) {
-  invalid_job_ids_.Add({{"project_id", project_id}}).Increment();
 }
 
 ExporterInfoMetrics::ExporterInfoMetrics(prometheus::Registry& registry, ShardAssignment shard)

@@ -11,27 +11,23 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
-#include "poll/poller.h"
 #include "upstream/http/api_observer.h"
 
 namespace ief {
 
-// Also counts what the poller finds wrong in the API's answers (PollObserver).
-class ApiMetrics : public ApiObserver, public PollObserver {
+class ApiMetrics : public ApiObserver {
  public:
   explicit ApiMetrics(prometheus::Registry& registry);
 
   void OnRequest(const std::string& project_id, ApiOperation op, const std::string& code, double seconds) override;
   void OnParseError(const std::string& project_id, ApiOperation op) override;
   void OnTokenExpiry(const std::string& project_id, WallTime expires_at) override;
-  void OnInvalidJobId(const std::string& project_id) override;
 
  private:
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Family<prometheus::Histogram>& durations_;
   prometheus::Family<prometheus::Counter>& parse_errors_;
   prometheus::Family<prometheus::Gauge>& token_expiry_;
-  prometheus::Family<prometheus::Counter>& invalid_job_ids_;
 };
 
 // Which of N replicas this is (--shard / --total-shards).

@@ -1,5 +1,6 @@
 #include "metrics/job_text.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <map>
@@ -32,6 +33,9 @@ constexpr FamilySpec kFamilies[kFamilyCount] = {
     {"ief_batch_job_tasks_by_status", "Tasks in tasks[] counted by their status.", "gauge"},
     {"ief_batch_job_created_timestamp_seconds", "When the batch job was created.", "gauge"},
     {"ief_batch_job_status_updated_timestamp_seconds", "When the batch job status last changed.", "gauge"},
+    {"ief_batch_job_progress_ratio",
+     "Finished tasks (succeeded or failed) / all tasks of an active batch job, from tasks[] once the details are "
+     "known, from the list's counts before.", "gauge"},
     {"ief_batch_job_task_info", "One series per task of a batch job.", "gauge"},
     {"ief_batch_job_task_created_timestamp_seconds", "When the task was created.", "gauge"},
     {"ief_batch_job_task_failure_info", "Failure reason of a task, cut to 128 characters.", "gauge"},
@@ -169,6 +173,21 @@ struct JobRenderer {
     for (const auto& [status, count] : counts) Add(kTasksByStatus, static_cast<double>(count), {{"status", status}});
   }
 
+  // Only while the job runs: a finished job's progress says nothing its status does not.
+  void Progress() {
+    if (!IsActiveStatus(job.status)) return;
+    int64_t total = 0, finished = 0;
+    if (job.has_tasks) {
+      TaskTally tally = TallyTasks(job);
+      total = tally.total;
+      finished = tally.succeeded + tally.failed;
+    } else {
+      total = job.task_total_count.value_or(0);
+      finished = job.task_success_count.value_or(0) + job.task_failed_count.value_or(0);
+    }
+    if (total > 0) Add(kProgress, std::min(1.0, static_cast<double>(finished) / static_cast<double>(total)));
+  }
+
   // Per-task and per-target series, at most max_tasks_per_job of each, skipping repeated ids (duplicate series
   // would make Prometheus reject the whole scrape).
   void Tasks() {
@@ -204,6 +223,7 @@ struct JobRenderer {
     if (job.has_tasks) TasksByStatus();
     AddOptional(kCreated, job.created_at);
     AddOptional(kStatusUpdated, job.status_last_updated_at);
+    Progress();
     if (options.per_task_metrics) Tasks();
   }
 };

@@ -26,7 +26,7 @@ struct RenderOptions {
 };
 
 enum CachedFamily {
-  kJobInfo, kJobStatus, kTasks, kTasksSucceeded, kTasksFailed, kTasksByStatus, kCreated, kStatusUpdated,
+  kJobInfo, kJobStatus, kTasks, kTasksSucceeded, kTasksFailed, kTasksByStatus, kCreated, kStatusUpdated, kProgress,
   kTaskInfo, kTaskCreated, kTaskFailureInfo, kTargetInfo, kCachedFamilyCount
 };
 

@@ -15,7 +15,10 @@ bool DiscoveryFilter::Matches(const BatchJob& summary, WallTime now) const {
       std::find(job_types_.begin(), job_types_.end(), summary.job_type) == job_types_.end()) {
     return false;
   }
-  if (name_regex_ && !std::regex_match(summary.job_name, *name_regex_)) return false;
+  if (name_regex_ && (summary.job_name.size() > kMaxMatchedNameLength ||
+                      !std::regex_match(summary.job_name, *name_regex_))) {
+    return false;
+  }
   if (max_age_ && summary.created_at &&
       FromUnixSeconds(static_cast<double>(*summary.created_at)) < now - *max_age_) {
     return false;

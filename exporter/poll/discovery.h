@@ -15,6 +15,10 @@
 
 namespace ief {
 
+// Job names longer than this never match a name_regex: std::regex matches by recursion, a frame or more per
+// character, and a hostile list could otherwise hand it a name that overflows the stack. Real names are short.
+inline constexpr size_t kMaxMatchedNameLength = 1024;
+
 // A project's discovery.* settings, with the regex compiled once.
 class DiscoveryFilter {
  public:

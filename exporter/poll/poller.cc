@@ -33,6 +33,13 @@ struct Poller::JobRecord {
   std::optional<SteadyTime> details_at;   // when details last arrived
   std::optional<SteadyTime> answered_at;  // when the API last answered about it (a 404 included)
   bool render_stale = false;            // carried over a reload that changed how jobs are rendered
+  struct Seen {
+    std::string status;
+    std::optional<int64_t> updated_at;
+  };
+  std::optional<Seen> seen;             // the latest status seen (list or details): transitions are counted from it
+  bool count_first_tasks = false;       // its first details' finished tasks finished while the exporter watched
+  bool expired = false;                 // finished longer ago than finished_job_retention: no series
   std::string last_failure;             // message of the latest failure; empty after a success
   int consecutive_failures = 0;
   int rounds_to_skip = 0;               // back-off of a job that keeps failing
@@ -129,6 +136,16 @@ void Poller::SeedFrom(const Snapshot& previous) {
     }
   }
   const SteadyTime now = clock_.Steady();
+  for (const auto& old : previous.expired_jobs) {
+    for (size_t i = 0; i < projects_.size(); ++i) {
+      if (projects_[i].state.project_id != old->project_id || !projects_[i].discovery_enabled) continue;
+      if (!InShard(old->job_id, options_.shard, options_.total_shards)) continue;
+      JobRecord& record = AddRecord(i, old->job_id, JobSource::kDiscovery);
+      record.published = old;
+      record.expired = true;
+      if (old->last_good) record.seen = JobRecord::Seen{old->last_good->status, old->last_good->status_last_updated_at};
+    }
+  }
   for (const auto& old : previous.jobs) {
     auto it = jobs_.find({old->project_id, old->job_id});
     JobRecord* record = it != jobs_.end() ? &it->second : nullptr;
@@ -143,6 +160,7 @@ void Poller::SeedFrom(const Snapshot& previous) {
     if (record == nullptr) continue;
     auto carried = std::make_shared<JobSnapshot>(*old);
     carried->source = record->source;
+    if (old->last_good) record->seen = JobRecord::Seen{old->last_good->status, old->last_good->status_last_updated_at};
     if (carried->has_details) {
       record->details_at = now;
       record->answered_at = now;
@@ -280,6 +298,7 @@ void Poller::TrackListedJob(size_t project_index, const BatchJob& summary, std::
     if (!wanted) return;
     JobRecord& added = AddRecord(project_index, summary.job_id, JobSource::kDiscovery);
     added.found_in_first_listing = !project.state.listed;
+    added.count_first_tasks = project.state.listed;  // a new job: all its tasks finished while we watched
     if (project.state.listed) {
       log::Info("Discovered batch job", {{"project_id", project_id}, {"job_id", summary.job_id}});
     }
@@ -292,7 +311,43 @@ void Poller::TrackListedJob(size_t project_index, const BatchJob& summary, std::
   record.listed_this_round = true;
   if (!record.listed || SummaryDiffers(*record.listed, summary)) record.fetches_for_listing = 0;
   record.listed = summary;
-  if (!record.published->has_details) ShowListedValues(record, summary);
+  ObserveStatus(record, summary);
+  SetExpired(record, record.source == JobSource::kDiscovery && FinishedLongAgo(summary));
+  if (record.expired) {
+    KeepListedSummary(record, summary);
+  } else if (!record.published->has_details) {
+    ShowListedValues(record, summary);
+  }
+}
+
+// A discovered job whose series have outlived finished_job_retention: it stays known (a retry brings it back, and
+// its history is counted right), but it has no series and costs no API call.
+bool Poller::FinishedLongAgo(const BatchJob& summary) const {
+  if (options_.finished_job_retention == Duration(0) || !IsFinishedStatus(summary.status)) return false;
+  if (!summary.status_last_updated_at) return false;
+  return FromUnixSeconds(static_cast<double>(*summary.status_last_updated_at)) <
+         clock_.Wall() - options_.finished_job_retention;
+}
+
+void Poller::SetExpired(JobRecord& record, bool expired) {
+  if (record.expired == expired) return;
+  record.expired = expired;
+  if (expired) queue_.Remove({projects_[record.project_index].state.project_id, record.job_id});
+  if (!expired) record.found_in_first_listing = false;  // retried: its details are a new job's, not background
+  log::Debug(expired ? "Batch job finished long ago: its series go" : "Batch job active again: its series return",
+             {{"project_id", projects_[record.project_index].state.project_id}, {"job_id", record.job_id}});
+}
+
+// An expired job keeps its summary only (no text, no tally): what a reload needs to carry it over.
+void Poller::KeepListedSummary(JobRecord& record, const BatchJob& summary) {
+  const JobSnapshot& shown = *record.published;
+  if (shown.last_good && !shown.rendered && !shown.tally && !SummaryDiffers(*shown.last_good, summary)) return;
+  auto kept = std::make_shared<JobSnapshot>();
+  kept->project_id = shown.project_id;
+  kept->job_id = shown.job_id;
+  kept->source = shown.source;
+  kept->last_good = std::make_shared<const BatchJob>(summary);
+  record.published = std::move(kept);
 }
 
 // A job without details yet is shown with what the list says of it.
@@ -338,7 +393,7 @@ std::optional<FetchReason> Poller::RefreshIfDue(const JobRecord& record, std::st
 }
 
 std::optional<FetchReason> Poller::NeedsFetch(JobRecord& record, SteadyTime now) const {
-  if (record.in_flight) return std::nullopt;  // never queue a job twice
+  if (record.in_flight || record.expired) return std::nullopt;  // never queue a job twice
   if (record.rounds_to_skip > 0) {            // backing off after repeated failures
     --record.rounds_to_skip;
     return std::nullopt;
@@ -376,7 +431,7 @@ void Poller::QueueDueJobs(SteadyTime now) {
     if (reason) {
       // Refreshes go oldest first; the others in the order they were asked for.
       queue_.Push(key, *reason, *reason == FetchReason::kRefresh ? record.details_at.value_or(now) : now);
-    } else if (record.listed_this_round && record.published->has_details && !record.in_flight) {
+    } else if (record.listed_this_round && record.published->has_details && !record.in_flight && !record.expired) {
       // The list confirms the details are current: that counts as a successful look at the job.
       auto confirmed = std::make_shared<JobSnapshot>(*record.published);
       confirmed->last_fetch_ok = true;
@@ -503,6 +558,8 @@ void Poller::ApplyResult(const JobKey& key, FetchReason reason, const Fetched<Ba
   auto next = std::make_shared<JobSnapshot>(*record.published);
   next->last_fetch_ok = result.ok();
   if (result.ok()) {
+    ObserveStatus(record, *result);
+    ObserveTasks(record, next->tally.get(), *digest.tally, result->job_type);
     // With the text rendered, the tasks are not needed any more: keep the summary only (memory).
     next->last_good = std::make_shared<const BatchJob>(digest.rendered ? SummaryOf(*result) : *result);
     next->rendered = std::move(digest.rendered);
@@ -548,6 +605,74 @@ void Poller::RecordOutcome(JobRecord& record, const Fetched<BatchJob>& result) {
               {"err", error.message}});
 }
 
+// ---- History: transitions as they are seen ----
+
+void Poller::ObserveStatus(JobRecord& record, const BatchJob& job) {
+  if (job.status.empty()) return;
+  std::optional<JobRecord::Seen> before = std::move(record.seen);
+  record.seen = JobRecord::Seen{job.status, job.status_last_updated_at};
+  PollObserver* observer = options_.observer;
+  if (observer == nullptr) return;
+  if (before && before->status == job.status && before->updated_at == job.status_last_updated_at) return;
+  const JobLabels labels{projects_[record.project_index].state.project_id, job.job_type};
+  const bool finished = IsFinishedStatus(job.status);
+  if (!before) {
+    observer->OnJobSeen(labels);
+    // First sight: report only what happened since the exporter started.
+    if (!job.status_last_updated_at ||
+        FromUnixSeconds(static_cast<double>(*job.status_last_updated_at)) <= options_.history_since) {
+      return;
+    }
+    if (finished) ReportFinished(labels, job);
+    if (job.status == "Running") ReportStarted(labels, job);
+    return;
+  }
+  const bool was_finished = IsFinishedStatus(before->status);
+  if (was_finished && (IsActiveStatus(job.status) || finished)) {
+    // Back to work; or finished again with a new time: retried and finished between two looks.
+    observer->OnJobRetried(labels);
+  }
+  if (finished) ReportFinished(labels, job);
+  if (before->status == "Waiting" && job.status == "Running") ReportStarted(labels, job);
+}
+
+void Poller::ReportFinished(const JobLabels& labels, const BatchJob& job) {
+  std::optional<double> duration;
+  if (job.created_at && job.status_last_updated_at) {
+    duration = static_cast<double>(*job.status_last_updated_at - *job.created_at);
+  }
+  options_.observer->OnJobFinished(labels, job.status, duration);
+}
+
+void Poller::ReportStarted(const JobLabels& labels, const BatchJob& job) {
+  if (!job.created_at || !job.status_last_updated_at) return;
+  options_.observer->OnJobStarted(labels, static_cast<double>(*job.status_last_updated_at - *job.created_at));
+}
+
+// Tasks that reached a terminal status since the previous details (`before`). A job's first details are only a
+// baseline, unless the job appeared while the exporter was watching.
+void Poller::ObserveTasks(JobRecord& record, const TaskTally* before, const TaskTally& after,
+                          const std::string& job_type) {
+  PollObserver* observer = options_.observer;
+  if (observer == nullptr || (before == nullptr && !record.count_first_tasks)) return;
+  const JobLabels labels{projects_[record.project_index].state.project_id, job_type};
+  for (const auto& [status_and_class, count] : after.by_status_and_class) {
+    if (!IsFinishedStatus(status_and_class.first)) continue;
+    int64_t earlier = 0;
+    if (before != nullptr) {
+      auto it = before->by_status_and_class.find(status_and_class);
+      if (it != before->by_status_and_class.end()) earlier = it->second;
+    }
+    if (count > earlier) observer->OnTasksFinished(labels, status_and_class.first, status_and_class.second, count - earlier);
+  }
+  for (const std::string& target : after.failed_targets) {
+    if (before == nullptr ||
+        !std::binary_search(before->failed_targets.begin(), before->failed_targets.end(), target)) {
+      observer->OnNodeTaskFailed(labels, target);
+    }
+  }
+}
+
 void Poller::EraseRecord(std::map<JobKey, JobRecord>::iterator record) {
   queue_.Remove(record->first);
   jobs_.erase(record);
@@ -559,7 +684,9 @@ void Poller::PublishLocked() {
   snapshot->projects.reserve(projects_.size());
   for (const ProjectRecord& project : projects_) snapshot->projects.push_back(project.state);
   snapshot->jobs.reserve(jobs_.size());
-  for (const auto& [key, record] : jobs_) snapshot->jobs.push_back(record.published);
+  for (const auto& [key, record] : jobs_) {
+    (record.expired ? snapshot->expired_jobs : snapshot->jobs).push_back(record.published);
+  }
   snapshot->last_round_seconds = last_round_seconds_;
   snapshot->has_completed_round = has_completed_round_;
   snapshot->rounds_overrun = rounds_overrun_;

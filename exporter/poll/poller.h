@@ -28,6 +28,7 @@
 
 #include "poll/discovery.h"
 #include "poll/fetch_queue.h"
+#include "poll/poll_observer.h"
 #include "poll/snapshot.h"
 #include "upstream/ief_client.h"
 #include "upstream/upstream_state.h"
@@ -53,14 +54,6 @@ using JobFetcherFactory = std::function<std::unique_ptr<JobFetcher>(const Cancel
 JobFetcherFactory MakeIefFetcherFactory(TransportPool& transports, IefClientOptions client_options,
                                         ApiObserver* observer);
 
-// What the poller reports besides snapshots (metrics implement it). Thread-safe.
-class PollObserver {
- public:
-  virtual ~PollObserver() = default;
-  // ListBatchJob showed a job id that is not one path segment of [A-Za-z0-9_.-]; the job is skipped.
-  virtual void OnInvalidJobId(const std::string& project_id) = 0;
-};
-
 struct TrackedProject {
   std::shared_ptr<const ProjectContext> context;
   std::vector<std::string> job_ids;  // explicit jobs (config)
@@ -83,6 +76,10 @@ struct PollerOptions {
   JobRenderHook render_job;
   // A reload changed how jobs are rendered: carried-over details are fetched again (in the background).
   bool rerender_carried_jobs = false;
+  // A discovered job's series go this long after it finished (its status_last_updated_at); 0: never.
+  Duration finished_job_retention = std::chrono::hours(72);
+  // Transitions are reported for what happened from here on (the process's start): older ones were not seen.
+  WallTime history_since{};
   PollObserver* observer = nullptr;
   const Clock* clock = &SystemClock();
 };
@@ -135,6 +132,13 @@ class Poller {
   std::optional<FetchReason> NeedsFetch(JobRecord& record, SteadyTime now) const;
   std::optional<FetchReason> RefreshIfDue(const JobRecord& record, std::string_view status, SteadyTime now) const;
   void ShowListedValues(JobRecord& record, const BatchJob& summary);
+  void KeepListedSummary(JobRecord& record, const BatchJob& summary);
+  bool FinishedLongAgo(const BatchJob& summary) const;
+  void SetExpired(JobRecord& record, bool expired);
+  void ObserveStatus(JobRecord& record, const BatchJob& job);
+  void ObserveTasks(JobRecord& record, const TaskTally* before, const TaskTally& after, const std::string& job_type);
+  void ReportFinished(const JobLabels& labels, const BatchJob& job);
+  void ReportStarted(const JobLabels& labels, const BatchJob& job);
   // What a worker makes of a job's details before taking the lock.
   struct Digest {
     std::shared_ptr<const RenderedJob> rendered;

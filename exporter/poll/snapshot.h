@@ -49,6 +49,9 @@ struct ProjectSnapshot {
 struct Snapshot {
   std::vector<ProjectSnapshot> projects;
   std::vector<std::shared_ptr<const JobSnapshot>> jobs;  // sorted by (project_id, job_id)
+  // Discovered jobs that finished longer ago than finished_job_retention: no series, but a reload carries them over
+  // (with their summary only) so that a retry is still counted as one.
+  std::vector<std::shared_ptr<const JobSnapshot>> expired_jobs;
   double last_round_seconds = 0;
   bool has_completed_round = false;
   uint64_t rounds_overrun = 0;

@@ -441,7 +441,9 @@ ServerReply Simulator::ApplyFault(const SimFault& fault, ServerReply normal) {
     case SimFault::Kind::kHttp500:
       return ApiError(500, "IEF.000500", "internal server error");
     case SimFault::Kind::kHttp429: {
-      ServerReply reply = ApiError(429, "APIGW.0308", "The throttling threshold has been reached: policy user over ratelimit, limit:100, time:1 minute");
+      ServerReply reply = ApiError(
+          429, "APIGW.0308",
+          "The throttling threshold has been reached: policy user over ratelimit, limit:100, time:1 minute");
       reply.headers.emplace_back("Retry-After", std::to_string(fault.retry_after_s));
       return reply;
     }
@@ -453,7 +455,36 @@ ServerReply Simulator::ApplyFault(const SimFault& fault, ServerReply normal) {
     case SimFault::Kind::kDelay:
       std::this_thread::sleep_for(std::chrono::milliseconds(fault.delay_ms));
       return normal;
+    case SimFault::Kind::kEndless:
+      return EndlessAnswer();
+    case SimFault::Kind::kDrip:
+      return Dripping(std::move(normal));
   }
+  return normal;
+}
+
+ServerReply Simulator::EndlessAnswer() {
+  ServerReply reply{200, kJsonType, "{\"job_id\":", {}};
+  auto sent = std::make_shared<size_t>(0);
+  reply.next_chunk = [sent](std::string& chunk) {
+    constexpr size_t kChunk = 64 * 1024, kMostBytes = size_t{4} << 30;
+    chunk.assign(kChunk, ' ');
+    *sent += kChunk;
+    return *sent < kMostBytes;
+  };
+  return reply;
+}
+
+ServerReply Simulator::Dripping(ServerReply normal) {
+  auto body = std::make_shared<std::string>(std::move(normal.body));
+  auto next = std::make_shared<size_t>(0);
+  normal.body.clear();
+  normal.next_chunk = [body, next](std::string& chunk) {
+    if (*next >= body->size()) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    chunk.assign(1, (*body)[(*next)++]);
+    return *next < body->size();
+  };
   return normal;
 }
 
@@ -517,10 +548,13 @@ Result<SimFault> ParseFault(const std::string& body) {
                                                                {"http_429", SimFault::Kind::kHttp429},
                                                                {"garbage", SimFault::Kind::kGarbage},
                                                                {"truncated", SimFault::Kind::kTruncated},
-                                                               {"delay", SimFault::Kind::kDelay}};
+                                                               {"delay", SimFault::Kind::kDelay},
+                                                               {"endless", SimFault::Kind::kEndless},
+                                                               {"drip", SimFault::Kind::kDrip}};
   auto kind = kKinds.find(doc.value("kind", ""));
   if (kind == kKinds.end()) {
-    return Error(ErrorKind::kInvalidArgument, "kind must be http_500, http_429, garbage, truncated or delay");
+    return Error(ErrorKind::kInvalidArgument,
+                 "kind must be http_500, http_429, garbage, truncated, delay, endless or drip");
   }
   SimFault fault;
   fault.kind = kind->second;

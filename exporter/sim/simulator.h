@@ -41,7 +41,9 @@ struct SimulatorOptions {
 
 // A fault injected into ShowBatchJob answers (for one job, or "*" for every API request).
 struct SimFault {
-  enum class Kind { kHttp500, kHttp429, kGarbage, kTruncated, kDelay };
+  // kEndless: a 200 answer whose body never ends (chunks of JSON whitespace as fast as the client reads, up to
+  // 4 GiB); kDrip: the normal answer, one byte every 100 ms.
+  enum class Kind { kHttp500, kHttp429, kGarbage, kTruncated, kDelay, kEndless, kDrip };
   Kind kind = Kind::kHttp500;
   int delay_ms = 0;        // kDelay: how long to stall before answering normally
   int retry_after_s = 2;   // kHttp429: the Retry-After header
@@ -90,6 +92,8 @@ class Simulator {
   ServerReply ShowJob(const std::string& job_id);
   ServerReply ListJobs(const ServerRequest& request);
   ServerReply ApplyFault(const SimFault& fault, ServerReply normal);
+  static ServerReply EndlessAnswer();
+  static ServerReply Dripping(ServerReply normal);
   // The gateway's verdict on one more request now: nullopt to let it through, else the 429 answer.
   std::optional<ServerReply> Throttle(double now);
   ServerReply PutFixedJobs(const std::string& body);

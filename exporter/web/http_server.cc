@@ -4,6 +4,7 @@
 #include <civetweb.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cctype>
 
 #include "util/log.h"
@@ -195,6 +196,10 @@ struct HttpServer::Impl : public CivetHandler {
       mg_send_http_error(conn, reply.status, "%s", reply.body.c_str());
       return;
     }
+    if (reply.next_chunk) {
+      SendChunked(conn, head_only, reply);
+      return;
+    }
     size_t length = reply.body.size();
     for (std::string_view piece : reply.body_pieces) length += piece.size();
     std::string head = "HTTP/1.1 " + std::to_string(reply.status) + " " + ReasonPhrase(reply.status) + "\r\n" +
@@ -206,6 +211,30 @@ struct HttpServer::Impl : public CivetHandler {
     if (head_only) return;
     if (!reply.body.empty()) mg_write(conn, reply.body.data(), reply.body.size());
     WritePieces(conn, reply.body_pieces);
+  }
+
+  static bool WriteChunk(mg_connection* conn, std::string_view data) {
+    char size[32];
+    int n = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+    return mg_write(conn, size, static_cast<size_t>(n)) > 0 && mg_write(conn, data.data(), data.size()) > 0 &&
+           mg_write(conn, "\r\n", 2) > 0;
+  }
+
+  static void SendChunked(mg_connection* conn, bool head_only, const ServerReply& reply) {
+    std::string head = "HTTP/1.1 " + std::to_string(reply.status) + " " + ReasonPhrase(reply.status) + "\r\n" +
+                       "Content-Type: " + reply.content_type + "\r\nTransfer-Encoding: chunked\r\n";
+    for (const auto& [name, value] : reply.headers) head += name + ": " + value + "\r\n";
+    head += "\r\n";
+    if (mg_write(conn, head.data(), head.size()) <= 0 || head_only) return;
+    if (!reply.body.empty() && !WriteChunk(conn, reply.body)) return;
+    std::string chunk;
+    bool more = true;
+    while (more) {
+      chunk.clear();
+      more = reply.next_chunk(chunk);
+      if (!chunk.empty() && !WriteChunk(conn, chunk)) return;  // the client went away
+    }
+    mg_write(conn, "0\r\n\r\n", 5);
   }
 
   // Small pieces are gathered into a buffer so a scrape of thousands of pieces takes few system calls; large ones

@@ -45,6 +45,10 @@ struct ServerReply {
   // Close the connection after this reply (a refusal of a request whose body was not read). Only the status and
   // `body` are sent then, without `headers`.
   bool close_connection = false;
+  // When set, the body is streamed after `body` in chunked transfer encoding: `next_chunk` fills the next chunk and
+  // returns false after the last one. Streaming also ends when the client goes away. (The simulator's hostile
+  // answers: endless or dripping bodies.)
+  std::function<bool(std::string& chunk)> next_chunk;
 };
 
 using RouteHandler = std::function<ServerReply(const ServerRequest&)>;

@@ -92,11 +92,14 @@ std::string JobDocument(int index, int tasks, int succeeded, bool finished, long
          std::to_string(updated_at) + R"(,"tasks":[)" + task_list + "]}";
 }
 
+// The jobs' last status change: an hour ago (recent enough to keep their series: finished_job_retention).
+long StatusChangedAt() { return static_cast<long>(std::time(nullptr)) - 3600; }
+
 void LoadJobs(const RunningProcess& sim, const Options& o) {
   std::string batch;
   for (int i = 0; i < o.jobs; ++i) {
     bool running = i < o.running;
-    batch += (batch.empty() ? "" : ",") + JobDocument(i, o.tasks, running ? 1 : o.tasks, !running, 1700000100);
+    batch += (batch.empty() ? "" : ",") + JobDocument(i, o.tasks, running ? 1 : o.tasks, !running, StatusChangedAt());
     if ((i + 1) % 100 == 0 || i + 1 == o.jobs) {
       if (Http("POST", sim.url + "/sim/jobs", "[" + batch + "]").status != 200) throw std::runtime_error("POST");
       batch.clear();
@@ -126,7 +129,8 @@ Change MakeChange(const RunningProcess& sim, const Options& o, int index, int nu
     change.value = "2";
   }
   change.made = Clock::now();
-  Http("PUT", sim.url + "/sim/jobs/" + JobId(index), JobDocument(index, o.tasks, 2, finish, finish ? now : 1700000100));
+  Http("PUT", sim.url + "/sim/jobs/" + JobId(index),
+       JobDocument(index, o.tasks, 2, finish, finish ? now : StatusChangedAt()));
   return change;
 }
 
@@ -190,7 +194,9 @@ int main(int argc, char** argv) {
   const double all_statuses = std::chrono::duration<double>(Clock::now() - launched).count();
   double all_details = -1;
   if (o.wait_for_fill) {
+    const auto give_up = Clock::now() + std::chrono::minutes(20);
     while (JobsWithDetails(Http("GET", exporter.url + "/metrics").body) < o.jobs) {
+      if (Clock::now() > give_up) return 4;
       std::this_thread::sleep_for(std::chrono::milliseconds(250));  // the measurement's own resolution
     }
     all_details = std::chrono::duration<double>(Clock::now() - launched).count();

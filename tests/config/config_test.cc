@@ -118,6 +118,12 @@ TEST_CASE("intervals have a floor of one second, and active_refresh_interval als
   CHECK(every_round->global.poll_interval == 1s);
 }
 
+TEST_CASE("an empty project list is a valid config: the exporter then serves only its own metrics") {
+  auto config = ParseConfig("projects: []\n", "empty.yml");
+  REQUIRE(config.ok());
+  CHECK(config->projects.empty());
+}
+
 TEST_CASE("defaults apply when global is absent") {
   auto config = ParseConfig(kMinimalProject, "min.yml");
   REQUIRE(config.ok());
@@ -194,7 +200,7 @@ TEST_CASE("config mistakes are reported with file:line:column") {
       {"unreadable token file",
        "projects:\n  - project_id: p1\n    endpoint: https://e.com\n    auth:\n      token_file: /nonexistent/token\n    jobs: [j]\n",
        "test.yml:5:19: token_file: cannot read \"/nonexistent/token\""},
-      {"empty project list", "projects: []\n", "test.yml:1:11: projects must be a non-empty list"},
+      {"project map", "projects: {}\n", "test.yml:1:11: projects must be a list"},
       {"no projects key", "global:\n  poll_interval: 30s\n", "test.yml:1:1: missing required key \"projects\""},
       {"job listed twice",
        "projects:\n  - project_id: p1\n    endpoint: https://e.com\n    auth: {token: a}\n    jobs: [j, j]\n",

@@ -202,13 +202,14 @@ podman cp "$deb" "$host:/tmp/ief-exporter.deb"
 podman cp "$BUILD_DIR/ief_simulator" "$host:/usr/local/bin/ief_simulator"
 in_host() { podman exec "$host" "$@"; }
 
-# Install: postinst makes the user, enables and starts the unit, which runs the demo on loopback.
+# Install: postinst makes the user, enables and starts the unit, which serves the exporter's own metrics with the
+# packaged config (no project yet).
 in_host dpkg --install /tmp/ief-exporter.deb > "$work/install.log" 2>&1 || { cat "$work/install.log" >&2; fail "install"; }
 exec_until 30 "$host" systemctl is-active --quiet ief-exporter || { in_host systemctl status ief-exporter >&2; fail "unit not active"; }
 [ "$(in_host systemctl is-enabled ief-exporter)" = enabled ] || fail "unit not enabled"
 in_host getent passwd ief-exporter >/dev/null || fail "no ief-exporter user"
 [ "$(in_host stat -c '%a %U:%G' /etc/ief_exporter)" = "750 root:ief-exporter" ] || fail "/etc/ief_exporter owner or mode"
-metrics_until 30 "$host" 10038 '^ief_up\{project_id="demo0000000000000000000000000000"\} 1$'
+metrics_until 30 "$host" 10038 '^ief_exporter_config_last_reload_successful 1$'
 promtool_check "$host" 10038
 in_host systemd-analyze verify --man=no ief-exporter.service 2> "$work/verify" && [ ! -s "$work/verify" ] ||
   { cat "$work/verify" >&2; fail "systemd-analyze verify of the installed unit"; }
@@ -218,9 +219,9 @@ in_host cat "/proc/$main_pid/status" > "$work/status"
 grep -qE '^CapEff:\s+0+$' "$work/status" || fail "the service has capabilities: $(grep CapEff "$work/status")"
 grep -qE '^NoNewPrivs:\s+1$' "$work/status" || fail "NoNewPrivileges not in force"
 [ "$(in_host stat -c %U "/proc/$main_pid")" = ief-exporter ] || fail "the service does not run as ief-exporter"
-echo "    installed: active, enabled, demo on 127.0.0.1:10038, no capabilities, $(in_host systemd-analyze security ief-exporter.service 2>/dev/null | sed -n 's/.*Overall exposure level for [^:]*: //p')"
+echo "    installed: active, enabled, no project yet, no capabilities, $(in_host systemd-analyze security ief-exporter.service 2>/dev/null | sed -n 's/.*Overall exposure level for [^:]*: //p')"
 
-# What the operator does next (see /etc/default/ief-exporter): a config, ARGS="", restart.
+# What the operator does next (see /etc/default/ief-exporter): a config, then systemctl reload.
 in_host systemd-run --unit ief-simulator --quiet /usr/local/bin/ief_simulator --web.listen-address=127.0.0.1:18080 --jobs=3
 exec_until 30 "$host" curl -fsS http://127.0.0.1:18080/sim/jobs || fail "the simulator did not start"
 # Writes the exporter's config: the simulator's project, with discovery, or with one listed job (ARG: its id).
@@ -237,12 +238,13 @@ projects:
     $tracking
 EOF
 }
+pid_installed="$(in_host systemctl show --property MainPID --value ief-exporter)"
 write_config
-in_host sed -i 's/^ARGS=.*/ARGS=""/' /etc/default/ief-exporter
-in_host systemctl restart ief-exporter
+in_host systemctl reload ief-exporter || fail "systemctl reload"
 metrics_until 30 "$host" 10038 '^ief_tracked_jobs\{project_id="demo0000000000000000000000000000",source="discovery",phase="[a-z]+"\} [1-9]'
 metrics_until 30 "$host" 10038 '^ief_up\{project_id="demo0000000000000000000000000000"\} 1$'
 pid_before="$(in_host systemctl show --property MainPID --value ief-exporter)"
+[ "$pid_before" = "$pid_installed" ] || fail "the first reload restarted the service"
 
 # Reload: SIGHUP through ExecReload (dash's kill: no procps here). The new config lists one job instead of
 # discovering them, which the tracked-jobs gauge shows; the process stays the same.

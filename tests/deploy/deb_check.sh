@@ -29,7 +29,7 @@ for script in postinst prerm postrm; do
   sh -n "$work/control/$script" || fail "$script: shell syntax"
 done
 # The default file holds the service's arguments (see packaging/ief-exporter.default).
-dpkg-deb --fsys-tarfile "$deb" | tar -xO ./etc/default/ief-exporter | grep -q '^ARGS=' || fail "no ARGS= in /etc/default"
+dpkg-deb --fsys-tarfile "$deb" | tar -xO ./etc/default/ief-exporter | grep -qx 'ARGS=""' || fail 'no ARGS="" in /etc/default'
 
 [ "$status" -eq 0 ] && echo "deb_check: $(basename "$deb") is lintian clean and laid out as expected"
 exit "$status"

@@ -107,10 +107,10 @@ TEST_CASE("a bad config sent by SIGHUP is refused, a good one by POST /-/reload 
   CHECK(Value(m, Series("ief_batch_job_scrape_success", f.jobs[0])) == 1);
   CHECK(Value(m, Series("ief_batch_job_scrape_success", f.jobs[1])) == std::nullopt);  // dropped job: gone
 
-  f.config->Write("projects: []\n");
+  f.config->Write("projects: {}\n");
   auto refused = Http("POST", f.exporter.url + "/-/reload");
   CHECK(refused.status == 500);
-  CHECK_THAT(refused.body, Catch::Contains(":1:11: projects must be a non-empty list"));
+  CHECK_THAT(refused.body, Catch::Contains(":1:11: projects must be a list"));
   CHECK(Http("GET", f.exporter.url + "/-/ready").status == 200);
 }
 
@@ -171,7 +171,7 @@ TEST_CASE("broken configs are refused with a position") {
       {head + "\tauth: {token: t}\n", ":4:1: tab character"},
       {head + "    auth: {token: t}\n    jobs: [a]\n    jobs: [b]\n", ":6:5: duplicate key \"jobs\""},
       {head + "    auth: {token: t}\n    job: [a]\n", ":5:5: unknown key \"job\""},
-      {"projects: []\n", ":1:11: projects must be a non-empty list"},
+      {"projects: {}\n", ":1:11: projects must be a list"},
       {head + "    auth: {token_file: /nonexistent/secret}\n    jobs: [a]\n",
        ":4:24: token_file: cannot read \"/nonexistent/secret\""},
   };

@@ -47,14 +47,6 @@ TEST_CASE("build info and config load state are exported") {
   CHECK_THAT(text, Catch::Contains("ief_exporter_config_last_reload_success_timestamp_seconds 1700000000"));
 }
 
-TEST_CASE("invalid job ids from the list are counted per project") {
-  prometheus::Registry registry;
-  ief::ApiMetrics metrics(registry);
-  metrics.OnInvalidJobId("p1");
-  metrics.OnInvalidJobId("p1");
-  CHECK_THAT(Render(registry), Catch::Contains("ief_discovery_invalid_job_ids_total{project_id=\"p1\"} 2"));
-}
-
 TEST_CASE("the rate limiters' state is collected at scrape time") {
   ief::RateLimitCollector collector([] {
     ief::RateLimiterStats stats{.rate = 2.5, .ceiling = 20, .waits = 7, .wait_seconds = 1.5, .throttled = 3};

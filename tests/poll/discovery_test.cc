@@ -30,6 +30,9 @@ TEST_CASE("the discovery filter checks type, whole name and age") {
   CHECK_FALSE(filter.Matches(Summary("a", "my-nightly-42", "node_upgrade", unix_now - 60), now));  // whole name
   CHECK_FALSE(filter.Matches(Summary("a", "nightly-42", "node_upgrade", unix_now - 7200), now));
   CHECK(ief::DiscoveryFilter(ief::DiscoveryConfig{}).Matches(Summary("a", "x", "y", 0), now));
+  // A name long enough to overflow a stack inside std::regex is refused before it is matched.
+  CHECK_FALSE(filter.Matches(Summary("a", "nightly-" + std::string(1000000, 'x'), "node_upgrade", unix_now), now));
+  CHECK(filter.Matches(Summary("a", "nightly-" + std::string(1000, 'x'), "node_upgrade", unix_now), now));
 }
 
 TEST_CASE("the shard hash is FNV-1a 64 and splits ids with no overlap and no gap") {

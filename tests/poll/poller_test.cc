@@ -17,13 +17,15 @@ using ief::FetchError;
 using ief::RequestPriority;
 using namespace std::chrono_literals;
 
+// A list item. `updated` tells versions apart: it counts seconds from shortly before the fixtures' clocks start, so
+// a finished job is recent enough to keep its series (finished_job_retention).
 ief::BatchJob Listed(const std::string& id, const std::string& status, int64_t updated = 1, std::string name = "") {
   ief::BatchJob job;
   job.job_id = id;
   job.job_name = name.empty() ? "job-" + id : name;
   job.job_type = "node_upgrade";
   job.status = status;
-  job.status_last_updated_at = updated;
+  job.status_last_updated_at = 1699990000 + updated;
   job.created_at = 1700000000;
   return job;
 }
@@ -149,9 +151,35 @@ const ief::JobSnapshot& Job(const ief::Snapshot& snapshot, const std::string& jo
   throw std::logic_error("unreachable");
 }
 
+// Records what the poller reports, as readable lines.
 struct RecordingObserver : ief::PollObserver {
   std::atomic<int> invalid{0};
+  std::mutex mutex;
+  std::vector<std::string> events;
   void OnInvalidJobId(const std::string&) override { ++invalid; }
+  void OnJobFinished(const ief::JobLabels& job, std::string_view status, std::optional<double> duration) override {
+    Record("finished " + std::string(job.job_type) + " " + std::string(status) + " " +
+           (duration ? std::to_string(static_cast<long>(*duration)) : "-"));
+  }
+  void OnJobRetried(const ief::JobLabels& job) override { Record("retried " + std::string(job.job_type)); }
+  void OnJobStarted(const ief::JobLabels&, double wait) override {
+    Record("started " + std::to_string(static_cast<long>(wait)));
+  }
+  void OnTasksFinished(const ief::JobLabels&, std::string_view status, std::string_view reason_class,
+                       int64_t count) override {
+    Record("tasks " + std::string(status) + " " + std::string(reason_class) + " " + std::to_string(count));
+  }
+  void OnNodeTaskFailed(const ief::JobLabels&, std::string_view target) override {
+    Record("node " + std::string(target));
+  }
+  void Record(std::string event) {
+    std::lock_guard<std::mutex> lock(mutex);
+    events.push_back(std::move(event));
+  }
+  std::vector<std::string> Take() {
+    std::lock_guard<std::mutex> lock(mutex);
+    return std::exchange(events, {});
+  }
 };
 
 // A poller, and the round that tests run by hand.
@@ -159,6 +187,7 @@ struct Fixture {
   explicit Fixture(std::vector<ief::TrackedProject> projects, ief::PollerOptions options = {},
                    const ief::Snapshot* previous = nullptr) {
     options.clock = &clock;
+    if (options.history_since == ief::WallTime{}) options.history_since = clock.Wall();
     options.observer = &observer;
     poller = std::make_unique<ief::Poller>(options, std::move(projects), Factory(script), store, previous);
   }
@@ -358,7 +387,7 @@ TEST_CASE("a job is shown with its list values as soon as the list shows it, bef
   const ief::JobSnapshot& listed = Job(*snapshot, "a");
   REQUIRE(listed.last_good != nullptr);
   CHECK(listed.last_good->status == "Running");
-  CHECK(listed.last_good->status_last_updated_at == 7);
+  CHECK(listed.last_good->status_last_updated_at == 1699990007);
   CHECK_FALSE(listed.has_details);
   CHECK(listed.last_fetch_ok);
   f.script.Release();
@@ -405,7 +434,7 @@ TEST_CASE("a list and details that disagree for good cost a bounded number of fe
   f.script.answers["a"] = {Script::Success("a", "Successful")};  // its details say status_last_updated_at 1
   for (int i = 0; i < 10; ++i) f.Round();
   CHECK(f.script.fetches["a"] == 1 + ief::kMaxFetchesPerListing - 1);
-  f.script.listing[0].status_last_updated_at = 11;  // a real change is still followed
+  f.script.listing[0].status_last_updated_at = *f.script.listing[0].status_last_updated_at + 1;  // a real change
   f.Round();
   CHECK(f.script.fetches["a"] == 1 + ief::kMaxFetchesPerListing);
 }
@@ -499,4 +528,160 @@ TEST_CASE("shards split configured and discovered jobs with no overlap and no ga
   }
   CHECK(all.size() == 40);
   CHECK(std::set<std::string>(all.begin(), all.end()).size() == 40);
+}
+
+// ---- History: what the counters behind ief_batch_jobs_finished_total and friends are told ----
+
+namespace {
+
+constexpr int64_t kStarted = 1700000000;  // the fixture's clock starts here: the exporter's start
+
+ief::BatchJob Job(const std::string& id, const std::string& status, int64_t updated, int64_t created = kStarted) {
+  ief::BatchJob job = Listed(id, status);
+  job.status_last_updated_at = updated;
+  job.created_at = created;
+  return job;
+}
+
+ief::BatchTask Task(const std::string& id, const std::string& status, const std::string& reason = "",
+                    const std::string& target = "") {
+  ief::BatchTask task;
+  task.task_id = id;
+  task.status = status;
+  task.reason = reason;
+  task.target_id = target.empty() ? "node-" + id : target;
+  return task;
+}
+
+ief::BatchJob WithTasks(ief::BatchJob job, std::vector<ief::BatchTask> tasks) {
+  job.has_tasks = true;
+  job.tasks = std::move(tasks);
+  return job;
+}
+
+}  // namespace
+
+TEST_CASE("a start-up that lists old finished jobs adds nothing, and a re-read of an unchanged job adds nothing") {
+  Fixture f({Discovering("p")});
+  for (int i = 0; i < 50; ++i) {
+    f.script.listing.push_back(Job("old" + std::to_string(i), i % 2 ? "Failed" : "Successful", kStarted - 3600));
+  }
+  f.Round();
+  f.Round();
+  CHECK(f.observer.Take().empty());
+}
+
+TEST_CASE("jobs followed through their lives count one finish each, and a retry between two looks counts too") {
+  Fixture f({Discovering("p")});
+  f.script.listing = {Job("ok", "Waiting", kStarted - 10), Job("bad", "Running", kStarted - 10),
+                      Job("again", "Running", kStarted - 10)};
+  f.Round();
+  CHECK(f.observer.Take().empty());  // all of it happened before the start
+
+  f.clock.Advance(60s);
+  f.script.listing[0] = Job("ok", "Running", kStarted + 50);  // it waited 50 s after its creation
+  f.Round();
+  CHECK(f.observer.Take() == std::vector<std::string>{"started 50"});
+
+  f.script.listing[0] = Job("ok", "Successful", kStarted + 300);
+  f.script.listing[1] = Job("bad", "Failed", kStarted + 300);
+  f.script.listing[2] = Job("again", "Failed", kStarted + 300);
+  f.Round();
+  f.Round();  // nothing new: nothing counted
+  auto events = f.observer.Take();
+  std::sort(events.begin(), events.end());
+  CHECK(events == std::vector<std::string>{"finished node_upgrade Failed 300", "finished node_upgrade Failed 300",
+                                           "finished node_upgrade Successful 300"});
+
+  // Retried and failed again between two looks: only the new status_last_updated_at shows it.
+  f.script.listing[2] = Job("again", "Failed", kStarted + 900);
+  f.Round();
+  CHECK(f.observer.Take() == std::vector<std::string>{"retried node_upgrade", "finished node_upgrade Failed 900"});
+  // Retried again, seen running this time, then successful: one retry, one finish.
+  f.script.listing[2] = Job("again", "Running", kStarted + 1000);
+  f.Round();
+  f.script.listing[2] = Job("again", "Successful", kStarted + 1200);
+  f.Round();
+  CHECK(f.observer.Take() == std::vector<std::string>{"retried node_upgrade", "finished node_upgrade Successful 1200"});
+
+  // Deleted upstream: the job goes, nothing is counted back.
+  f.script.listing.clear();
+  f.Round();
+  CHECK(f.Snapshot()->jobs.empty());
+  CHECK(f.observer.Take().empty());
+}
+
+TEST_CASE("a job first seen finishing after the start counts, and a reload counts nothing twice") {
+  Fixture first({Discovering("p")});
+  first.script.listing = {Job("late", "Successful", kStarted + 5)};
+  first.Round();
+  CHECK(first.observer.Take() == std::vector<std::string>{"finished node_upgrade Successful 5"});
+  auto previous = first.Snapshot();
+  Fixture second({Discovering("p")}, {.history_since = ief::FromUnixSeconds(kStarted)}, previous.get());
+  second.script.listing = first.script.listing;
+  second.Round();
+  CHECK(second.observer.Take().empty());
+}
+
+TEST_CASE("tasks reaching a terminal status are counted once, by reason class, and failing nodes are named") {
+  Fixture f({Discovering("p")});
+  ief::BatchJob present = Job("present", "Running", kStarted - 10);
+  f.script.listing = {present};
+  f.script.answers["present"] = {WithTasks(present, {Task("a", "Successful"), Task("b", "Running")})};
+  f.Round();
+  CHECK(f.observer.Take().empty());  // its first details are a baseline: those tasks finished before the start
+
+  ief::BatchJob later = Job("present", "Running", kStarted - 10);
+  later.task_success_count = 1;
+  later.task_failed_count = 1;
+  f.script.listing = {later};
+  f.script.answers["present"] = {
+      WithTasks(later, {Task("a", "Successful"), Task("b", "Failed", "image pull failed: not found", "edge-7")})};
+  f.Round();
+  auto events = f.observer.Take();
+  CHECK(events == std::vector<std::string>{"tasks Failed image_pull 1", "node edge-7"});
+
+  // A job that appears while the exporter watches: every task its first details show finished is counted.
+  ief::BatchJob fresh = Job("fresh", "Running", kStarted + 10);
+  f.script.listing.push_back(fresh);
+  f.script.answers["fresh"] = {WithTasks(fresh, {Task("c", "Successful"), Task("d", "Failed", "node is offline")})};
+  f.Round();
+  events = f.observer.Take();
+  std::sort(events.begin(), events.end());
+  CHECK(events == std::vector<std::string>{"node node-d", "started 10", "tasks Failed node_offline 1",
+                                           "tasks Successful none 1"});
+  f.Round();  // re-reads count nothing
+  CHECK(f.observer.Take().empty());
+}
+
+TEST_CASE("finished jobs leave the snapshot after the retention, counters untouched, and come back when retried") {
+  Fixture f({Discovering("p")}, {.finished_job_retention = 72h});
+  f.script.listing = {Job("recent", "Successful", kStarted - 3600), Job("ancient", "Failed", kStarted - 100 * 3600),
+                      Job("running", "Running", kStarted - 100 * 3600)};
+  f.Round();
+  CHECK(TrackedIds(*f.Snapshot()) == std::vector<std::string>{"recent/discovery", "running/discovery"});
+  CHECK(f.Snapshot()->expired_jobs.size() == 1);
+  CHECK(f.script.fetches.count("ancient") == 0);  // no API call for it
+
+  f.clock.Advance(72h);  // "recent" is now old enough too
+  f.Round();
+  CHECK(TrackedIds(*f.Snapshot()) == std::vector<std::string>{"running/discovery"});
+  CHECK(f.observer.Take().empty());
+
+  // Retried: it comes back through the list, and the retry counts.
+  f.script.listing[1] = Job("ancient", "Running", kStarted + 72 * 3600 + 5);
+  f.Round();
+  CHECK(TrackedIds(*f.Snapshot()) == std::vector<std::string>{"ancient/discovery", "running/discovery"});
+  CHECK(f.observer.Take() == std::vector<std::string>{"retried node_upgrade"});
+  CHECK(f.script.fetches["ancient"] == 1);
+
+  // A reload carries the expired job over: its retry is still one, not a first sight.
+  auto previous = f.Snapshot();
+  Fixture reloaded({Discovering("p")}, {.finished_job_retention = 72h, .history_since = ief::FromUnixSeconds(kStarted)},
+                   previous.get());
+  reloaded.clock.Advance(72h);
+  reloaded.script.listing = f.script.listing;
+  reloaded.script.listing[0] = Job("recent", "Running", kStarted + 72 * 3600 + 9);
+  reloaded.Round();
+  CHECK(reloaded.observer.Take() == std::vector<std::string>{"retried node_upgrade"});
 }

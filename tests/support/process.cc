@@ -71,6 +71,15 @@ ChildProcess::~ChildProcess() {
   std::remove(log_path_.c_str());
 }
 
+long ChildProcess::StatusKilobytes(const std::string& field) const {
+  std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
+  }
+  return -1;
+}
+
 std::string ChildProcess::Output() const {
   std::ifstream in(log_path_);
   std::ostringstream out;

@@ -20,6 +20,9 @@ class ChildProcess {
 
   // Everything the process wrote to stdout and stderr so far.
   std::string Output() const;
+  pid_t pid() const { return pid_; }
+  // A field of /proc/PID/status in kB (VmRSS, VmHWM...), or -1.
+  long StatusKilobytes(const std::string& field) const;
   // Polls the output for the "Listening on" log line and returns its port; -1 if the process exits or the
   // timeout passes first.
   int WaitForListeningPort(std::chrono::milliseconds timeout = std::chrono::seconds(20));

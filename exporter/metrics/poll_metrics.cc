@@ -1,0 +1,126 @@
+#include "metrics/poll_metrics.h"
+
+namespace ief {
+namespace {
+
+// A job takes minutes to a day: 1m, 5m, 10m, 30m, 1h, 2h, 4h, 12h, 24h.
+const std::vector<double> kDefaultDurationBuckets = {60, 300, 600, 1800, 3600, 7200, 14400, 43200, 86400};
+// Waiting for an edge fleet to start: 10s to an hour.
+const prometheus::Histogram::BucketBoundaries kWaitBuckets = {10, 30, 60, 120, 300, 600, 1800, 3600};
+
+prometheus::Family<prometheus::Counter>& Counter(prometheus::Registry& registry, const char* name, const char* help) {
+  return prometheus::BuildCounter().Name(name).Help(help).Register(registry);
+}
+
+prometheus::Family<prometheus::Histogram>& Histogram(prometheus::Registry& registry, const char* name,
+                                                     const char* help) {
+  return prometheus::BuildHistogram().Name(name).Help(help).Register(registry);
+}
+
+std::string Text(std::string_view view) { return std::string(view); }
+
+}  // namespace
+
+PollMetrics::PollMetrics(prometheus::Registry& registry)
+    : invalid_job_ids_(Counter(registry, "ief_discovery_invalid_job_ids_total",
+                               "Jobs ListBatchJob showed with an id that is not one URL path segment of [A-Za-z0-9_.-] "
+                               "(at most 128 characters); they are skipped.")),
+      jobs_finished_(Counter(registry, "ief_batch_jobs_finished_total",
+                             "Batch jobs seen entering a terminal status (seen by this exporter: a job that finished "
+                             "before it started is not counted).")),
+      retries_(Counter(registry, "ief_batch_job_retries_total",
+                       "Batch jobs seen going from a terminal status back to an active one.")),
+      durations_(Histogram(registry, "ief_batch_job_duration_seconds",
+                           "status_last_updated_at - created_at of each batch job counted as finished.")),
+      waits_(Histogram(registry, "ief_batch_job_wait_duration_seconds",
+                       "How long batch jobs waited before running: the API's whole-second timestamps of the "
+                       "Running status and of the creation, for jobs the exporter saw go from Waiting to Running.")),
+      tasks_finished_(Counter(registry, "ief_batch_tasks_finished_total",
+                              "Tasks seen reaching a terminal status, by the class of their failure reason (none, "
+                              "image_pull, timeout, node_offline, resources, other).")),
+      node_failures_(Counter(registry, "ief_node_task_failures_total",
+                             "Failed tasks per edge node (target); opt-in: global.node_failure_metrics.")),
+      node_overflow_(Counter(registry, "ief_node_task_failures_overflow_total",
+                             "Failed tasks on edge nodes beyond the 1000 that have their own series.")),
+      duration_buckets_(kDefaultDurationBuckets) {}
+
+void PollMetrics::Configure(const PollMetricsOptions& options) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  duration_buckets_ = options.job_duration_buckets.empty() ? kDefaultDurationBuckets : options.job_duration_buckets;
+  node_failure_metrics_ = options.node_failure_metrics;
+}
+
+void PollMetrics::OnInvalidJobId(const std::string& project_id) {
+  invalid_job_ids_.Add({{"project_id", project_id}}).Increment();
+}
+
+void PollMetrics::OnJobSeen(const JobLabels& job) {
+  std::pair<std::string, std::string> key{Text(job.project_id), Text(job.job_type)};
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!job_types_seen_.insert(key).second) return;
+  }
+  // Every series a job of this type can reach, at 0: Prometheus' rate() needs a sample before the first increment.
+  std::map<std::string, std::string> labels = {{"project_id", key.first}, {"job_type", key.second}};
+  retries_.Add(labels);
+  for (const char* status : {"Successful", "Partially_successful", "Failed", "Stopped", "Timed_out"}) {
+    auto with_status = labels;
+    with_status["status"] = status;
+    jobs_finished_.Add(with_status);
+    for (const char* reason_class : {"none", "image_pull", "timeout", "node_offline", "resources", "other"}) {
+      auto with_class = with_status;
+      with_class["reason_class"] = reason_class;
+      tasks_finished_.Add(with_class);
+    }
+  }
+}
+
+void PollMetrics::OnJobFinished(const JobLabels& job, std::string_view status,
+                                std::optional<double> duration_seconds) {
+  std::map<std::string, std::string> labels = {
+      {"project_id", Text(job.project_id)}, {"job_type", Text(job.job_type)}, {"status", Text(status)}};
+  jobs_finished_.Add(labels).Increment();
+  if (!duration_seconds || *duration_seconds < 0) return;
+  std::vector<double> buckets;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    buckets = duration_buckets_;
+  }
+  durations_.Add(labels, buckets).Observe(*duration_seconds);
+}
+
+void PollMetrics::OnJobRetried(const JobLabels& job) {
+  retries_.Add({{"project_id", Text(job.project_id)}, {"job_type", Text(job.job_type)}}).Increment();
+}
+
+void PollMetrics::OnJobStarted(const JobLabels& job, double wait_seconds) {
+  if (wait_seconds < 0) return;
+  waits_.Add({{"project_id", Text(job.project_id)}, {"job_type", Text(job.job_type)}}, kWaitBuckets)
+      .Observe(wait_seconds);
+}
+
+void PollMetrics::OnTasksFinished(const JobLabels& job, std::string_view status, std::string_view reason_class,
+                                  int64_t count) {
+  tasks_finished_
+      .Add({{"project_id", Text(job.project_id)},
+            {"job_type", Text(job.job_type)},
+            {"status", Text(status)},
+            {"reason_class", Text(reason_class)}})
+      .Increment(static_cast<double>(count));
+}
+
+void PollMetrics::OnNodeTaskFailed(const JobLabels& job, std::string_view target_id) {
+  if (!node_failure_metrics_) return;
+  std::pair<std::string, std::string> key{Text(job.project_id), Text(target_id)};
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (node_series_.count(key) == 0 && node_series_.size() >= kMaxNodeSeries) {
+      node_overflow_.Add({{"project_id", key.first}}).Increment();
+      return;
+    }
+    node_series_.insert(key);
+  }
+  node_failures_.Add({{"project_id", key.first}, {"target_id", key.second}}).Increment();
+}
+
+}  // namespace ief

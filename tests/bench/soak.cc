@@ -1,0 +1,163 @@
+// Soak: the exporter against a simulator whose jobs keep coming and going (created, running, finished, deleted)
+// while the config is reloaded now and then, for MINUTES minutes. Prints RSS, open file descriptors and threads
+// every minute; at the end, whether RSS stayed within 10% after the first WARMUP minutes.
+//
+//   soak [--minutes N] [--warmup N] [--live-jobs N] [--tasks N] [--churn-every-ms N] [--reload-every-s N]
+//
+// Exit code: 0 when flat (or too short to tell), 3 when RSS grew more than 10% after the warm-up.
+#include <dirent.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <deque>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/fixtures.h"
+#include "support/integration.h"
+
+using namespace ief::testing;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr const char* kProject = "0123456789abcdef0123456789abcdef";
+
+struct Options {
+  int minutes = 30;
+  int warmup = 5;
+  int live_jobs = 200;
+  int tasks = 20;
+  int churn_every_ms = 500;
+  int reload_every_s = 30;
+};
+
+Options Parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string flag = argv[i];
+    int value = std::stoi(argv[i + 1]);
+    if (flag == "--minutes") o.minutes = value;
+    else if (flag == "--warmup") o.warmup = value;
+    else if (flag == "--live-jobs") o.live_jobs = value;
+    else if (flag == "--tasks") o.tasks = value;
+    else if (flag == "--churn-every-ms") o.churn_every_ms = value;
+    else if (flag == "--reload-every-s") o.reload_every_s = value;
+  }
+  return o;
+}
+
+std::string Document(long number, int tasks, const std::string& status) {
+  const long now = static_cast<long>(std::time(nullptr));
+  const std::string id = "soak-" + std::to_string(number);
+  std::string list;
+  for (int t = 0; t < tasks; ++t) {
+    const bool failed = status != "Running" && t % 7 == 0;
+    list += std::string(t ? "," : "") + R"({"task_id":")" + id + "-" + std::to_string(t) +
+            R"(","target_id":"node-)" + std::to_string((number + t) % 300) + R"(","status":")" +
+            (status == "Running" ? "Running" : failed ? "Failed" : "Successful") + R"(","reason":")" +
+            (failed ? "image pull failed" : "") + R"("})";
+  }
+  return R"({"job_id":")" + id + R"(","job_name":"soak-)" + std::to_string(number) +
+         R"(","job_type":"deployment_upgrade","created_at":)" + std::to_string(now - 60) + R"(,"status":")" + status +
+         R"(","task_total_count":)" + std::to_string(tasks) + R"(,"status_last_updated_at":)" +
+         std::to_string(now) + R"(,"tasks":[)" + list + "]}";
+}
+
+int OpenFds(pid_t pid) {
+  DIR* dir = opendir(("/proc/" + std::to_string(pid) + "/fd").c_str());
+  if (dir == nullptr) return -1;
+  int count = 0;
+  while (dirent* entry = readdir(dir)) {
+    if (entry->d_name[0] != '.') ++count;
+  }
+  closedir(dir);
+  return count;
+}
+
+// Keeps about `live_jobs` jobs: each tick one job is created, the oldest running one finishes, and the oldest
+// finished one is deleted once there are too many.
+class Churn {
+ public:
+  Churn(const RunningProcess& sim, const Options& o) : sim_(sim), o_(o) {}
+  void Tick() {
+    long number = next_++;
+    Http("PUT", sim_.url + "/sim/jobs/soak-" + std::to_string(number), Document(number, o_.tasks, "Running"));
+    running_.push_back(number);
+    if (static_cast<int>(running_.size()) > o_.live_jobs / 4) {
+      long done = running_.front();
+      running_.pop_front();
+      Http("PUT", sim_.url + "/sim/jobs/soak-" + std::to_string(done),
+           Document(done, o_.tasks, done % 5 == 0 ? "Partially_successful" : "Successful"));
+      finished_.push_back(done);
+    }
+    if (static_cast<int>(finished_.size()) > o_.live_jobs * 3 / 4) {
+      Http("DELETE", sim_.url + "/sim/jobs/soak-" + std::to_string(finished_.front()));
+      finished_.pop_front();
+    }
+  }
+
+ private:
+  const RunningProcess& sim_;
+  const Options& o_;
+  long next_ = 0;
+  std::deque<long> running_, finished_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options o = Parse(argc, argv);
+  RunningProcess sim = StartListening({IEF_SIMULATOR_BIN, "--web.listen-address=127.0.0.1:0",
+                                       std::string("--project-id=") + kProject, "--jobs=0"});
+  if (sim.url.empty()) return 1;
+  TempFile config("global:\n  poll_interval: 2s\nprojects:\n  - project_id: " + std::string(kProject) +
+                      "\n    endpoint: " + sim.url + "\n    auth: {token: demo-token}\n    discovery: {enabled: true}\n",
+                  ".yml");
+  RunningProcess exporter = StartExporter(config.path());
+  if (exporter.url.empty()) return 1;
+  ChildProcess& process = *exporter.process;
+
+  Churn churn(sim, o);
+  std::printf("%6s %8s %6s %8s %8s %8s\n", "minute", "RSS MB", "fds", "threads", "tracked", "reloads");
+  std::vector<double> rss;
+  int reloads = 0;
+  const Clock::time_point start = Clock::now();
+  Clock::time_point next_churn = start, next_reload = start + std::chrono::seconds(o.reload_every_s);
+  for (int minute = 1; minute <= o.minutes; ++minute) {
+    const Clock::time_point minute_end = start + std::chrono::minutes(minute);
+    while (Clock::now() < minute_end) {
+      if (Clock::now() >= next_churn) {
+        churn.Tick();
+        next_churn += std::chrono::milliseconds(o.churn_every_ms);
+      }
+      if (Clock::now() >= next_reload) {
+        process.Signal(SIGHUP);
+        ++reloads;
+        next_reload += std::chrono::seconds(o.reload_every_s);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the driver's own pace
+    }
+    double tracked = 0;
+    for (const auto& [series, value] : Scrape(exporter)) {
+      if (series.starts_with("ief_tracked_jobs{")) tracked += value;
+    }
+    rss.push_back(static_cast<double>(process.StatusKilobytes("VmRSS")) / 1024);
+    std::printf("%6d %8.1f %6d %8ld %8.0f %8d\n", minute, rss.back(), OpenFds(process.pid()),
+                process.StatusKilobytes("Threads"), tracked, reloads);
+    std::fflush(stdout);
+  }
+  if (o.minutes <= o.warmup) {
+    std::printf("too short to judge flatness (warm-up %d minutes)\n", o.warmup);
+    return 0;
+  }
+  const double base = rss[static_cast<size_t>(o.warmup) - 1];
+  const double highest = *std::max_element(rss.begin() + o.warmup, rss.end());
+  std::printf("RSS after the %d-minute warm-up: %.1f MB; highest since: %.1f MB (%+.1f%%)\n", o.warmup, base, highest,
+              100 * (highest - base) / base);
+  return highest <= base * 1.10 ? 0 : 3;
+}
