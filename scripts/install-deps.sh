@@ -17,9 +17,10 @@ BUILD_PACKAGES=(
 # stunnel4 + openssl: the README's TLS-termination recipe is tested for real; prometheus-alertmanager: the
 # real-stack test; bc: the benchmark script's ratios; dpkg-dev (dpkg-shlibdeps),
 # lintian and systemd (systemd-analyze): the Debian package and its unit; docker-compose: `config -q` of the
-# compose file. Node.js and npm run the Kubernetes and Grafana schema checks (see below).
+# compose file; chromium: the landing page is loaded and screenshotted in a real (headless) browser. Node.js and
+# npm run the Kubernetes and Grafana schema checks (see below).
 TEST_PACKAGES=(catch2 prometheus prometheus-alertmanager curl clang libclang-rt-14-dev stunnel4 openssl bc
-               dpkg-dev lintian systemd docker-compose)
+               dpkg-dev lintian systemd docker-compose chromium)
 # buildah builds the Dockerfile, podman runs the images, skopeo reads their config; debootstrap makes the base
 # images (scripts/base-image.sh); runc (crun fails here), conmon, catatonit and the CNI plugins are what
 # podman runs containers and pods with.

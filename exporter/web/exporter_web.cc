@@ -8,6 +8,10 @@ namespace {
 
 constexpr const char* kExpositionContentType = "text/plain; version=0.0.4; charset=utf-8";
 constexpr const char* kTextContentType = "text/plain; charset=utf-8";
+// The landing page is one document with inline CSS and nothing else: the browser is told to run no script and
+// load nothing, a second line of defence behind escaping (job names and failure reasons come from the API).
+constexpr const char* kLandingPagePolicy =
+    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 ServerReply MethodNotAllowed(const char* allowed = "GET, HEAD") {
   return ServerReply{405, kTextContentType, "method not allowed\n", {{"Allow", allowed}}};
@@ -69,7 +73,9 @@ std::vector<Route> ExporterRoutes(const ExporterWebOptions& options, const Expos
                         if (!IsRead(request)) return MethodNotAllowed();
                         LandingPage page = options.landing_page ? options.landing_page() : LandingPage{};
                         page.telemetry_path = options.telemetry_path;
-                        return ServerReply{200, "text/html; charset=utf-8", RenderLandingPage(page), {}};
+                        return ServerReply{200, "text/html; charset=utf-8", RenderLandingPage(page),
+                                           {{"Content-Security-Policy", kLandingPagePolicy},
+                                            {"X-Content-Type-Options", "nosniff"}}};
                       }});
   }
   return routes;

@@ -4,9 +4,11 @@
 // external assets. Every text that came from the API is escaped.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -43,8 +45,14 @@ struct LandingEndpoint {
   double ceiling = 0;  // rate_limit
 };
 
+// Rows beyond this many are left out (newest first, so the oldest go): a browser lays out a 10,000-row table in
+// seconds and nobody reads that far, while 500 rows stay a few hundred KB. The page says how many it left out,
+// and its per-status counts cover every job.
+inline constexpr size_t kLandingPageMaxJobs = 500;
+
 struct LandingPage {
   std::string telemetry_path = "/metrics";
+  size_t max_jobs = kLandingPageMaxJobs;
   WallTime now{};
   std::optional<double> last_round_seconds;  // how long the latest poll round took; none before the first
   std::vector<LandingProject> projects;
@@ -60,5 +68,9 @@ LandingPage LandingPageFrom(const Snapshot& snapshot,
 
 // Escapes text for HTML element content and quoted attribute values.
 std::string HtmlEscape(std::string_view text);
+
+// How long ago `created` was, as people read it: "45s", "12m", "3h 12m", "2d 4h"; "0s" for a time in the future
+// (clocks differ).
+std::string FormatAge(WallTime created, WallTime now);
 
 }  // namespace ief
