@@ -1,6 +1,5 @@
 // ief_exporter: wires config -> poller -> snapshot -> collectors -> web, then waits for a signal.
 #include <CLI/CLI.hpp>
-#include <malloc.h>
 #include <signal.h>
 
 #include <cstdio>
@@ -11,6 +10,7 @@
 #include "config/web_config.h"
 #include "sim/simulator.h"
 #include "util/log.h"
+#include "util/memory.h"
 #include "util/signals.h"
 #include "version.h"
 #include "web/exporter_web.h"
@@ -143,11 +143,7 @@ int Run(const Flags& flags) {
 
 int main(int argc, char** argv) {
   ief::BlockProcessSignals();
-  // Upstream answers can be megabytes (a hostile one up to the body cap). Allocations of 1 MiB and more get a
-  // mapping of their own, given back to the system as soon as the answer is freed: without this, glibc raises the
-  // threshold after the first such free and keeps later ones in the heap, where a burst of large answers would
-  // stay resident for good.
-  mallopt(M_MMAP_THRESHOLD, 1 << 20);
+  ief::TuneAllocator();
   ief::Flags flags;
   CLI::App app{"Prometheus exporter for Huawei Cloud IEF (Intelligent EdgeFabric) batch jobs.\n"
                "Follows the configured and discovered batch jobs through the IEF API and serves their state on the\n"

@@ -25,6 +25,19 @@ constexpr size_t kMaxNameRegexBytes = 1024;
 // Intervals have a floor a real deployment never goes under: the API quota is the tenant's, not ours.
 constexpr Duration kMinInterval = std::chrono::seconds(1);
 
+// An interval where 0s has a meaning of its own (`zero_means`); anything else keeps the one-second floor.
+void ReadIntervalOrZero(ConfigReader& r, const YAML::Node& node, std::string_view key, std::string_view zero_means,
+                        Duration& out) {
+  std::optional<Duration> value = r.DurationValue(node, key, Duration(0));
+  if (!value) return;
+  if (*value != Duration(0) && *value < kMinInterval) {
+    r.Fail(ConfigReader::Child(node, key).Mark(), std::string(key) + " must be 0s (" + std::string(zero_means) +
+                                                       ") or at least " + FormatDuration(kMinInterval));
+    return;
+  }
+  out = *value;
+}
+
 // Histogram buckets given as durations, increasing and positive.
 void ReadBuckets(ConfigReader& r, const YAML::Node& node, std::string_view key, std::vector<Duration>& out) {
   std::optional<std::vector<std::string>> items = r.StringList(node, key);
@@ -56,26 +69,11 @@ void ReadGlobal(ConfigReader& r, const YAML::Node& node, GlobalConfig& g) {
   if (auto v = r.Integer(node, "max_retries", 0, 10)) g.max_retries = static_cast<int>(*v);
   if (auto v = r.Number(node, "rate_limit", 0.01, 1e6)) g.rate_limit = *v;
   if (auto v = r.DurationValue(node, "terminal_recheck_interval", kMinInterval)) g.terminal_recheck_interval = *v;
-  // 0s is allowed on purpose: it means "every round" (re-read every active job each time, the old behaviour).
-  if (auto v = r.DurationValue(node, "active_refresh_interval", Duration(0))) {
-    if (*v != Duration(0) && *v < kMinInterval) {
-      r.Fail(ConfigReader::Child(node, "active_refresh_interval").Mark(),
-             "active_refresh_interval must be 0s (every round) or at least " + FormatDuration(kMinInterval));
-    } else {
-      g.active_refresh_interval = *v;
-    }
-  }
+  // 0s: re-read every active job every round (the old behaviour).
+  ReadIntervalOrZero(r, node, "active_refresh_interval", "every round", g.active_refresh_interval);
   if (auto v = r.Bool(node, "per_task_metrics")) g.per_task_metrics = *v;
   if (auto v = r.Integer(node, "max_tasks_per_job", 0, 1000000)) g.max_tasks_per_job = static_cast<int>(*v);
-  // 0s keeps finished jobs' series for ever; anything else is at least an interval.
-  if (auto v = r.DurationValue(node, "finished_job_retention", Duration(0))) {
-    if (*v != Duration(0) && *v < kMinInterval) {
-      r.Fail(ConfigReader::Child(node, "finished_job_retention").Mark(),
-             "finished_job_retention must be 0s (for ever) or at least " + FormatDuration(kMinInterval));
-    } else {
-      g.finished_job_retention = *v;
-    }
-  }
+  ReadIntervalOrZero(r, node, "finished_job_retention", "for ever", g.finished_job_retention);
   if (auto v = r.Bool(node, "node_failure_metrics")) g.node_failure_metrics = *v;
   ReadBuckets(r, node, "job_duration_buckets", g.job_duration_buckets);
 }

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "util/log.h"
+#include "util/memory.h"
 #include "util/text.h"
 
 namespace ief {
@@ -469,6 +470,7 @@ void Poller::SchedulerLoop() {
   while (true) {
     const auto round_start = std::chrono::steady_clock::now();
     RunRound();
+    ReleaseFreeMemory();  // what the round's answers and renderings used goes back to the system
     std::unique_lock<std::mutex> lock(mutex_);
     // An overrun round leaves the next start in the past: the next round then starts at once.
     if (stop_requested_.wait_until(lock, round_start + options_.poll_interval, [&] { return stopping_; })) return;

@@ -20,13 +20,15 @@ std::optional<WallTime> ParseIso8601Utc(std::string_view text) {
   return FromUnixSeconds(static_cast<double>(timegm(&tm)) + fraction);
 }
 
-std::string FormatIso8601Utc(WallTime time) {
+std::string FormatUtc(WallTime time, const char* format) {
   std::time_t t = std::chrono::system_clock::to_time_t(time);
   std::tm utc{};
   gmtime_r(&t, &utc);
-  char buf[48];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S.000000Z", &utc);
-  return buf;
+  char buf[64];
+  size_t length = std::strftime(buf, sizeof buf, format, &utc);
+  return std::string(buf, length);
 }
+
+std::string FormatIso8601Utc(WallTime time) { return FormatUtc(time, "%Y-%m-%dT%H:%M:%S.000000Z"); }
 
 }  // namespace ief

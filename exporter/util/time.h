@@ -15,4 +15,7 @@ std::optional<WallTime> ParseIso8601Utc(std::string_view text);
 // "YYYY-MM-DDTHH:MM:SS.000000Z" (whole seconds).
 std::string FormatIso8601Utc(WallTime time);
 
+// `time` in UTC through strftime's `format` (whole seconds), e.g. "%Y%m%dT%H%M%SZ".
+std::string FormatUtc(WallTime time, const char* format);
+
 }  // namespace ief

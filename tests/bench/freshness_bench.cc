@@ -14,6 +14,8 @@
 // had its details; p50 and p95 delay of a change; changes seen; API requests/s and detail calls per change
 // during the changes; the share of requests answered 429 (over the whole window, and after the first
 // --quiet-seconds).
+#include <CLI/CLI.hpp>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -48,25 +50,21 @@ struct Options {
   std::string label = "list-driven";
 };
 
-Options Parse(int argc, char** argv) {
-  Options o;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string flag = argv[i], value = argv[i + 1];
-    if (flag == "--jobs") o.jobs = std::stoi(value);
-    else if (flag == "--running") o.running = std::stoi(value);
-    else if (flag == "--tasks") o.tasks = std::stoi(value);
-    else if (flag == "--throttle") o.throttle = std::stod(value);
-    else if (flag == "--rate-limit") o.rate_limit = std::stod(value);
-    else if (flag == "--interval") o.interval = value;
-    else if (flag == "--refresh") o.refresh = value;
-    else if (flag == "--changes") o.changes = std::stoi(value);
-    else if (flag == "--change-every-ms") o.change_every_ms = std::stoi(value);
-    else if (flag == "--quiet-seconds") o.quiet_seconds = std::stoi(value);
-    else if (flag == "--fill") o.wait_for_fill = value == "1";
-    else if (flag == "--header") o.header = value == "1";
-    else if (flag == "--label") o.label = value;
-  }
-  return o;
+// Flags of the same names as the fields; CLI11 says what is wrong with a bad one.
+void AddFlags(CLI::App& app, Options& o) {
+  app.add_option("--jobs", o.jobs);
+  app.add_option("--running", o.running);
+  app.add_option("--tasks", o.tasks);
+  app.add_option("--throttle", o.throttle);
+  app.add_option("--rate-limit", o.rate_limit);
+  app.add_option("--interval", o.interval);
+  app.add_option("--refresh", o.refresh);
+  app.add_option("--changes", o.changes);
+  app.add_option("--change-every-ms", o.change_every_ms);
+  app.add_option("--quiet-seconds", o.quiet_seconds);
+  app.add_option("--fill", o.wait_for_fill);
+  app.add_option("--header", o.header);
+  app.add_option("--label", o.label);
 }
 
 std::string JobId(int index) {
@@ -174,7 +172,10 @@ double Percentile(std::vector<double> values, double p) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  Options o = Parse(argc, argv);
+  Options o;
+  CLI::App app{"freshness_bench: how soon changes show on /metrics against a throttling gateway"};
+  AddFlags(app, o);
+  CLI11_PARSE(app, argc, argv);
   RunningProcess sim = StartListening({IEF_SIMULATOR_BIN, "--web.listen-address=127.0.0.1:0",
                                        std::string("--project-id=") + kProject, "--jobs=0",
                                        "--throttle=" + std::to_string(o.throttle)});

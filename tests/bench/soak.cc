@@ -5,6 +5,7 @@
 //   soak [--minutes N] [--warmup N] [--live-jobs N] [--tasks N] [--churn-every-ms N] [--reload-every-s N]
 //
 // Exit code: 0 when flat (or too short to tell), 3 when RSS grew more than 10% after the warm-up.
+#include <CLI/CLI.hpp>
 #include <dirent.h>
 #include <signal.h>
 
@@ -35,21 +36,6 @@ struct Options {
   int churn_every_ms = 500;
   int reload_every_s = 30;
 };
-
-Options Parse(int argc, char** argv) {
-  Options o;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string flag = argv[i];
-    int value = std::stoi(argv[i + 1]);
-    if (flag == "--minutes") o.minutes = value;
-    else if (flag == "--warmup") o.warmup = value;
-    else if (flag == "--live-jobs") o.live_jobs = value;
-    else if (flag == "--tasks") o.tasks = value;
-    else if (flag == "--churn-every-ms") o.churn_every_ms = value;
-    else if (flag == "--reload-every-s") o.reload_every_s = value;
-  }
-  return o;
-}
 
 std::string Document(long number, int tasks, const std::string& status) {
   const long now = static_cast<long>(std::time(nullptr));
@@ -111,7 +97,15 @@ class Churn {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const Options o = Parse(argc, argv);
+  Options o;
+  CLI::App app{"soak: the exporter against churning jobs and reloads"};
+  app.add_option("--minutes", o.minutes);
+  app.add_option("--warmup", o.warmup, "minutes before RSS is expected to stay flat");
+  app.add_option("--live-jobs", o.live_jobs);
+  app.add_option("--tasks", o.tasks);
+  app.add_option("--churn-every-ms", o.churn_every_ms);
+  app.add_option("--reload-every-s", o.reload_every_s);
+  CLI11_PARSE(app, argc, argv);
   RunningProcess sim = StartListening({IEF_SIMULATOR_BIN, "--web.listen-address=127.0.0.1:0",
                                        std::string("--project-id=") + kProject, "--jobs=0"});
   if (sim.url.empty()) return 1;

@@ -29,6 +29,26 @@ std::string FirstJobs(const RunningProcess& sim) {
 
 std::string Up() { return std::string("ief_up{project_id=\"") + kProject + "\"}"; }
 
+// A simulator with `jobs` jobs acting as IAM too, and an exporter whose IAM password is wrong.
+struct WrongPasswordStack {
+  explicit WrongPasswordStack(int jobs)
+      : sim(StartListening({IEF_SIMULATOR_BIN, "--web.listen-address=127.0.0.1:0",
+                            std::string("--project-id=") + kProject, "--jobs=" + std::to_string(jobs)})),
+        config(ProjectConfig(sim.url,
+                             "      iam:\n        endpoint: " + sim.url +
+                                 "\n        domain: demo-domain\n        user: demo-user\n"
+                                 "        password: not-the-password\n",
+                             FirstJobs(sim)),
+               ".yml"),
+        exporter(StartExporter(config.path())) {
+    REQUIRE_FALSE(sim.url.empty());
+    REQUIRE_FALSE(exporter.url.empty());
+  }
+  RunningProcess sim;
+  TempFile config;
+  RunningProcess exporter;
+};
+
 }  // namespace
 
 TEST_CASE("short-lived IAM tokens are renewed before they expire, with no failed fetch") {
@@ -73,17 +93,9 @@ TEST_CASE("short-lived IAM tokens are renewed before they expire, with no failed
 }
 
 TEST_CASE("a wrong IAM password is not retried in a loop") {
-  RunningProcess sim = StartListening({IEF_SIMULATOR_BIN, "--web.listen-address=127.0.0.1:0",
-                                       std::string("--project-id=") + kProject, "--jobs=3"});
-  REQUIRE_FALSE(sim.url.empty());
-  TempFile config(ProjectConfig(sim.url,
-                                "      iam:\n        endpoint: " + sim.url +
-                                    "\n        domain: demo-domain\n        user: demo-user\n"
-                                    "        password: not-the-password\n",
-                                FirstJobs(sim)),
-                  ".yml");
-  RunningProcess exporter = StartExporter(config.path());
-  REQUIRE_FALSE(exporter.url.empty());
+  WrongPasswordStack stack(3);
+  const RunningProcess& sim = stack.sim;
+  const RunningProcess& exporter = stack.exporter;
   // Several poll rounds with three jobs each: still a single IAM attempt.
   CHECK_FALSE(Eventually([&] { return SimulatorCount(sim, "iam_rejected") > 1; }, std::chrono::seconds(4)));
   CHECK(SimulatorCount(sim, "iam_rejected") == 1);
@@ -95,17 +107,9 @@ TEST_CASE("a wrong IAM password is not retried in a loop") {
 }
 
 TEST_CASE("reloads keep the IAM back-off: ten SIGHUPs with a wrong password cost no extra IAM attempt") {
-  RunningProcess sim = StartListening({IEF_SIMULATOR_BIN, "--web.listen-address=127.0.0.1:0",
-                                       std::string("--project-id=") + kProject, "--jobs=2"});
-  REQUIRE_FALSE(sim.url.empty());
-  TempFile config(ProjectConfig(sim.url,
-                                "      iam:\n        endpoint: " + sim.url +
-                                    "\n        domain: demo-domain\n        user: demo-user\n"
-                                    "        password: not-the-password\n",
-                                FirstJobs(sim)),
-                  ".yml");
-  RunningProcess exporter = StartExporter(config.path());
-  REQUIRE_FALSE(exporter.url.empty());
+  WrongPasswordStack stack(2);
+  const RunningProcess& sim = stack.sim;
+  RunningProcess& exporter = stack.exporter;
   REQUIRE(Eventually([&] { return SimulatorCount(sim, "iam_rejected") == 1; }));
   const std::string reloads = "Config reloaded";
   for (int i = 1; i <= 10; ++i) {

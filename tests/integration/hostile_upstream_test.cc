@@ -14,6 +14,14 @@ namespace {
 
 constexpr const char* kProject = "0123456789abcdef0123456789abcdef";
 
+// Under AddressSanitizer the exporter's memory is the sanitizer's (a quarantine of freed blocks, shadow memory):
+// resident sizes say nothing about the exporter's own behaviour there.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kMeasuresMemory = false;
+#else
+constexpr bool kMeasuresMemory = true;
+#endif
+
 std::string Series(const std::string& name, const std::string& job_id) {
   return name + "{project_id=\"" + kProject + "\",job_id=\"" + job_id + "\"}";
 }
@@ -65,7 +73,7 @@ TEST_CASE("eight endless answers cost a bounded amount of memory, given back aft
   const long peak_kb = process.StatusKilobytes("VmHWM");
   INFO("peak RSS " << peak_kb / 1024 << " MiB");
   CHECK(peak_kb > 0);
-  CHECK(peak_kb <= 256 * 1024);
+  if (kMeasuresMemory) CHECK(peak_kb <= 256 * 1024);
   CHECK_THAT(process.Output(), Catch::Contains("answers in flight exceed the response memory budget") ||
                                    Catch::Contains("response larger than the body cap"));
 
@@ -79,7 +87,9 @@ TEST_CASE("eight endless answers cost a bounded amount of memory, given back aft
     }
     return true;
   }, std::chrono::seconds(30)));
-  CHECK(Eventually([&] { return process.StatusKilobytes("VmRSS") < 100 * 1024; }, std::chrono::seconds(20)));
+  if (kMeasuresMemory) {
+    CHECK(Eventually([&] { return process.StatusKilobytes("VmRSS") < 100 * 1024; }, std::chrono::seconds(20)));
+  }
   INFO("RSS after " << process.StatusKilobytes("VmRSS") / 1024 << " MiB");
 }
 

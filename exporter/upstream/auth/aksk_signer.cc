@@ -6,6 +6,7 @@
 
 #include "util/crypto.h"
 #include "util/text.h"
+#include "util/time.h"
 #include "util/url.h"
 
 namespace ief {
@@ -82,14 +83,7 @@ Result<std::string> CanonicalRequest(const HttpRequest& request, std::vector<std
          "\n" + joined + "\n" + crypto::Sha256Hex(request.body);
 }
 
-std::string SdkDate(WallTime time) {
-  std::time_t unix_seconds = std::chrono::system_clock::to_time_t(time);
-  std::tm utc{};
-  gmtime_r(&unix_seconds, &utc);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &utc);
-  return buf;
-}
+std::string SdkDate(WallTime time) { return FormatUtc(time, "%Y%m%dT%H%M%SZ"); }
 
 std::vector<std::string> DefaultSignedHeaders(const HttpRequest& request) {
   std::vector<std::string> names;
