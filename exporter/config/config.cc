@@ -131,7 +131,13 @@ void ReadAksk(ConfigReader& r, const YAML::Node& node, AkskAuthConfig& aksk) {
     if (!IsValidHeaderValue(*v) || v->empty()) r.Fail(ConfigReader::Child(node, "access_key").Mark(), "access_key is not valid");
     aksk.access_key = *v;
   }
-  if (auto v = r.String(node, "security_token", false)) aksk.security_token = *v;
+  if (auto v = r.String(node, "security_token", false)) {
+    // Sent as the X-Security-Token header: a line break would start a header of its own.
+    if (!IsValidHeaderValue(*v)) {
+      r.Fail(ConfigReader::Child(node, "security_token").Mark(), "security_token has invalid characters");
+    }
+    aksk.security_token = *v;
+  }
   ReadSecretPair(r, node, "secret_key", "secret_key_file", aksk.secret_key, aksk.secret_key_file, true);
 }
 

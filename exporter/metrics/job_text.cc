@@ -176,16 +176,18 @@ struct JobRenderer {
   // Only while the job runs: a finished job's progress says nothing its status does not.
   void Progress() {
     if (!IsActiveStatus(job.status)) return;
-    int64_t total = 0, finished = 0;
+    // Doubles: the list's counts come from the network, and a sum of two int64 could overflow.
+    double total = 0, finished = 0;
     if (job.has_tasks) {
       TaskTally tally = TallyTasks(job);
-      total = tally.total;
-      finished = tally.succeeded + tally.failed;
+      total = static_cast<double>(tally.total);
+      finished = static_cast<double>(tally.succeeded) + static_cast<double>(tally.failed);
     } else {
-      total = job.task_total_count.value_or(0);
-      finished = job.task_success_count.value_or(0) + job.task_failed_count.value_or(0);
+      total = static_cast<double>(job.task_total_count.value_or(0));
+      finished = static_cast<double>(job.task_success_count.value_or(0)) +
+                 static_cast<double>(job.task_failed_count.value_or(0));
     }
-    if (total > 0) Add(kProgress, std::min(1.0, static_cast<double>(finished) / static_cast<double>(total)));
+    if (total > 0) Add(kProgress, std::clamp(finished / total, 0.0, 1.0));
   }
 
   // Per-task and per-target series, at most max_tasks_per_job of each, skipping repeated ids (duplicate series

@@ -17,7 +17,6 @@
 
 namespace ief {
 
-// The families whose lines depend only on the job's content, in exposition order.
 // How job details become series (global.per_task_metrics, global.max_tasks_per_job).
 struct RenderOptions {
   bool per_task_metrics = true;
@@ -25,6 +24,7 @@ struct RenderOptions {
   bool operator==(const RenderOptions&) const = default;
 };
 
+// The families whose lines depend only on the job's content, in exposition order.
 enum CachedFamily {
   kJobInfo, kJobStatus, kTasks, kTasksSucceeded, kTasksFailed, kTasksByStatus, kCreated, kStatusUpdated, kProgress,
   kTaskInfo, kTaskCreated, kTaskFailureInfo, kTargetInfo, kCachedFamilyCount

@@ -19,6 +19,15 @@ prometheus::Family<prometheus::Histogram>& Histogram(prometheus::Registry& regis
 
 std::string Text(std::string_view view) { return std::string(view); }
 
+// job_type comes from the API: the three types it documents keep their name, anything else is "other", so these
+// never-deleted counters stay a few series per project whatever the API sends.
+std::string JobTypeLabel(std::string_view job_type) {
+  for (std::string_view known : {"node_upgrade", "deployment_deploy", "deployment_upgrade"}) {
+    if (job_type == known) return std::string(known);
+  }
+  return "other";
+}
+
 }  // namespace
 
 PollMetrics::PollMetrics(prometheus::Registry& registry)
@@ -55,7 +64,7 @@ void PollMetrics::OnInvalidJobId(const std::string& project_id) {
 }
 
 void PollMetrics::OnJobSeen(const JobLabels& job) {
-  std::pair<std::string, std::string> key{Text(job.project_id), Text(job.job_type)};
+  std::pair<std::string, std::string> key{Text(job.project_id), JobTypeLabel(job.job_type)};
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!job_types_seen_.insert(key).second) return;
@@ -78,7 +87,7 @@ void PollMetrics::OnJobSeen(const JobLabels& job) {
 void PollMetrics::OnJobFinished(const JobLabels& job, std::string_view status,
                                 std::optional<double> duration_seconds) {
   std::map<std::string, std::string> labels = {
-      {"project_id", Text(job.project_id)}, {"job_type", Text(job.job_type)}, {"status", Text(status)}};
+      {"project_id", Text(job.project_id)}, {"job_type", JobTypeLabel(job.job_type)}, {"status", Text(status)}};
   jobs_finished_.Add(labels).Increment();
   if (!duration_seconds || *duration_seconds < 0) return;
   std::vector<double> buckets;
@@ -90,12 +99,12 @@ void PollMetrics::OnJobFinished(const JobLabels& job, std::string_view status,
 }
 
 void PollMetrics::OnJobRetried(const JobLabels& job) {
-  retries_.Add({{"project_id", Text(job.project_id)}, {"job_type", Text(job.job_type)}}).Increment();
+  retries_.Add({{"project_id", Text(job.project_id)}, {"job_type", JobTypeLabel(job.job_type)}}).Increment();
 }
 
 void PollMetrics::OnJobStarted(const JobLabels& job, double wait_seconds) {
   if (wait_seconds < 0) return;
-  waits_.Add({{"project_id", Text(job.project_id)}, {"job_type", Text(job.job_type)}}, kWaitBuckets)
+  waits_.Add({{"project_id", Text(job.project_id)}, {"job_type", JobTypeLabel(job.job_type)}}, kWaitBuckets)
       .Observe(wait_seconds);
 }
 
@@ -103,7 +112,7 @@ void PollMetrics::OnTasksFinished(const JobLabels& job, std::string_view status,
                                   int64_t count) {
   tasks_finished_
       .Add({{"project_id", Text(job.project_id)},
-            {"job_type", Text(job.job_type)},
+            {"job_type", JobTypeLabel(job.job_type)},
             {"status", Text(status)},
             {"reason_class", Text(reason_class)}})
       .Increment(static_cast<double>(count));

@@ -8,7 +8,8 @@
 //   ief_node_task_failures_total{project_id,target_id}                opt-in, at most kMaxNodeSeries series
 //   ief_node_task_failures_overflow_total{project_id}                 failures on nodes beyond that
 //   ief_discovery_invalid_job_ids_total{project_id}
-// No job ids on any of them: their cardinality stays bounded whatever the tenant does (the node counter is opt-in
+// No job ids on any of them, and job_type is one of the three the API documents or "other": their cardinality
+// stays bounded whatever the tenant (or the API) does (the node counter is opt-in
 // and capped). They live in the app's registry, so reloads, deleted jobs and retention never lower them.
 #pragma once
 

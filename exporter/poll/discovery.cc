@@ -1,6 +1,7 @@
 #include "poll/discovery.h"
 
 #include <algorithm>
+#include <limits>
 
 namespace ief {
 
@@ -58,7 +59,9 @@ Fetched<BatchJobList> ListAllJobs(const PageReader& read_page, long page_size, l
 
 long ListWalkPages(std::optional<int64_t> job_count, long page_size) {
   if (!job_count || *job_count <= 0) return 1;
-  return static_cast<long>((*job_count + page_size - 1) / page_size);
+  // The count comes from the network: divide first, so a huge one cannot overflow.
+  const int64_t pages = *job_count / page_size + (*job_count % page_size != 0 ? 1 : 0);
+  return static_cast<long>(std::min<int64_t>(pages, std::numeric_limits<long>::max()));
 }
 
 }  // namespace ief

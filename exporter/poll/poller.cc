@@ -52,6 +52,11 @@ namespace {
 // Invalid ids are logged once each, up to this many per project.
 constexpr size_t kMaxLoggedInvalidIds = 100;
 
+// `later - earlier` of two API timestamps, in doubles: int64 values from the network could overflow a subtraction.
+double SecondsBetween(int64_t earlier, int64_t later) {
+  return static_cast<double>(later) - static_cast<double>(earlier);
+}
+
 class IefFetcher : public JobFetcher {
  public:
   IefFetcher(TransportPool::Lease transport, IefClientOptions options, ApiObserver* observer)
@@ -138,6 +143,7 @@ void Poller::SeedFrom(const Snapshot& previous) {
   }
   const SteadyTime now = clock_.Steady();
   for (const auto& old : previous.expired_jobs) {
+    if (jobs_.contains({old->project_id, old->job_id})) continue;  // configured now: it starts afresh, with series
     for (size_t i = 0; i < projects_.size(); ++i) {
       if (projects_[i].state.project_id != old->project_id || !projects_[i].discovery_enabled) continue;
       if (!InShard(old->job_id, options_.shard, options_.total_shards)) continue;
@@ -285,10 +291,11 @@ void Poller::TrackListedJob(size_t project_index, const BatchJob& summary, std::
   const std::string& project_id = project.state.project_id;
   if (!IsSafePathSegment(summary.job_id)) {  // anything that came from the network is hostile until checked
     if (options_.observer != nullptr) options_.observer->OnInvalidJobId(project_id);
+    std::string shown_id = TruncateUtf8(summary.job_id, kMaxIdLength);  // what is kept and logged is bounded
     if (project.logged_invalid_ids.size() < kMaxLoggedInvalidIds &&
-        project.logged_invalid_ids.insert(summary.job_id).second) {
+        project.logged_invalid_ids.insert(shown_id).second) {
       log::Warn("Listed batch job has an invalid id; skipped",
-                {{"project_id", project_id}, {"job_id", QuoteForLog(TruncateUtf8(summary.job_id, kMaxIdLength))}});
+                {{"project_id", project_id}, {"job_id", QuoteForLog(shown_id)}});
     }
     return;
   }
@@ -298,8 +305,13 @@ void Poller::TrackListedJob(size_t project_index, const BatchJob& summary, std::
   if (it == jobs_.end()) {
     if (!wanted) return;
     JobRecord& added = AddRecord(project_index, summary.job_id, JobSource::kDiscovery);
-    added.found_in_first_listing = !project.state.listed;
-    added.count_first_tasks = project.state.listed;  // a new job: all its tasks finished while we watched
+    // A job created before the exporter started is no news, even when a later listing is the first to show it
+    // (a reload widened the filters): its details are background work and its finished tasks a baseline.
+    const bool created_before_start =
+        summary.created_at && FromUnixSeconds(static_cast<double>(*summary.created_at)) < options_.history_since;
+    const bool new_job = project.state.listed && !created_before_start;
+    added.found_in_first_listing = !new_job;
+    added.count_first_tasks = new_job;  // a new job: all its tasks finished while we watched
     if (project.state.listed) {
       log::Info("Discovered batch job", {{"project_id", project_id}, {"job_id", summary.job_id}});
     }
@@ -426,13 +438,22 @@ std::optional<FetchReason> Poller::NeedsFetch(JobRecord& record, SteadyTime now)
   return std::nullopt;
 }
 
+// Whether this round's list says the job's details are current: it agrees with them (or they were read twice since
+// the list last changed), and the latest fetch did not fail; a job backing off after failures stays failed.
+bool Poller::ListConfirmsDetails(const JobRecord& record) const {
+  const JobSnapshot& shown = *record.published;
+  if (!record.listed_this_round || !record.listed || !shown.has_details || !shown.last_good) return false;
+  if (record.in_flight || record.expired || !shown.last_fetch_ok) return false;
+  return !SummaryDiffers(*record.listed, *shown.last_good) || record.fetches_for_listing >= kMaxFetchesPerListing;
+}
+
 void Poller::QueueDueJobs(SteadyTime now) {
   for (auto& [key, record] : jobs_) {
     std::optional<FetchReason> reason = NeedsFetch(record, now);
     if (reason) {
       // Refreshes go oldest first; the others in the order they were asked for.
       queue_.Push(key, *reason, *reason == FetchReason::kRefresh ? record.details_at.value_or(now) : now);
-    } else if (record.listed_this_round && record.published->has_details && !record.in_flight && !record.expired) {
+    } else if (ListConfirmsDetails(record)) {
       // The list confirms the details are current: that counts as a successful look at the job.
       auto confirmed = std::make_shared<JobSnapshot>(*record.published);
       confirmed->last_fetch_ok = true;
@@ -641,14 +662,14 @@ void Poller::ObserveStatus(JobRecord& record, const BatchJob& job) {
 void Poller::ReportFinished(const JobLabels& labels, const BatchJob& job) {
   std::optional<double> duration;
   if (job.created_at && job.status_last_updated_at) {
-    duration = static_cast<double>(*job.status_last_updated_at - *job.created_at);
+    duration = SecondsBetween(*job.created_at, *job.status_last_updated_at);
   }
   options_.observer->OnJobFinished(labels, job.status, duration);
 }
 
 void Poller::ReportStarted(const JobLabels& labels, const BatchJob& job) {
   if (!job.created_at || !job.status_last_updated_at) return;
-  options_.observer->OnJobStarted(labels, static_cast<double>(*job.status_last_updated_at - *job.created_at));
+  options_.observer->OnJobStarted(labels, SecondsBetween(*job.created_at, *job.status_last_updated_at));
 }
 
 // Tasks that reached a terminal status since the previous details (`before`). A job's first details are only a

@@ -129,6 +129,7 @@ class Poller {
   void TrackListedJob(size_t project_index, const BatchJob& summary, std::set<std::string>& matched);
   void DropUnlisted(size_t project_index, const std::set<std::string>& matched);
   void QueueDueJobs(SteadyTime now);
+  bool ListConfirmsDetails(const JobRecord& record) const;
   std::optional<FetchReason> NeedsFetch(JobRecord& record, SteadyTime now) const;
   std::optional<FetchReason> RefreshIfDue(const JobRecord& record, std::string_view status, SteadyTime now) const;
   void ShowListedValues(JobRecord& record, const BatchJob& summary);

@@ -29,7 +29,7 @@ std::optional<Duration> ParseRetryAfter(std::string_view value, WallTime now) {
   std::string copy(value);
   const char* rest = strptime(copy.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
   if (rest == nullptr || *rest != '\0') return std::nullopt;
-  auto wait = std::chrono::system_clock::from_time_t(timegm(&tm)) - now;
+  auto wait = FromUnixSeconds(static_cast<double>(timegm(&tm))) - now;  // clamped: any year is safe
   return std::clamp(std::chrono::duration_cast<Duration>(wait), Duration(0), Duration(std::chrono::hours(24)));
 }
 

@@ -1,5 +1,8 @@
 #include "util/clock.h"
 
+#include <algorithm>
+#include <cmath>
+
 namespace ief {
 namespace {
 
@@ -19,6 +22,11 @@ const Clock& SystemClock() {
 double UnixSeconds(WallTime time) { return Seconds(time.time_since_epoch()); }
 
 WallTime FromUnixSeconds(double seconds) {
+  // Timestamps come from the network: converting one beyond the nanosecond clock's ±292 years would be undefined
+  // behaviour. ±4e9 s (1843 to 2096) keeps any difference of two of them representable too.
+  constexpr double kLimit = 4e9;
+  if (std::isnan(seconds)) seconds = 0;
+  seconds = std::clamp(seconds, -kLimit, kLimit);
   return WallTime(std::chrono::duration_cast<WallTime::duration>(std::chrono::duration<double>(seconds)));
 }
 

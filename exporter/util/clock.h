@@ -22,6 +22,7 @@ const Clock& SystemClock();
 
 // Seconds since the Unix epoch, as Prometheus samples and the IEF API write them.
 double UnixSeconds(WallTime time);
+// Any value is safe: those beyond ±4e9 s (1843 to 2096) are clamped there, NaN is the epoch.
 WallTime FromUnixSeconds(double seconds);
 
 // A duration in (fractional) seconds, for metrics and logs.

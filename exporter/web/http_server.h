@@ -71,7 +71,8 @@ enum class AuthDecision {
 // initializers still compile; prefer designated ones.
 struct HttpServerOptions {
   std::string listen_address;  // HOST:PORT (IPv4); PORT 0 picks a free port
-  // Threads are cheap here (CivetWeb's workers run on 100 KiB stacks: about 16 KiB of memory each while idle),
+  // Threads are cheap here (CivetWeb's workers run on 100 KiB stacks: about 16 KiB of memory each while idle, about
+  // 100 KiB once they have served a gzip scrape, whose compressor each keeps; workers take requests in turn),
   // and a worker is what an idle or slow connection takes away from a scraper: keep far more than any legitimate
   // set of clients (a few Prometheus servers and people) so that a hundred idle connections leave plenty over.
   int num_threads = 256;

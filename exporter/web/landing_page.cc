@@ -249,9 +249,11 @@ void AppendStatusCounts(std::string& out, const std::vector<LandingJob>& jobs) {
 }
 
 void AppendProgress(std::string& out, const LandingJob& job) {
-  const int64_t succeeded = std::max<int64_t>(job.tasks_succeeded, 0);
-  const int64_t failed = std::max<int64_t>(job.tasks_failed, 0);
-  const int64_t remaining = std::max<int64_t>(job.tasks_total - succeeded - failed, 0);
+  // Counts come from the network: bounded first, so the sums below cannot overflow.
+  constexpr int64_t kMostTasks = int64_t{1} << 40;
+  const int64_t succeeded = std::clamp<int64_t>(job.tasks_succeeded, 0, kMostTasks);
+  const int64_t failed = std::clamp<int64_t>(job.tasks_failed, 0, kMostTasks);
+  const int64_t remaining = std::max<int64_t>(std::clamp<int64_t>(job.tasks_total, 0, kMostTasks) - succeeded - failed, 0);
   // Counts that contradict each other (more finished than total) still make a bar that fits.
   const int64_t whole = succeeded + failed + remaining;
   if (whole == 0) {

@@ -219,6 +219,10 @@ TEST_CASE("config mistakes are reported with file:line:column") {
        "projects:\n  - project_id: p1\n    endpoint: https://e.com\n    auth: {token: a}\n    discovery: {name_regex: '('}\n",
        "test.yml:5:29: name_regex is not a valid regex"},
       {"empty file", "", "test.yml:1:1: the file is empty"},
+      {"security token with a line break",
+       "projects:\n  - project_id: p1\n    endpoint: https://e.com\n    jobs: [j]\n    auth:\n      aksk:\n"
+       "        access_key: AK\n        secret_key: SK\n        security_token: \"ST\\r\\nX-Evil: 1\"\n",
+       "test.yml:9:25: security_token has invalid characters"},
       {"null value", std::string("global:\n  poll_interval:\n") + kMinimalProject,
        "test.yml:2:3: poll_interval has no value"},
   };

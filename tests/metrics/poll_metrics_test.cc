@@ -96,3 +96,16 @@ TEST_CASE("the counters of a job type start at 0 when a job of that type is firs
   CHECK_THAT(text, Catch::Contains(R"(ief_batch_job_retries_total{job_type="node_upgrade",project_id="p1"} 0)"));
   CHECK_THAT(text, Catch::Contains(R"(ief_batch_tasks_finished_total{job_type="node_upgrade",project_id="p1",reason_class="resources",status="Failed"} 0)"));
 }
+
+TEST_CASE("job types the API does not document share one series set, whatever it sends") {
+  prometheus::Registry registry;
+  ief::PollMetrics metrics(registry);
+  for (int i = 0; i < 50; ++i) {
+    const std::string made_up = "type-" + std::to_string(i);
+    metrics.OnJobSeen({"p1", made_up});
+    metrics.OnJobFinished({"p1", made_up}, "Failed", 10.0);
+  }
+  const std::string text = Render(registry);
+  CHECK_THAT(text, Catch::Contains(R"(ief_batch_jobs_finished_total{job_type="other",project_id="p1",status="Failed"} 50)"));
+  CHECK_THAT(text, !Catch::Contains("type-"));
+}

@@ -1,6 +1,7 @@
 #include "poll/discovery.h"
 
 #include <catch2/catch.hpp>
+#include <limits>
 #include <set>
 
 namespace {
@@ -61,6 +62,8 @@ TEST_CASE("a list walk takes as many pages as the job count needs, one when it i
   CHECK(ief::ListWalkPages(100, 100) == 1);
   CHECK(ief::ListWalkPages(101, 100) == 2);
   CHECK(ief::ListWalkPages(1000, 100) == 10);
+  // The count comes from the network: the largest one still gives a page count, not an overflow.
+  CHECK(ief::ListWalkPages(std::numeric_limits<int64_t>::max(), 100) == std::numeric_limits<int64_t>::max() / 100 + 1);
 }
 
 TEST_CASE("ListAllJobs pages until job_count, coping with short pages") {

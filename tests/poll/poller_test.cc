@@ -685,3 +685,52 @@ TEST_CASE("finished jobs leave the snapshot after the retention, counters untouc
   reloaded.Round();
   CHECK(reloaded.observer.Take() == std::vector<std::string>{"retried node_upgrade"});
 }
+
+TEST_CASE("a job widened filters bring in after a reload is old news: background work, its tasks a baseline") {
+  Fixture first({Discovering("p", {}, "nightly-.*")});
+  ief::BatchJob adhoc = Job("adhoc", "Running", kStarted - 10, kStarted - 3600);
+  adhoc.job_name = "adhoc-1";
+  first.script.listing = {adhoc};
+  first.Round();
+  CHECK(first.Snapshot()->jobs.empty());
+  auto previous = first.Snapshot();
+
+  Fixture second({Discovering("p")}, {.history_since = ief::FromUnixSeconds(kStarted)}, previous.get());
+  second.script.listing = {adhoc};
+  second.script.answers["adhoc"] = {WithTasks(adhoc, {Task("a", "Successful"), Task("b", "Failed", "node is offline")})};
+  second.Round();
+  CHECK(second.script.fetch_order ==
+        std::vector<std::pair<std::string, RequestPriority>>{{"adhoc", RequestPriority::kBackground}});
+  CHECK(second.observer.Take().empty());
+}
+
+TEST_CASE("a job backing off after failures stays failed while the list shows it, until a fetch succeeds") {
+  Fixture f({Discovering("p")});
+  f.script.listing = {Listed("a", "Running")};
+  f.Round();
+  REQUIRE(Job(*f.Snapshot(), "a").last_fetch_ok);
+  f.script.listing[0].task_success_count = 1;  // a change, whose details fail to come
+  f.script.answers["a"] = {Script::Failure(ErrorKind::kHttpStatus, "HTTP 500")};
+  for (int round = 0; round < 6; ++round) {
+    f.Round();
+    CHECK_FALSE(Job(*f.Snapshot(), "a").last_fetch_ok);
+  }
+  f.script.answers["a"] = {f.script.listing[0]};
+  for (int round = 0; round < 4; ++round) f.Round();  // what is left of the back-off, then a fetch
+  CHECK(Job(*f.Snapshot(), "a").last_fetch_ok);
+}
+
+TEST_CASE("a job that expired as discovered and is configured after a reload shows again, as configured") {
+  Fixture first({Discovering("p")}, {.finished_job_retention = 72h});
+  first.script.listing = {Job("ancient", "Failed", kStarted - 100 * 3600)};
+  first.Round();
+  REQUIRE(first.Snapshot()->expired_jobs.size() == 1);
+  auto previous = first.Snapshot();
+
+  Fixture second({Discovering("p", {"ancient"})}, {.finished_job_retention = 72h}, previous.get());
+  second.script.listing = first.script.listing;
+  second.Round();
+  CHECK(TrackedIds(*second.Snapshot()) == std::vector<std::string>{"ancient/config"});
+  CHECK(second.Snapshot()->expired_jobs.empty());
+  CHECK(Job(*second.Snapshot(), "ancient").has_details);
+}

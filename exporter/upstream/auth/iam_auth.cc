@@ -152,7 +152,8 @@ Result<IamToken> IamTokenAuthenticator::ReadTokenAnswer(const HttpResponse& resp
 void IamTokenAuthenticator::RecordSuccess(const IamToken& token, SteadyTime now) {
   // Lifetime as IAM states it, applied to our own clock, so a skewed local clock does not matter.
   auto lifetime = token.issued_at ? token.expires_at - *token.issued_at : token.expires_at - clock_.Wall();
-  lifetime = std::max<std::chrono::nanoseconds>(lifetime, seconds(1));
+  // IAM tokens live 24 hours; the bounds keep a bogus answer from overflowing the arithmetic below.
+  lifetime = std::clamp<std::chrono::nanoseconds>(lifetime, seconds(1), std::chrono::hours(7 * 24));
   token_ = token.token;
   obtained_at_ = now;
   expires_at_ = now + lifetime;

@@ -1,6 +1,7 @@
 #include "upstream/auth/iam_auth.h"
 
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <atomic>
 #include <thread>
 
@@ -208,4 +209,12 @@ TEST_CASE("ISO 8601 times as IAM writes them") {
   CHECK_FALSE(ief::ParseIso8601Utc("2020-01-04 09:05:22").has_value());
   CHECK_FALSE(ief::ParseIso8601Utc("2020-01-04T09:05:22+08:00").has_value());
   CHECK_FALSE(ief::ParseIso8601Utc("").has_value());
+}
+
+TEST_CASE("times from the network far outside the clock's range are clamped, never undefined") {
+  CHECK(ief::UnixSeconds(ief::FromUnixSeconds(1e300)) == 4e9);
+  CHECK(ief::UnixSeconds(ief::FromUnixSeconds(-1e300)) == -4e9);
+  CHECK(ief::UnixSeconds(ief::FromUnixSeconds(std::nan(""))) == 0.0);
+  CHECK(ief::UnixSeconds(ief::FromUnixSeconds(1.7e12)) == 4e9);  // milliseconds read as seconds
+  CHECK(ief::UnixSeconds(ief::ParseIso8601Utc("9999-12-31T23:59:59Z").value()) == 4e9);
 }
