@@ -20,7 +20,7 @@ struct Exchange {
 };
 
 // Grows the body's buffer (and its share of the budget) before libcurl's bytes are appended. Capacity, not size,
-// is what the memory costs, so that is what the budget counts.
+// is what the memory costs, so that is what the budget counts; while the buffer moves, old and new both exist.
 bool MakeRoom(Exchange& exchange, size_t incoming) {
   std::string& body = exchange.response->body;
   size_t needed = body.size() + incoming;
@@ -30,12 +30,13 @@ bool MakeRoom(Exchange& exchange, size_t incoming) {
   }
   if (needed <= body.capacity()) return true;
   size_t capacity = std::min(std::max(needed, body.capacity() * 2), exchange.options->max_body_bytes);
-  if (exchange.options->budget != nullptr &&
-      !exchange.response->memory.GrowTo(*exchange.options->budget, capacity)) {
+  BudgetReservation& memory = exchange.response->memory;
+  if (exchange.options->budget != nullptr && !memory.GrowTo(*exchange.options->budget, body.capacity() + capacity)) {
     exchange.refusal = "answers in flight exceed the response memory budget";
     return false;
   }
   body.reserve(capacity);
+  memory.ShrinkTo(capacity);
   return true;
 }
 

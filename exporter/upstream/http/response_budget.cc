@@ -28,6 +28,12 @@ bool BudgetReservation::GrowTo(ResponseBudget& budget, size_t total) {
   return true;
 }
 
+void BudgetReservation::ShrinkTo(size_t total) {
+  if (budget_ == nullptr || total >= bytes_) return;
+  budget_->Give(bytes_ - total);
+  bytes_ = total;
+}
+
 void BudgetReservation::Release() {
   if (budget_ != nullptr) budget_->Give(bytes_);
   budget_ = nullptr;

@@ -23,6 +23,8 @@ class BudgetReservation {
 
   // Grows the reservation to `total` bytes; false (unchanged) when the budget cannot give that much.
   bool GrowTo(ResponseBudget& budget, size_t total);
+  // Gives back what exceeds `total` bytes.
+  void ShrinkTo(size_t total);
   size_t bytes() const { return bytes_; }
 
  private:

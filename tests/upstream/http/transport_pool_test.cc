@@ -44,11 +44,14 @@ TEST_CASE("a budget reservation grows within the limit and gives everything back
     CHECK_FALSE(b.GrowTo(budget, 500));  // 1,100 would be over
     CHECK(b.GrowTo(budget, 400));
     CHECK(budget.in_use() == 1000);
-    CHECK(a.GrowTo(budget, 300));  // shrinking is not a thing: it keeps what it has
+    CHECK(a.GrowTo(budget, 300));  // growing to less keeps what it has
     CHECK(a.bytes() == 600);
+    a.ShrinkTo(500);  // a buffer that moved gives back what its old place took
+    CHECK(a.bytes() == 500);
+    CHECK(budget.in_use() == 900);
     ief::BudgetReservation moved = std::move(a);
-    CHECK(budget.in_use() == 1000);
-    CHECK(moved.bytes() == 600);
+    CHECK(budget.in_use() == 900);
+    CHECK(moved.bytes() == 500);
   }
   CHECK(budget.in_use() == 0);
 }
