@@ -27,6 +27,16 @@ bool DiscoveryFilter::Matches(const BatchJob& summary, WallTime now) const {
   return true;
 }
 
+std::string DescribeFilter(const DiscoveryConfig& config) {
+  if (!config.enabled) return "off";
+  // Each part with its length in front, so that no two different configs read the same.
+  std::string description = "types:" + std::to_string(config.job_types.size());
+  for (const std::string& type : config.job_types) description += ";" + std::to_string(type.size()) + ":" + type;
+  description += ";regex:" + std::to_string(config.name_regex.size()) + ":" + config.name_regex;
+  if (config.max_age) description += ";max_age:" + std::to_string(config.max_age->count());
+  return description;
+}
+
 uint64_t JobIdHash(std::string_view job_id) {
   uint64_t hash = 14695981039346656037ULL;  // FNV-1a 64-bit offset basis
   for (unsigned char c : job_id) {

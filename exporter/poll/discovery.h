@@ -32,6 +32,10 @@ class DiscoveryFilter {
   std::optional<Duration> max_age_;
 };
 
+// What decides which listed jobs are tracked (enabled, job types, name regex, max age), as a string that is equal
+// for two configs exactly when they track the same jobs. Not the interval: it changes when, not what.
+std::string DescribeFilter(const DiscoveryConfig& config);
+
 // The shard that owns a job: FNV-1a (64-bit) of the job id's bytes, modulo the shard count. Stable across
 // processes, platforms and versions, so N replicas split the jobs with no overlap and no gap.
 uint64_t JobIdHash(std::string_view job_id);

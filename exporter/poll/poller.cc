@@ -100,6 +100,7 @@ Poller::Poller(PollerOptions options, std::vector<TrackedProject> projects, JobF
     record.context = project.context;
     record.state.project_id = project.context->project_id;
     record.discovery_enabled = project.discovery.enabled;
+    record.state.discovery_filter = DescribeFilter(project.discovery);
     if (project.discovery.enabled) {
       record.filter.emplace(project.discovery);
       record.discovery_interval = project.discovery.interval.value_or(options_.poll_interval);
@@ -138,7 +139,15 @@ Poller::JobRecord& Poller::AddRecord(size_t project_index, const std::string& jo
 void Poller::SeedFrom(const Snapshot& previous) {
   for (ProjectRecord& project : projects_) {
     for (const ProjectSnapshot& old : previous.projects) {
-      if (old.project_id == project.state.project_id) project.state = old;
+      if (old.project_id != project.state.project_id) continue;
+      const std::string filter = project.state.discovery_filter;
+      project.state = old;
+      // Jobs that match only under a new filter were there before: the first listing is a baseline again, so
+      // they are background work and their finished tasks are not news.
+      if (old.discovery_filter != filter) {
+        project.state.listed = false;
+        project.state.discovery_filter = filter;
+      }
     }
   }
   const SteadyTime now = clock_.Steady();
@@ -305,13 +314,8 @@ void Poller::TrackListedJob(size_t project_index, const BatchJob& summary, std::
   if (it == jobs_.end()) {
     if (!wanted) return;
     JobRecord& added = AddRecord(project_index, summary.job_id, JobSource::kDiscovery);
-    // A job created before the exporter started is no news, even when a later listing is the first to show it
-    // (a reload widened the filters): its details are background work and its finished tasks a baseline.
-    const bool created_before_start =
-        summary.created_at && FromUnixSeconds(static_cast<double>(*summary.created_at)) < options_.history_since;
-    const bool new_job = project.state.listed && !created_before_start;
-    added.found_in_first_listing = !new_job;
-    added.count_first_tasks = new_job;  // a new job: all its tasks finished while we watched
+    added.found_in_first_listing = !project.state.listed;
+    added.count_first_tasks = project.state.listed;  // a new job: all its tasks finished while we watched
     if (project.state.listed) {
       log::Info("Discovered batch job", {{"project_id", project_id}, {"job_id", summary.job_id}});
     }

@@ -44,6 +44,7 @@ struct ProjectSnapshot {
   bool has_answered = false;  // false until the first request to this project finished
   bool up = false;            // the latest request reached a sensible API answer
   bool listed = false;        // ListBatchJob was read successfully at least once
+  std::string discovery_filter;  // which listed jobs are tracked (DescribeFilter): a reload that changes it lists afresh
 };
 
 struct Snapshot {

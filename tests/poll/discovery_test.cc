@@ -108,3 +108,21 @@ TEST_CASE("ListAllJobs stops on an empty page and reports a failing one") {
   REQUIRE_FALSE(result.ok());
   CHECK(result.error().message == "HTTP 500");
 }
+
+TEST_CASE("a filter's description changes exactly when the jobs it tracks may change") {
+  ief::DiscoveryConfig nightly{.enabled = true, .job_types = {"node_upgrade"}, .name_regex = "nightly-.*"};
+  ief::DiscoveryConfig other_interval = nightly;
+  other_interval.interval = std::chrono::seconds(90);
+  CHECK(ief::DescribeFilter(nightly) == ief::DescribeFilter(other_interval));
+  ief::DiscoveryConfig wider = nightly;
+  wider.name_regex = "";
+  ief::DiscoveryConfig older = nightly;
+  older.max_age = std::chrono::hours(24);
+  ief::DiscoveryConfig off = nightly;
+  off.enabled = false;
+  // A type list and a regex that would read the same if they were simply joined.
+  ief::DiscoveryConfig joined{.enabled = true, .job_types = {"a;regex:0:"}, .name_regex = ""};
+  ief::DiscoveryConfig split{.enabled = true, .job_types = {"a"}, .name_regex = ""};
+  for (const auto* changed : {&wider, &older, &off}) CHECK(ief::DescribeFilter(*changed) != ief::DescribeFilter(nightly));
+  CHECK(ief::DescribeFilter(joined) != ief::DescribeFilter(split));
+}

@@ -686,7 +686,7 @@ TEST_CASE("finished jobs leave the snapshot after the retention, counters untouc
   CHECK(reloaded.observer.Take() == std::vector<std::string>{"retried node_upgrade"});
 }
 
-TEST_CASE("a job widened filters bring in after a reload is old news: background work, its tasks a baseline") {
+TEST_CASE("jobs that a reload's wider filter brings in are a baseline: background work, their tasks not counted") {
   Fixture first({Discovering("p", {}, "nightly-.*")});
   ief::BatchJob adhoc = Job("adhoc", "Running", kStarted - 10, kStarted - 3600);
   adhoc.job_name = "adhoc-1";
@@ -733,4 +733,21 @@ TEST_CASE("a job that expired as discovered and is configured after a reload sho
   CHECK(TrackedIds(*second.Snapshot()) == std::vector<std::string>{"ancient/config"});
   CHECK(second.Snapshot()->expired_jobs.empty());
   CHECK(Job(*second.Snapshot(), "ancient").has_details);
+}
+
+TEST_CASE("after a reload with the same filter, a job that appears is still news: urgent, its tasks counted") {
+  Fixture first({Discovering("p")});
+  first.script.listing = {Job("old", "Successful", kStarted - 3600)};
+  first.Round();
+  auto previous = first.Snapshot();
+  Fixture second({Discovering("p")}, {.history_since = ief::FromUnixSeconds(kStarted)}, previous.get());
+  ief::BatchJob fresh = Job("fresh", "Running", kStarted + 10, kStarted - 60);
+  second.script.listing = {first.script.listing[0], fresh};
+  second.script.answers["fresh"] = {WithTasks(fresh, {Task("a", "Successful")})};
+  second.Round();
+  CHECK(second.script.fetch_order ==
+        std::vector<std::pair<std::string, RequestPriority>>{{"fresh", RequestPriority::kUrgent}});
+  auto events = second.observer.Take();
+  std::sort(events.begin(), events.end());
+  CHECK(events == std::vector<std::string>{"started 70", "tasks Successful none 1"});
 }
