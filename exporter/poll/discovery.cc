@@ -59,7 +59,12 @@ Fetched<BatchJobList> ListAllJobs(const PageReader& read_page, long page_size, l
     if (!result.ok()) return result.error();
     all.job_count = result->job_count;
     long received = static_cast<long>(result->jobs.size());
-    for (BatchJob& job : result.value().jobs) all.jobs.push_back(std::move(job));
+    // Only the summary is kept: a description or a task_data document is never used, and the whole list is in
+    // memory until it is applied.
+    for (const BatchJob& job : result->jobs) {
+      all.jobs.push_back(SummaryOf(job));
+      all.jobs.back().has_tasks = false;  // tasks a list item might carry are not kept: it is no job's details
+    }
     offset += received;
     // Done when the server says we have everything, or when it has nothing more to give.
     if (received == 0 || !all.job_count || offset >= *all.job_count) break;

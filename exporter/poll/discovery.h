@@ -44,7 +44,8 @@ bool InShard(std::string_view job_id, int shard, int total_shards);
 using PageReader = std::function<Fetched<BatchJobList>(long offset, long limit)>;
 
 // Reads ListBatchJob page by page until offset >= job_count, advancing by what each page really holds (a server
-// may return fewer items than asked). The result holds every item; on failure, the failing page's error.
+// may return fewer items than asked). The result holds every item's summary (SummaryOf); on failure, the failing
+// page's error.
 Fetched<BatchJobList> ListAllJobs(const PageReader& read_page, long page_size, long max_pages = 10000);
 
 // How many pages a walk of `job_count` jobs takes (1 when the count is not known yet).

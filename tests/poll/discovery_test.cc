@@ -86,6 +86,26 @@ TEST_CASE("ListAllJobs pages until job_count, coping with short pages") {
   CHECK(asked == std::vector<std::pair<long, long>>{{0, 10}, {7, 10}, {14, 10}, {21, 10}});
 }
 
+TEST_CASE("ListAllJobs keeps each item's summary, not its bulky parts") {
+  auto server = [](long, long) {
+    ief::BatchJobList page;
+    page.job_count = 1;
+    ief::BatchJob item = Summary("j", "", "", 0);
+    item.description = std::string(100000, 'd');
+    item.task_data = std::string(100000, 't');
+    item.status = "Running";
+    page.jobs.push_back(item);
+    return ief::Fetched<ief::BatchJobList>(page);
+  };
+  auto all = ief::ListAllJobs(server, 10);
+  REQUIRE(all.ok());
+  REQUIRE(all->jobs.size() == 1);
+  CHECK(all->jobs[0].job_id == "j");
+  CHECK(all->jobs[0].status == "Running");
+  CHECK(all->jobs[0].description.empty());
+  CHECK(all->jobs[0].task_data.empty());
+}
+
 TEST_CASE("ListAllJobs stops on an empty page and reports a failing one") {
   int calls = 0;
   auto liar = [&](long, long) {  // claims 100 jobs but has none
