@@ -52,6 +52,10 @@ namespace {
 // Invalid ids are logged once each, up to this many per project.
 constexpr size_t kMaxLoggedInvalidIds = 100;
 
+// How long a dropped discovered job's last status is remembered, and for how many jobs at most.
+constexpr Duration kRememberDroppedFor = std::chrono::minutes(10);
+constexpr size_t kMaxRememberedDropped = 10000;
+
 // `later - earlier` of two API timestamps, in doubles: int64 values from the network could overflow a subtraction.
 double SecondsBetween(int64_t earlier, int64_t later) {
   return static_cast<double>(later) - static_cast<double>(earlier);
@@ -282,6 +286,7 @@ void Poller::ApplyListing(size_t project_index, const Fetched<BatchJobList>& lis
     return;
   }
   project.last_list_failure.clear();
+  ForgetDroppedLongAgo(clock_.Steady());
   project.job_count = listing->job_count;
   project.listed_this_round = true;
   const size_t tracked_before = jobs_.size();
@@ -316,6 +321,12 @@ void Poller::TrackListedJob(size_t project_index, const BatchJob& summary, std::
     JobRecord& added = AddRecord(project_index, summary.job_id, JobSource::kDiscovery);
     added.found_in_first_listing = !project.state.listed;
     added.count_first_tasks = project.state.listed;  // a new job: all its tasks finished while we watched
+    if (auto dropped = recently_dropped_.find({project_id, summary.job_id}); dropped != recently_dropped_.end()) {
+      // Back after a short absence: no news, only what changed since it was last seen counts.
+      added.seen = JobRecord::Seen{dropped->second.status, dropped->second.updated_at};
+      added.count_first_tasks = false;
+      recently_dropped_.erase(dropped);
+    }
     if (project.state.listed) {
       log::Info("Discovered batch job", {{"project_id", project_id}, {"job_id", summary.job_id}});
     }
@@ -394,7 +405,7 @@ void Poller::DropUnlisted(size_t project_index, const std::set<std::string>& mat
       record.listed.reset();
     } else if (project.discovery_enabled && !record.in_flight) {
       log::Info("Batch job no longer listed; dropped", {{"project_id", project_id}, {"job_id", record.job_id}});
-      EraseRecord(current);
+      DropDiscovered(current);
     }
   }
 }
@@ -577,7 +588,7 @@ void Poller::ApplyResult(const JobKey& key, FetchReason reason, const Fetched<Ba
 
   if (!result.ok() && result.error().kind == ErrorKind::kNotFound && record.source == JobSource::kDiscovery) {
     log::Info("Discovered batch job answers 404; dropped", {{"project_id", key.first}, {"job_id", key.second}});
-    EraseRecord(it);
+    DropDiscovered(it);
     PublishLocked();
     return;
   }
@@ -698,6 +709,18 @@ void Poller::ObserveTasks(JobRecord& record, const TaskTally* before, const Task
       observer->OnNodeTaskFailed(labels, target);
     }
   }
+}
+
+void Poller::DropDiscovered(std::map<JobKey, JobRecord>::iterator record) {
+  const std::optional<JobRecord::Seen>& seen = record->second.seen;
+  if (seen && recently_dropped_.size() < kMaxRememberedDropped) {
+    recently_dropped_[record->first] = Dropped{seen->status, seen->updated_at, clock_.Steady()};
+  }
+  EraseRecord(record);
+}
+
+void Poller::ForgetDroppedLongAgo(SteadyTime now) {
+  std::erase_if(recently_dropped_, [&](const auto& entry) { return now - entry.second.dropped_at >= kRememberDroppedFor; });
 }
 
 void Poller::EraseRecord(std::map<JobKey, JobRecord>::iterator record) {

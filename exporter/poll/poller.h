@@ -148,6 +148,8 @@ class Poller {
   void ApplyResult(const JobKey& key, FetchReason reason, const Fetched<BatchJob>& result, Digest digest);
   void RecordOutcome(JobRecord& record, const Fetched<BatchJob>& result);
   void EraseRecord(std::map<JobKey, JobRecord>::iterator record);
+  void DropDiscovered(std::map<JobKey, JobRecord>::iterator record);
+  void ForgetDroppedLongAgo(SteadyTime now);
   void PublishLocked();
 
   PollerOptions options_;
@@ -161,6 +163,14 @@ class Poller {
   std::condition_variable stop_requested_;
   std::vector<ProjectRecord> projects_;
   std::map<JobKey, JobRecord> jobs_;  // sorted, so snapshots come out in a stable order
+  // Discovered jobs dropped lately, with the status last seen: one that comes back (a list walk skipped it while
+  // jobs were deleted, a transient 404) is not counted again as a new job finishing. Forgotten after a while.
+  struct Dropped {
+    std::string status;
+    std::optional<int64_t> updated_at;
+    SteadyTime dropped_at;
+  };
+  std::map<JobKey, Dropped> recently_dropped_;
   FetchQueue queue_;
   size_t in_flight_ = 0;
   size_t urgent_in_flight_ = 0;

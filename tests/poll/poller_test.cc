@@ -751,3 +751,48 @@ TEST_CASE("after a reload with the same filter, a job that appears is still news
   std::sort(events.begin(), events.end());
   CHECK(events == std::vector<std::string>{"started 70", "tasks Successful none 1"});
 }
+
+TEST_CASE("a job a list walk skipped once, or that answered 404 once, is not counted again when it is back") {
+  Fixture f({Discovering("p")});
+  ief::BatchJob done = Job("done", "Running", kStarted + 5);
+  f.script.listing = {done};
+  f.script.answers["done"] = {WithTasks(done, {Task("a", "Running")})};
+  f.Round();
+  done = Job("done", "Failed", kStarted + 60);
+  f.script.listing = {done};
+  f.script.answers["done"] = {WithTasks(done, {Task("a", "Failed", "node is offline")})};
+  f.Round();
+  auto events = f.observer.Take();
+  std::sort(events.begin(), events.end());
+  CHECK(events == std::vector<std::string>{"finished node_upgrade Failed 60", "node node-a", "started 5",
+                                           "tasks Failed node_offline 1"});
+
+  f.script.listing.clear();  // skipped by a walk while other jobs were deleted
+  f.Round();
+  CHECK(f.Snapshot()->jobs.empty());
+  f.script.listing = {done};  // and back at the next walk, unchanged
+  f.Round();
+  CHECK(TrackedIds(*f.Snapshot()) == std::vector<std::string>{"done/discovery"});
+  CHECK(f.observer.Take().empty());
+
+  // Long gone and listed again, it is a job seen for the first time: its finish counts.
+  f.script.listing.clear();
+  f.Round();
+  f.clock.Advance(11min);
+  f.Round();
+  f.script.listing = {done};
+  f.Round();
+  events = f.observer.Take();
+  std::sort(events.begin(), events.end());
+  CHECK(events == std::vector<std::string>{"finished node_upgrade Failed 60", "node node-a", "tasks Failed node_offline 1"});
+
+  // A transient 404 while it is retried: dropped, then back through the list; only the retry counts.
+  done = Job("done", "Running", kStarted + 900);
+  f.script.listing = {done};
+  f.script.answers["done"] = {Script::Failure(ErrorKind::kNotFound, "HTTP 404"), WithTasks(done, {Task("a", "Running")})};
+  f.Round();
+  CHECK(f.Snapshot()->jobs.empty());
+  f.Round();
+  CHECK(TrackedIds(*f.Snapshot()) == std::vector<std::string>{"done/discovery"});
+  CHECK(f.observer.Take() == std::vector<std::string>{"retried node_upgrade"});
+}
