@@ -34,11 +34,7 @@ struct Poller::JobRecord {
   std::optional<SteadyTime> details_at;   // when details last arrived
   std::optional<SteadyTime> answered_at;  // when the API last answered about it (a 404 included)
   bool render_stale = false;            // carried over a reload that changed how jobs are rendered
-  struct Seen {
-    std::string status;
-    std::optional<int64_t> updated_at;
-  };
-  std::optional<Seen> seen;             // the latest status seen (list or details): transitions are counted from it
+  std::optional<SeenStatus> seen;       // the latest status seen: transitions are counted from it
   bool count_first_tasks = false;       // its first details' finished tasks finished while the exporter watched
   bool expired = false;                 // finished longer ago than finished_job_retention: no series
   std::string last_failure;             // message of the latest failure; empty after a success
@@ -163,7 +159,7 @@ void Poller::SeedFrom(const Snapshot& previous) {
       JobRecord& record = AddRecord(i, old->job_id, JobSource::kDiscovery);
       record.published = old;
       record.expired = true;
-      if (old->last_good) record.seen = JobRecord::Seen{old->last_good->status, old->last_good->status_last_updated_at};
+      if (old->last_good) record.seen = SeenStatus::Of(*old->last_good);
     }
   }
   for (const auto& old : previous.jobs) {
@@ -180,7 +176,7 @@ void Poller::SeedFrom(const Snapshot& previous) {
     if (record == nullptr) continue;
     auto carried = std::make_shared<JobSnapshot>(*old);
     carried->source = record->source;
-    if (old->last_good) record->seen = JobRecord::Seen{old->last_good->status, old->last_good->status_last_updated_at};
+    if (old->last_good) record->seen = SeenStatus::Of(*old->last_good);
     if (carried->has_details) {
       record->details_at = now;
       record->answered_at = now;
@@ -323,7 +319,7 @@ void Poller::TrackListedJob(size_t project_index, const BatchJob& summary, std::
     added.count_first_tasks = project.state.listed;  // a new job: all its tasks finished while we watched
     if (auto dropped = recently_dropped_.find({project_id, summary.job_id}); dropped != recently_dropped_.end()) {
       // Back after a short absence: no news, only what changed since it was last seen counts.
-      added.seen = JobRecord::Seen{dropped->second.status, dropped->second.updated_at};
+      added.seen = dropped->second.seen;
       added.count_first_tasks = false;
       recently_dropped_.erase(dropped);
     }
@@ -647,8 +643,8 @@ void Poller::RecordOutcome(JobRecord& record, const Fetched<BatchJob>& result) {
 
 void Poller::ObserveStatus(JobRecord& record, const BatchJob& job) {
   if (job.status.empty()) return;
-  std::optional<JobRecord::Seen> before = std::move(record.seen);
-  record.seen = JobRecord::Seen{job.status, job.status_last_updated_at};
+  std::optional<SeenStatus> before = std::move(record.seen);
+  record.seen = SeenStatus::Of(job);
   PollObserver* observer = options_.observer;
   if (observer == nullptr) return;
   if (before && before->status == job.status && before->updated_at == job.status_last_updated_at) return;
@@ -712,9 +708,9 @@ void Poller::ObserveTasks(JobRecord& record, const TaskTally* before, const Task
 }
 
 void Poller::DropDiscovered(std::map<JobKey, JobRecord>::iterator record) {
-  const std::optional<JobRecord::Seen>& seen = record->second.seen;
+  const std::optional<SeenStatus>& seen = record->second.seen;
   if (seen && recently_dropped_.size() < kMaxRememberedDropped) {
-    recently_dropped_[record->first] = Dropped{seen->status, seen->updated_at, clock_.Steady()};
+    recently_dropped_[record->first] = Dropped{*seen, clock_.Steady()};
   }
   EraseRecord(record);
 }

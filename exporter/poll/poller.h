@@ -116,6 +116,12 @@ class Poller {
   struct JobRecord;
   struct ProjectRecord;
   using JobKey = FetchQueue::Key;
+  // A job's status as last seen (from the list or its details): transitions are counted from it.
+  struct SeenStatus {
+    std::string status;
+    std::optional<int64_t> updated_at;
+    static SeenStatus Of(const BatchJob& job) { return {job.status, job.status_last_updated_at}; }
+  };
 
   JobRecord& AddRecord(size_t project_index, const std::string& job_id, JobSource source);
   void SeedFrom(const Snapshot& previous);
@@ -166,8 +172,7 @@ class Poller {
   // Discovered jobs dropped lately, with the status last seen: one that comes back (a list walk skipped it while
   // jobs were deleted, a transient 404) is not counted again as a new job finishing. Forgotten after a while.
   struct Dropped {
-    std::string status;
-    std::optional<int64_t> updated_at;
+    SeenStatus seen;
     SteadyTime dropped_at;
   };
   std::map<JobKey, Dropped> recently_dropped_;
