@@ -21,7 +21,7 @@ bool DiscoveryFilter::Matches(const BatchJob& summary, WallTime now) const {
     return false;
   }
   if (max_age_ && summary.created_at &&
-      FromUnixSeconds(static_cast<double>(*summary.created_at)) < now - *max_age_) {
+      FromApiSeconds(*summary.created_at) < now - *max_age_) {
     return false;
   }
   return true;

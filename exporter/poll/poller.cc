@@ -349,7 +349,7 @@ void Poller::TrackListedJob(size_t project_index, const BatchJob& summary, std::
 bool Poller::FinishedLongAgo(const BatchJob& summary) const {
   if (options_.finished_job_retention == Duration(0) || !IsFinishedStatus(summary.status)) return false;
   if (!summary.status_last_updated_at) return false;
-  return FromUnixSeconds(static_cast<double>(*summary.status_last_updated_at)) <
+  return FromApiSeconds(*summary.status_last_updated_at) <
          clock_.Wall() - options_.finished_job_retention;
 }
 
@@ -654,7 +654,7 @@ void Poller::ObserveStatus(JobRecord& record, const BatchJob& job) {
     observer->OnJobSeen(labels);
     // First sight: report only what happened since the exporter started.
     if (!job.status_last_updated_at ||
-        FromUnixSeconds(static_cast<double>(*job.status_last_updated_at)) <= options_.history_since) {
+        FromApiSeconds(*job.status_last_updated_at) <= options_.history_since) {
       return;
     }
     if (finished) ReportFinished(labels, job);

@@ -30,4 +30,6 @@ WallTime FromUnixSeconds(double seconds) {
   return WallTime(std::chrono::duration_cast<WallTime::duration>(std::chrono::duration<double>(seconds)));
 }
 
+WallTime FromApiSeconds(int64_t seconds) { return FromUnixSeconds(static_cast<double>(seconds)); }
+
 }  // namespace ief

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 
 namespace ief {
 
@@ -24,6 +25,8 @@ const Clock& SystemClock();
 double UnixSeconds(WallTime time);
 // Any value is safe: those beyond ±4e9 s (1843 to 2096) are clamped there, NaN is the epoch.
 WallTime FromUnixSeconds(double seconds);
+// The same for the API's whole-second timestamps (created_at, status_last_updated_at).
+WallTime FromApiSeconds(int64_t seconds);
 
 // A duration in (fractional) seconds, for metrics and logs.
 template <typename Rep, typename Period>

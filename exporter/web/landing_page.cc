@@ -393,7 +393,7 @@ LandingJob JobRow(const JobSnapshot& job) {
     row.job_type = known->job_type;
     row.status = known->status;
     if (known->created_at && *known->created_at >= 0 && *known->created_at <= kLatestCreatedAt) {
-      row.created_at = FromUnixSeconds(static_cast<double>(*known->created_at));
+      row.created_at = FromApiSeconds(*known->created_at);
     }
     // The API's own counts until the details come (ShowBatchJob's documentation swaps their meanings: counting
     // tasks[] is the ground truth once it is known).

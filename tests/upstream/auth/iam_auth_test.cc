@@ -1,8 +1,10 @@
 #include "upstream/auth/iam_auth.h"
 
 #include <catch2/catch.hpp>
-#include <cmath>
+
 #include <atomic>
+#include <cmath>
+#include <limits>
 #include <thread>
 
 #include "support/fixtures.h"
@@ -217,4 +219,8 @@ TEST_CASE("times from the network far outside the clock's range are clamped, nev
   CHECK(ief::UnixSeconds(ief::FromUnixSeconds(std::nan(""))) == 0.0);
   CHECK(ief::UnixSeconds(ief::FromUnixSeconds(1.7e12)) == 4e9);  // milliseconds read as seconds
   CHECK(ief::UnixSeconds(ief::ParseIso8601Utc("9999-12-31T23:59:59Z").value()) == 4e9);
+  // The API's whole-second timestamps take the same path.
+  CHECK(ief::UnixSeconds(ief::FromApiSeconds(1578128722)) == 1578128722.0);
+  CHECK(ief::UnixSeconds(ief::FromApiSeconds(std::numeric_limits<int64_t>::max())) == 4e9);
+  CHECK(ief::UnixSeconds(ief::FromApiSeconds(std::numeric_limits<int64_t>::min())) == -4e9);
 }
