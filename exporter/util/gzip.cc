@@ -2,6 +2,9 @@
 
 #include <zlib.h>
 
+#include <memory>
+#include <mutex>
+
 namespace ief {
 
 std::string GzipCompress(const std::vector<std::string_view>& pieces) {
@@ -34,8 +37,8 @@ std::string GzipCompress(std::string_view data) { return GzipCompress(std::vecto
 
 namespace {
 
-// One raw-deflate compressor per thread, reset between segments: deflateInit allocates and clears ~300 KB, far
-// more than compressing a job's few kilobytes costs.
+// A raw-deflate compressor, reset between segments: deflateInit allocates and clears ~140 KB, far more than
+// compressing a job's few kilobytes costs.
 class SegmentCompressor {
  public:
   SegmentCompressor() {
@@ -53,10 +56,11 @@ class SegmentCompressor {
     stream_.avail_in = static_cast<uInt>(text.size());
     stream_.next_out = reinterpret_cast<Bytef*>(out.data());
     stream_.avail_out = static_cast<uInt>(out.size());
-    deflate(&stream_, Z_SYNC_FLUSH);  // ends byte-aligned with an empty stored block, and is not final
+    // Ends byte-aligned with an empty stored block, and is not final. Room left over means nothing is pending.
+    const bool done = deflate(&stream_, Z_SYNC_FLUSH) == Z_OK && stream_.avail_in == 0 && stream_.avail_out != 0;
     out.resize(stream_.total_out);
     out.shrink_to_fit();  // the bound reserved about the text's size; keep only what is used
-    return stream_.avail_in == 0;
+    return done;
   }
 
  private:
@@ -64,17 +68,76 @@ class SegmentCompressor {
   bool ready_ = false;
 };
 
-}  // namespace
+// Compressors are reused, but not kept one per thread: each of CivetWeb's hundreds of workers would keep its own,
+// with every page its largest segment touched, for as long as the process runs (a soak showed RSS rising by one
+// compressor per worker that served its first scrape after a change, 46 MB once all had). A few idle ones wait
+// here; a scrape that finds none makes one, and it is dropped afterwards if enough are waiting.
+class CompressorPool {
+ public:
+  std::unique_ptr<SegmentCompressor> Take() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!idle_.empty()) {
+        std::unique_ptr<SegmentCompressor> compressor = std::move(idle_.back());
+        idle_.pop_back();
+        return compressor;
+      }
+    }
+    return std::make_unique<SegmentCompressor>();
+  }
 
-DeflateSegment MakeDeflateSegment(std::string_view text) {
+  void Return(std::unique_ptr<SegmentCompressor> compressor) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (idle_.size() < kMaxIdle) idle_.push_back(std::move(compressor));
+  }
+
+ private:
+  // Scrapes rarely compress at the same time (only the first gzip scrape after a change does); one that finds the
+  // pool empty uses a compressor of its own, freed afterwards.
+  static constexpr size_t kMaxIdle = 4;
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<SegmentCompressor>> idle_;
+};
+
+CompressorPool& Compressors() {
+  static CompressorPool& pool = *new CompressorPool;  // never destroyed: usable by any thread until the very end
+  return pool;
+}
+
+// A segment without its bytes yet: its text's length and CRC-32.
+DeflateSegment EmptySegmentFor(std::string_view text) {
   DeflateSegment segment;
   segment.length = text.size();
   segment.crc = static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(text.data()), static_cast<uInt>(text.size())));
+  return segment;
+}
+
+}  // namespace
+
+DeflateSegment MakeDeflateSegment(std::string_view text) {
+  DeflateSegment segment = EmptySegmentFor(text);
   if (text.empty()) return segment;
-  thread_local SegmentCompressor compressor;
-  if (!compressor.Compress(text, segment.bytes)) {
-    SegmentCompressor fresh;  // not expected: retry once with a compressor of its own
-    fresh.Compress(text, segment.bytes);
+  std::unique_ptr<SegmentCompressor> compressor = Compressors().Take();
+  if (compressor->Compress(text, segment.bytes)) {
+    Compressors().Return(std::move(compressor));
+    return segment;
+  }
+  // Not expected (zlib out of memory): a corrupt segment would break every gzip scrape that joins it.
+  return MakeStoredSegment(text);
+}
+
+DeflateSegment MakeStoredSegment(std::string_view text) {
+  DeflateSegment segment = EmptySegmentFor(text);
+  constexpr size_t kMaxStoredBlock = 65535;  // LEN is 16 bits
+  for (size_t at = 0; at < text.size(); at += kMaxStoredBlock) {
+    std::string_view block = text.substr(at, kMaxStoredBlock);
+    const auto length = static_cast<uint16_t>(block.size());
+    segment.bytes += '\0';  // BFINAL 0, BTYPE 00 (stored), then padding to the byte boundary
+    for (uint16_t value : {length, static_cast<uint16_t>(~length)}) {  // LEN, NLEN, little-endian
+      segment.bytes += static_cast<char>(value & 0xff);
+      segment.bytes += static_cast<char>(value >> 8);
+    }
+    segment.bytes += block;
   }
   return segment;
 }

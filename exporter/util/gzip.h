@@ -22,6 +22,8 @@ struct DeflateSegment {
   size_t length = 0;
 };
 DeflateSegment MakeDeflateSegment(std::string_view text);
+// The same text as stored (uncompressed) blocks: what MakeDeflateSegment falls back to when zlib fails.
+DeflateSegment MakeStoredSegment(std::string_view text);
 
 // Joins segments into one gzip member: a header, the segments as they are, a final empty block and the trailer
 // (the CRC-32 of the whole text is combined from the segments' CRCs).

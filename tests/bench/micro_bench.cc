@@ -45,6 +45,11 @@ TEST_CASE("render one job and a whole scrape") {
   BENCHMARK("render one job of " + std::to_string(tasks) + " tasks") {
     return ief::RenderJob(identity, job, ief::RenderOptions{});
   };
+  // What the first gzip scrape after a change adds: every family of the job deflated (compressors from the pool).
+  BENCHMARK("render and deflate one job of " + std::to_string(tasks) + " tasks") {
+    auto rendered = ief::RenderJob(identity, job, ief::RenderOptions{});
+    return rendered->Compressed(0).bytes.size();
+  };
   auto snapshot = ief::bench::MakeSnapshot(jobs, tasks);
   // What a scrape does before writing: collect views of the pre-rendered text (plain) or join segments (gzip).
   BENCHMARK("assemble a plain scrape of " + std::to_string(jobs) + " jobs x " + std::to_string(tasks) + " tasks") {

@@ -7,10 +7,10 @@
 // Exit code: 0 when flat (or too short to tell), 3 when RSS grew more than 10% after the warm-up.
 #include <CLI/CLI.hpp>
 #include <dirent.h>
-#include <signal.h>
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <ctime>
 #include <deque>
@@ -28,6 +28,18 @@ namespace {
 
 constexpr const char* kProject = "0123456789abcdef0123456789abcdef";
 constexpr int kWebWorkerThreads = 256;  // HttpServerOptions::num_threads, the exporter's default
+
+// Set by SIGINT/SIGTERM: the driver winds down so that its exporter and simulator are stopped with it. A second
+// signal is not caught (SA_RESETHAND): it ends a driver that is stuck.
+volatile std::sig_atomic_t g_stop = 0;
+void RequestStop(int) { g_stop = 1; }
+void StopOnSignals() {
+  struct sigaction action {};
+  action.sa_handler = RequestStop;
+  action.sa_flags = SA_RESETHAND;
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
 
 struct Options {
   int minutes = 30;
@@ -64,6 +76,24 @@ int OpenFds(pid_t pid) {
   }
   closedir(dir);
   return count;
+}
+
+double TrackedJobs(const RunningProcess& exporter) {
+  double tracked = 0;
+  for (const auto& [series, value] : Scrape(exporter)) {
+    if (series.starts_with("ief_tracked_jobs{")) tracked += value;
+  }
+  return tracked;
+}
+
+// Each CivetWeb worker keeps what its first full-size request touched (its stack pages, its thread's malloc cache:
+// about 40 KB) for good, and the workers take requests in turn: at a scrape a minute the 256 of them would show as
+// slow growth for four hours. Every worker serves a full page (gzip, as Prometheus asks) before measuring.
+void WarmUpWebWorkers(const RunningProcess& exporter, int jobs) {
+  const double before = static_cast<double>(exporter.process->StatusKilobytes("VmRSS")) / 1024;
+  for (int scrape = 0; scrape < 2 * kWebWorkerThreads && !g_stop; ++scrape) Http("GET", exporter.url + "/metrics");
+  std::printf("RSS with %d jobs: %.1f MB; after every web worker served a scrape: %.1f MB\n", jobs, before,
+              static_cast<double>(exporter.process->StatusKilobytes("VmRSS")) / 1024);
 }
 
 // Keeps about `live_jobs` jobs: each tick one job is created, the oldest running one finishes, and the oldest
@@ -107,6 +137,7 @@ int main(int argc, char** argv) {
   app.add_option("--churn-every-ms", o.churn_every_ms);
   app.add_option("--reload-every-s", o.reload_every_s);
   CLI11_PARSE(app, argc, argv);
+  StopOnSignals();
   RunningProcess sim = StartListening({IEF_SIMULATOR_BIN, "--web.listen-address=127.0.0.1:0",
                                        std::string("--project-id=") + kProject, "--jobs=0"});
   if (sim.url.empty()) return 1;
@@ -117,20 +148,23 @@ int main(int argc, char** argv) {
   if (exporter.url.empty()) return 1;
   ChildProcess& process = *exporter.process;
 
-  // Each CivetWeb worker keeps what its first request touched (stack pages, a deflate compressor: about 100 KB)
-  // for good, and the workers take requests in turn: at one scrape a minute the 256 of them would show as 26 MB
-  // of slow growth over four hours. Every worker serves once before the measurement starts.
-  for (int scrape = 0; scrape < 2 * kWebWorkerThreads; ++scrape) Http("GET", exporter.url + "/metrics");
-
   Churn churn(sim, o);
+  // Fill first: the simulator reaches its steady number of jobs, and the exporter tracks them, before measuring.
+  for (int tick = 0; tick < o.live_jobs && !g_stop; ++tick) {
+    churn.Tick();
+    std::this_thread::sleep_for(std::chrono::milliseconds(o.churn_every_ms));
+  }
+  Eventually([&] { return g_stop || TrackedJobs(exporter) >= o.live_jobs; }, std::chrono::seconds(30));
+  WarmUpWebWorkers(exporter, o.live_jobs);
+
   std::printf("%6s %8s %6s %8s %8s %8s\n", "minute", "RSS MB", "fds", "threads", "tracked", "reloads");
   std::vector<double> rss;
   int reloads = 0;
   const Clock::time_point start = Clock::now();
   Clock::time_point next_churn = start, next_reload = start + std::chrono::seconds(o.reload_every_s);
-  for (int minute = 1; minute <= o.minutes; ++minute) {
+  for (int minute = 1; minute <= o.minutes && !g_stop; ++minute) {
     const Clock::time_point minute_end = start + std::chrono::minutes(minute);
-    while (Clock::now() < minute_end) {
+    while (Clock::now() < minute_end && !g_stop) {
       if (Clock::now() >= next_churn) {
         churn.Tick();
         next_churn += std::chrono::milliseconds(o.churn_every_ms);
@@ -142,14 +176,16 @@ int main(int argc, char** argv) {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the driver's own pace
     }
-    double tracked = 0;
-    for (const auto& [series, value] : Scrape(exporter)) {
-      if (series.starts_with("ief_tracked_jobs{")) tracked += value;
-    }
+    if (g_stop) break;
+    const double tracked = TrackedJobs(exporter);
     rss.push_back(static_cast<double>(process.StatusKilobytes("VmRSS")) / 1024);
     std::printf("%6d %8.1f %6d %8ld %8.0f %8d\n", minute, rss.back(), OpenFds(process.pid()),
                 process.StatusKilobytes("Threads"), tracked, reloads);
     std::fflush(stdout);
+  }
+  if (g_stop) {
+    std::printf("interrupted\n");
+    return 1;
   }
   if (o.minutes <= o.warmup) {
     std::printf("too short to judge flatness (warm-up %d minutes)\n", o.warmup);

@@ -4,8 +4,12 @@
 
 #include <catch2/catch.hpp>
 
-#include "support/gunzip.h"
+#include <latch>
 #include <string>
+#include <thread>
+#include <vector>
+
+#include "support/gunzip.h"
 
 TEST_CASE("GzipCompress round-trips through zlib") {
   std::string text;
@@ -46,4 +50,56 @@ TEST_CASE("AcceptsGzip reads Accept-Encoding") {
   CHECK_FALSE(ief::AcceptsGzip("gzip;q=0"));
   CHECK_FALSE(ief::AcceptsGzip("identity"));
   CHECK_FALSE(ief::AcceptsGzip(""));
+}
+
+namespace {
+
+std::string Joined(const std::vector<ief::DeflateSegment>& segments) {
+  ief::GzipJoiner joiner;
+  for (const auto& segment : segments) joiner.Add(segment);
+  std::string joined;
+  for (std::string_view piece : joiner.Finish()) joined += piece;
+  return joined;
+}
+
+}  // namespace
+
+TEST_CASE("stored segments (the fallback when zlib fails) join with deflated ones into a valid stream") {
+  std::vector<ief::DeflateSegment> segments;
+  std::string expected;
+  int i = 0;
+  for (size_t size : {size_t{0}, size_t{1}, size_t{65535}, size_t{65536}, size_t{200000}}) {
+    std::string text(size, static_cast<char>('a' + i++));
+    segments.push_back(i % 2 ? ief::MakeStoredSegment(text) : ief::MakeDeflateSegment(text));
+    segments.push_back(ief::MakeStoredSegment("line " + std::to_string(size) + "\n"));
+    expected += text + "line " + std::to_string(size) + "\n";
+  }
+  CHECK(ief::MakeStoredSegment(std::string(65536, 'x')).bytes.size() == 65536 + 2 * 5);  // two blocks, 5-byte heads
+  CHECK(ief::testing::Gunzip(Joined(segments)) == expected);
+}
+
+TEST_CASE("segments made on many threads at once are each a valid part of a stream") {
+  // Compressors are shared between threads (a small pool): none may be used by two threads at once.
+  constexpr int kThreads = 8;
+  constexpr int kSegmentsPerThread = 40;
+  std::vector<std::vector<ief::DeflateSegment>> made(kThreads);
+  std::vector<std::string> expected(kThreads);
+  std::latch start(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([t, &made, &expected, &start] {
+      start.arrive_and_wait();
+      for (int i = 0; i < kSegmentsPerThread; ++i) {
+        std::string text;
+        for (int line = 0; line < 50 + 20 * i; ++line) {
+          text += "ief_batch_task_status{thread=\"" + std::to_string(t) + "\",task=\"" + std::to_string(line) + "\"} " +
+                  std::to_string(line * (t + 1) % 7) + "\n";
+        }
+        made[t].push_back(ief::MakeDeflateSegment(text));
+        expected[t] += text;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (int t = 0; t < kThreads; ++t) CHECK(ief::testing::Gunzip(Joined(made[t])) == expected[t]);
 }
