@@ -647,7 +647,7 @@ void Poller::ObserveStatus(JobRecord& record, const BatchJob& job) {
   record.seen = SeenStatus::Of(job);
   PollObserver* observer = options_.observer;
   if (observer == nullptr) return;
-  if (before && before->status == job.status && before->updated_at == job.status_last_updated_at) return;
+  if (before == record.seen) return;
   const JobLabels labels{projects_[record.project_index].state.project_id, job.job_type};
   const bool finished = IsFinishedStatus(job.status);
   if (!before) {

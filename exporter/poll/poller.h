@@ -121,6 +121,7 @@ class Poller {
     std::string status;
     std::optional<int64_t> updated_at;
     static SeenStatus Of(const BatchJob& job) { return {job.status, job.status_last_updated_at}; }
+    bool operator==(const SeenStatus&) const = default;
   };
 
   JobRecord& AddRecord(size_t project_index, const std::string& job_id, JobSource source);

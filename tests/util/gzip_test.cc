@@ -11,6 +11,18 @@
 
 #include "support/gunzip.h"
 
+namespace {
+
+std::string Joined(const std::vector<ief::DeflateSegment>& segments) {
+  ief::GzipJoiner joiner;
+  for (const auto& segment : segments) joiner.Add(segment);
+  std::string joined;
+  for (std::string_view piece : joiner.Finish()) joined += piece;
+  return joined;
+}
+
+}  // namespace
+
 TEST_CASE("GzipCompress round-trips through zlib") {
   std::string text;
   for (int i = 0; i < 1000; ++i) text += "ief_batch_job_status{job_id=\"" + std::to_string(i) + "\"} 1\n";
@@ -28,19 +40,13 @@ TEST_CASE("deflate segments join into one valid gzip stream") {
     segments.push_back(ief::MakeDeflateSegment(text));
     expected += text;
   }
-  ief::GzipJoiner joiner;
-  for (const auto& segment : segments) joiner.Add(segment);
-  std::string joined;
-  for (std::string_view piece : joiner.Finish()) joined += piece;
+  std::string joined = Joined(segments);
   CHECK(joined.size() < expected.size() / 4);
   CHECK(ief::testing::Gunzip(joined) == expected);  // inflate also checks the combined CRC-32 and length
 }
 
 TEST_CASE("an empty join is a valid empty gzip stream") {
-  ief::GzipJoiner joiner;
-  std::string joined;
-  for (std::string_view piece : joiner.Finish()) joined += piece;
-  CHECK(ief::testing::Gunzip(joined).empty());
+  CHECK(ief::testing::Gunzip(Joined({})).empty());
 }
 
 TEST_CASE("AcceptsGzip reads Accept-Encoding") {
@@ -51,18 +57,6 @@ TEST_CASE("AcceptsGzip reads Accept-Encoding") {
   CHECK_FALSE(ief::AcceptsGzip("identity"));
   CHECK_FALSE(ief::AcceptsGzip(""));
 }
-
-namespace {
-
-std::string Joined(const std::vector<ief::DeflateSegment>& segments) {
-  ief::GzipJoiner joiner;
-  for (const auto& segment : segments) joiner.Add(segment);
-  std::string joined;
-  for (std::string_view piece : joiner.Finish()) joined += piece;
-  return joined;
-}
-
-}  // namespace
 
 TEST_CASE("stored segments (the fallback when zlib fails) join with deflated ones into a valid stream") {
   std::vector<ief::DeflateSegment> segments;
