@@ -26,6 +26,7 @@ struct Flags {
   std::string listen_address = "0.0.0.0:10038";
   std::string telemetry_path = "/metrics";
   std::string web_config_file;
+  std::string storage_path;
   bool enable_lifecycle = false;
   std::string log_level = "info";
   std::string log_format = "logfmt";
@@ -109,6 +110,12 @@ int Run(const Flags& flags) {
   }
 
   ExporterApp app(ShardAssignment{flags.shard, flags.total_shards});
+  if (!flags.storage_path.empty()) {
+    if (Status opened = app.OpenStorage(flags.storage_path); !opened.ok()) {
+      log::Error("Cannot use the storage path", {{"path", flags.storage_path}, {"err", opened.error().message}});
+      return 1;
+    }
+  }
   ExporterWebOptions web_options{
       .telemetry_path = flags.telemetry_path,
       .enable_lifecycle = flags.enable_lifecycle,
@@ -158,6 +165,9 @@ int main(int argc, char** argv) {
       ->check([](const std::string& path) { return path.starts_with("/") ? "" : "must start with /"; });
   app.add_option("--web.config.file", flags.web_config_file,
                  "Path to a web config (exporter-toolkit format) enabling basic authentication");
+  app.add_option("--storage.path", flags.storage_path,
+                 "Directory for the small state that lets the rollout history survive restarts (none: history "
+                 "restarts from zero at every start)");
   app.add_flag("--web.enable-lifecycle", flags.enable_lifecycle,
                "Enable reloading the config through HTTP: POST /-/reload (off: it answers 403; SIGHUP always works)");
   app.add_option("--log.level", flags.log_level, "Only log messages with the given severity or above: debug, info, "
