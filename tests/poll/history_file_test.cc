@@ -119,3 +119,10 @@ TEST_CASE("a write into a directory that cannot take it fails cleanly, leaving t
   CHECK(*kept == Sample());
   std::filesystem::remove_all(directory);
 }
+
+TEST_CASE("the fuzzer's seed is a valid state file") {
+  ief::Result<ief::HistoryState> seed = ief::ReadHistoryFile(std::string(IEF_SOURCE_DIR) + "/tests/fuzz/corpus/history/state.json");
+  REQUIRE(seed.ok());
+  CHECK(seed->total_shards == 2);
+  CHECK(seed->projects.begin()->second.jobs.size() == 3);
+}

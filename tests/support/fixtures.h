@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -39,6 +40,28 @@ class TempFile {
     out << content;
   }
   const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// A directory in /tmp, removed with everything in it when the object goes away.
+class TempDirectory {
+ public:
+  TempDirectory() {
+    std::string pattern = "/tmp/ief_test_dir_XXXXXX";
+    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~TempDirectory() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  TempDirectory(const TempDirectory&) = delete;
+  TempDirectory& operator=(const TempDirectory&) = delete;
+
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
 
  private:
   std::string path_;
