@@ -114,6 +114,7 @@ Status ExporterApp::Reload() {
   PollerSeed seed;
   if (poller_) {
     poller_->Stop();
+    poller_->Commit();  // what it decided is delivered (and saved) before the new poller carries on from it
     seed.history = poller_->History();
   }
   std::shared_ptr<const Snapshot> previous = store_.Load();
@@ -134,7 +135,7 @@ Status ExporterApp::Reload() {
 
 void ExporterApp::Stop() {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (poller_) poller_->Stop();
+  if (poller_) poller_->Shutdown();
 }
 
 bool ExporterApp::Ready() {

@@ -186,7 +186,9 @@ void CountTasks(JobHistory& history, const TaskTally& tally, std::optional<int64
 
 HistoryState ResumeAfterRestart(HistoryState stored) {
   for (auto& [project_id, project] : stored.projects) {
-    project.first_views_after = std::max({project.first_views_after, project.watermark, project.since});
+    // The watermark's own second is included: the API's clock has whole seconds, and a job may have changed in that
+    // second after the state was saved.
+    project.first_views_after = std::max({project.first_views_after, project.watermark - 1, project.since});
   }
   return stored;
 }

@@ -100,9 +100,9 @@ struct HistoryState {
   bool operator==(const HistoryState&) const = default;
 };
 
-// The history a new process resumes from a state file: first views count only after the stored watermark. A job the
-// stored history does not know was never seen (created while the exporter was down, say), or was forgotten, or was
-// counted by another replica before a resharding: only what happened after the watermark can be news.
+// The history a new process resumes from a state file: first views count only from the stored watermark's second on.
+// A job the stored history does not know was never seen (created while the exporter was down, say), or was
+// forgotten, or was counted by another replica before a resharding: only what happened since then can be news.
 HistoryState ResumeAfterRestart(HistoryState stored);
 
 // ---- Transitions: what the counting reports ----

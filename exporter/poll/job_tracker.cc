@@ -391,7 +391,7 @@ void JobTracker::AdvanceWatermark(Project& project, const std::optional<int64_t>
   if (!api_time || *api_time <= project.watermark) return;
   if (*api_time > WholeSeconds(now.wall) + kMaxClockAheadSeconds) return;  // from the far future: bad data
   project.watermark = *api_time;
-  ++history_version_;
+  ++watermark_version_;
 }
 
 // A discovered job whose series have outlived finished_job_retention: it stays known (a retry brings it back, and

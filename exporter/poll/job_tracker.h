@@ -125,8 +125,11 @@ class JobTracker {
   bool HasTransitions() const { return !transitions_.empty(); }
   // Everything counted so far, for the next tracker or the state file.
   HistoryState History() const;
-  // Grows whenever History() would come out different.
+  // Grows whenever what History() says of jobs changes: worth saving soon.
   uint64_t history_version() const { return history_version_; }
+  // Grows when only a project's watermark moved: worth saving now and then (an older one only makes a restart
+  // judge jobs it never saw against an earlier point).
+  uint64_t watermark_version() const { return watermark_version_; }
 
   size_t urgent_pending() const { return queue_.urgent() + urgent_in_flight_; }
   bool idle() const { return queue_.empty() && in_flight_ == 0; }
@@ -193,6 +196,7 @@ class JobTracker {
   uint64_t rounds_overrun_ = 0;
   std::vector<Transition> transitions_;
   uint64_t history_version_ = 0;
+  uint64_t watermark_version_ = 0;
 };
 
 }  // namespace ief

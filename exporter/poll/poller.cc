@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "util/log.h"
 #include "util/memory.h"
 
 namespace ief {
@@ -81,7 +82,24 @@ void Poller::Stop() {
   }
   workers_.clear();
   lister_.reset();
-  Commit();  // what the last answers decided is saved and delivered before the poller goes
+}
+
+void Poller::Shutdown() {
+  Stop();
+  if (!options_.save_history) return;
+  std::lock_guard<std::mutex> commit_lock(commit_mutex_);
+  HistoryState history;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (tracker_.HasTransitions()) {
+      log::Info("Transitions decided in the last moments are left to the next start, which counts them again",
+                {{"transitions", tracker_.TakeTransitions().size()}});
+      return;
+    }
+    if (!HistoryChangedLocked()) return;
+    history = tracker_.History();
+  }
+  options_.save_history(history);
 }
 
 HistoryState Poller::History() {
@@ -93,22 +111,25 @@ void Poller::PublishLocked() { store_.Publish(tracker_.MakeSnapshot()); }
 
 // ---- Transitions: saved, then delivered ----
 
+bool Poller::HistoryChangedLocked() const {
+  return !saved_versions_ ||
+         *saved_versions_ != std::make_pair(tracker_.history_version(), tracker_.watermark_version());
+}
+
 void Poller::Commit() {
   std::lock_guard<std::mutex> commit_lock(commit_mutex_);
   std::vector<Transition> transitions;
   std::optional<HistoryState> history;
-  uint64_t version = 0;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     transitions = tracker_.TakeTransitions();
-    version = tracker_.history_version();
-    if (options_.save_history && (!saved_once_ || version != saved_version_)) history = tracker_.History();
+    if (options_.save_history && HistoryChangedLocked()) {
+      history = tracker_.History();
+      // Noted before the save is tried: a failing disk is tried again at the next change, not in a loop.
+      saved_versions_ = {tracker_.history_version(), tracker_.watermark_version()};
+    }
   }
-  if (history) {
-    options_.save_history(*history);
-    saved_version_ = version;
-    saved_once_ = true;
-  }
+  if (history) options_.save_history(*history);
   if (options_.observer == nullptr) return;
   for (const Transition& transition : transitions) Deliver(transition, *options_.observer);
 }
@@ -121,22 +142,28 @@ void Poller::TransitionsDecided() {
   }
 }
 
-// With a state file: one save (and the deliveries behind it) at most every kMinHistorySaveInterval while
-// transitions come in, and a save of a quietly changed history every kQuietHistorySaveInterval.
+// Whether the committer should save now: transitions wait, or jobs' histories changed; or only a watermark moved,
+// and the quiet interval has passed.
+bool Poller::SaveDueLocked(std::chrono::steady_clock::time_point last_save) const {
+  if (tracker_.HasTransitions()) return true;
+  if (!saved_versions_ || saved_versions_->first != tracker_.history_version()) return true;
+  return HistoryChangedLocked() && std::chrono::steady_clock::now() - last_save >= kQuietHistorySaveInterval;
+}
+
+// With a state file: one save (and the deliveries behind it) at most every kMinHistorySaveInterval.
 void Poller::CommitLoop() {
-  auto last_commit = std::chrono::steady_clock::now() - kMinHistorySaveInterval;
+  auto last_save = std::chrono::steady_clock::now() - kMinHistorySaveInterval;
   while (true) {
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      commit_wanted_.wait_for(lock, kQuietHistorySaveInterval,
-                              [&] { return stopping_ || tracker_.HasTransitions(); });
-      if (stopping_) return;  // Stop() commits what is left
-      if (stop_requested_.wait_until(lock, last_commit + kMinHistorySaveInterval, [&] { return stopping_; })) {
-        return;
-      }
+      // Woken by every decision; the timeout lets a quiet change reach the disk.
+      commit_wanted_.wait_for(lock, kQuietHistorySaveInterval, [&] { return stopping_ || SaveDueLocked(last_save); });
+      if (stopping_) return;
+      if (!SaveDueLocked(last_save)) continue;
+      if (stop_requested_.wait_until(lock, last_save + kMinHistorySaveInterval, [&] { return stopping_; })) return;
     }
     Commit();
-    last_commit = std::chrono::steady_clock::now();
+    last_save = std::chrono::steady_clock::now();
   }
 }
 

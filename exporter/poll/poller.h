@@ -8,9 +8,11 @@
 //   3. max_concurrency workers fetch them. Urgent work (changed and new jobs) is what a round waits for; background
 //      work (the first fill, refreshes) goes on between rounds within its share of the endpoint's rate.
 //
-// Transitions are delivered to the observer after the tracker's lock is released. With a state file
+// Transitions are delivered to the observer after the poller's lock is released. With a state file
 // (PollerOptions::save_history) they are delivered only after the history that contains them was saved, at most
-// once per kMinHistorySaveInterval: a kill between the two loses them, but never counts them twice.
+// once per kMinHistorySaveInterval: a kill between the two loses them, but never counts them twice. At a shutdown,
+// transitions decided but not delivered yet are left out of the file, so the next process counts them where a
+// scrape can see them.
 #pragma once
 
 #include <atomic>
@@ -53,8 +55,8 @@ JobFetcherFactory MakeIefFetcherFactory(TransportPool& transports, IefClientOpti
 // Saves the history (the state file). Called from the poller's own thread, never under its lock.
 using HistorySaver = std::function<void(const HistoryState& history)>;
 
-// With a state file, saves happen at most this often (transitions wait for the next one), and a history that
-// changed without any transition (a watermark that moved) is saved at least this often.
+// With a state file, saves happen at most this often while transitions or jobs' histories change (transitions wait
+// for the next save), and a history whose only change is a watermark that moved is saved this often.
 inline constexpr Duration kMinHistorySaveInterval = std::chrono::seconds(2);
 inline constexpr Duration kQuietHistorySaveInterval = std::chrono::minutes(1);
 
@@ -83,14 +85,17 @@ class Poller {
 
   // Starts the workers and the round scheduler in the background.
   void Start();
-  // Stops scheduling, aborts requests in flight, joins every thread, then saves and delivers what is pending.
-  // Idempotent.
+  // Stops scheduling, aborts requests in flight and joins every thread. Transitions still pending stay pending: a
+  // reload commits them (Commit) and carries the history on (History), a shutdown calls Shutdown. Idempotent.
   void Stop();
+  // Stops, then saves the history if no transition is pending (the file then holds everything); with transitions
+  // pending, the file stays as of the last commit and the next process counts them again, where a scrape sees them.
+  void Shutdown();
   // Runs one round now and returns when its urgent work is done (tests use it without Start's scheduler).
   void RunRound();
   // Waits until nothing is queued or in flight, background work included, and every transition is delivered (tests).
   void WaitUntilIdle();
-  // Saves (with a state file) and delivers the transitions decided so far, now.
+  // Saves (with a state file, when something changed) and delivers the transitions decided so far, now.
   void Commit();
   // What was counted so far: the seed of the next poller.
   HistoryState History();
@@ -103,6 +108,8 @@ class Poller {
   std::optional<JobTracker::FetchTicket> NextFetchLocked(std::chrono::nanoseconds& retry_in);
   void SchedulerLoop();
   void CommitLoop();
+  bool HistoryChangedLocked() const;
+  bool SaveDueLocked(std::chrono::steady_clock::time_point last_save) const;
   void ListDueProjects();
   void PublishLocked();
   // After the tracker decided something: deliver at once without a state file, else wake the committer.
@@ -121,9 +128,9 @@ class Poller {
   JobTracker tracker_;
   bool stopping_ = false;
 
-  std::mutex commit_mutex_;     // one commit at a time, so saves and deliveries keep their order
-  uint64_t saved_version_ = 0;  // the tracker's history_version() at the latest save (under commit_mutex_)
-  bool saved_once_ = false;
+  std::mutex commit_mutex_;  // one commit at a time, so saves and deliveries keep their order
+  // What the latest save held (guarded by mutex_): the tracker's versions then. None before the first save.
+  std::optional<std::pair<uint64_t, uint64_t>> saved_versions_;
 
   Cancellation cancellation_;
   std::atomic<bool> first_round_done_{false};

@@ -194,6 +194,7 @@ struct Fixture {
     ief::PollerSeed seed;
     if (previous != nullptr) {
       previous->poller->Stop();
+      previous->poller->Commit();
       carried = previous->Snapshot();
       seed = {carried.get(), previous->poller->History()};
     }
