@@ -167,7 +167,8 @@ int main(int argc, char** argv) {
                  "Path to a web config (exporter-toolkit format) enabling basic authentication");
   app.add_option("--storage.path", flags.storage_path,
                  "Directory for the small state that lets the rollout history survive restarts (none: history "
-                 "restarts from zero at every start)");
+                 "restarts from zero at every start)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // the package's unit sets it; ARGS may override
   app.add_flag("--web.enable-lifecycle", flags.enable_lifecycle,
                "Enable reloading the config through HTTP: POST /-/reload (off: it answers 403; SIGHUP always works)");
   app.add_option("--log.level", flags.log_level, "Only log messages with the given severity or above: debug, info, "
