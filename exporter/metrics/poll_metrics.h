@@ -8,6 +8,7 @@
 //   ief_node_task_failures_total{project_id,target_id}                opt-in, at most kMaxNodeSeries series
 //   ief_node_task_failures_overflow_total{project_id}                 failures on nodes beyond that
 //   ief_discovery_invalid_job_ids_total{project_id}
+//   ief_discovery_list_walks_cut_total{project_id,reason}             reason: nothing_new, page_cap
 // No job ids on any of them, and job_type is one of the three the API documents or "other": their cardinality
 // stays bounded whatever the tenant (or the API) does (the node counter is opt-in
 // and capped). They live in the app's registry, so reloads, deleted jobs and retention never lower them.
@@ -44,6 +45,7 @@ class PollMetrics : public PollObserver {
   void Configure(const PollMetricsOptions& options);
 
   void OnInvalidJobId(const std::string& project_id) override;
+  void OnListWalkCut(const std::string& project_id, std::string_view reason) override;
   void OnJobSeen(const JobLabels& job) override;
   void OnJobFinished(const JobLabels& job, std::string_view status, std::optional<double> duration_seconds) override;
   void OnJobRetried(const JobLabels& job) override;
@@ -54,6 +56,7 @@ class PollMetrics : public PollObserver {
 
  private:
   prometheus::Family<prometheus::Counter>& invalid_job_ids_;
+  prometheus::Family<prometheus::Counter>& list_walks_cut_;
   prometheus::Family<prometheus::Counter>& jobs_finished_;
   prometheus::Family<prometheus::Counter>& retries_;
   prometheus::Family<prometheus::Histogram>& durations_;

@@ -23,6 +23,11 @@ class PollObserver {
   virtual ~PollObserver() = default;
   // ListBatchJob showed a job id that is not one path segment of [A-Za-z0-9_.-]; the job is skipped.
   virtual void OnInvalidJobId(const std::string& project_id) { (void)project_id; }
+  // A ListBatchJob walk was cut before the list ran out: `reason` is "nothing_new" (a page brought no job not seen
+  // before) or "page_cap" (discovery.h, ListWalkEnd).
+  virtual void OnListWalkCut(const std::string& project_id, std::string_view reason) {
+    (void)project_id, (void)reason;
+  }
   // The poller saw a job (of this type, in this project) for the first time. Counters start from 0 then, so that
   // rate() and increase() in Prometheus see their first increment.
   virtual void OnJobSeen(const JobLabels& job) { (void)job; }

@@ -19,6 +19,7 @@ struct Poller::ProjectRecord {
   std::optional<int64_t> job_count;  // from the latest list walk
   bool listed_this_round = false;
   std::string last_list_failure;     // for logging a failing list once
+  std::string last_walk_problem;     // for logging a list walk's problem once (the polling thread's alone)
   std::set<std::string> logged_invalid_ids;
 };
 
@@ -259,7 +260,9 @@ void Poller::ListDueProjects() {
   for (size_t i : due) {
     const ProjectContext& context = *projects_[i].context;
     auto read_page = [&](long offset, long limit) { return lister_->ListPage(context, offset, limit); };
-    ApplyListing(i, ListAllJobs(read_page, options_.list_page_size));
+    ListWalk walk;
+    ApplyListing(i, ListAllJobs(read_page, options_.list_page_size, &walk));
+    ReportListWalk(context.project_id, walk, projects_[i].last_walk_problem, options_.observer);
   }
 }
 
