@@ -18,13 +18,17 @@ constexpr seconds kCredentialBackoffStart{60};
 constexpr seconds kCredentialBackoffMax{30 * 60};
 constexpr seconds kTransientBackoffStart{5};
 constexpr seconds kTransientBackoffMax{5 * 60};
-// IAM's times are believed within these bounds. A token is used for at least the shortest, whatever it states: an
-// answer whose expiry is already past (a skewed clock, a careless IAM) must not cost a login at every request.
-constexpr seconds kShortestBelievedLifetime{120};
+// IAM's times are believed within these bounds: a token is used for at least the shortest, whatever it states, so
+// scheduled logins stay under 8 a minute whatever IAM answers (IAM's tokens live 24 hours).
+constexpr seconds kShortestBelievedLifetime{10};
 constexpr std::chrono::hours kLongestBelievedLifetime{7 * 24};  // and the arithmetic below cannot overflow
+// The lifetime used when IAM's times cannot be read as one: an expiry already past by our clock without issued_at, or
+// one before issued_at (a skewed clock, a careless IAM). The token may well be good for hours: renew it now and
+// then, and at once when IEF rejects it.
+constexpr std::chrono::minutes kUnknownLifetime{10};
 // A token IEF rejects within this long of being issued was not rejected for its age, and another would not fare
-// better: no renewal then. With the shortest lifetime, logins stay under about one a minute whatever IAM and IEF
-// answer (failed logins back off on their own).
+// better: no renewal then. So rejections cost at most about one login a minute, whatever IAM and IEF answer (failed
+// logins back off on their own).
 constexpr seconds kMinLoginSpacing{60};
 // IAM's clock this far from the exporter's is logged.
 constexpr seconds kSkewWorthAWarning{60};
@@ -166,8 +170,10 @@ IamTokenTimes ReadTokenTimes(const IamToken& token, WallTime received_at) {
   // without a usable issued_at, what is left of it by our clock.
   const bool issued_usable = token.issued_at && token.expires_at > *token.issued_at;
   times.stated_lifetime = issued_usable ? token.expires_at - *token.issued_at : token.expires_at - received_at;
-  times.lifetime = std::clamp<std::chrono::nanoseconds>(times.stated_lifetime, kShortestBelievedLifetime,
-                                                        kLongestBelievedLifetime);
+  times.lifetime = times.stated_lifetime <= std::chrono::nanoseconds(0)
+                       ? std::chrono::nanoseconds(kUnknownLifetime)
+                       : std::clamp<std::chrono::nanoseconds>(times.stated_lifetime, kShortestBelievedLifetime,
+                                                              kLongestBelievedLifetime);
   // IAM's clock minus ours: from issued_at (a request's latency makes it a little negative); without one, an expiry
   // already past says IAM is at least that far behind.
   times.clock_skew = token.issued_at ? *token.issued_at - received_at

@@ -4,9 +4,9 @@
 //   and at once after IEF rejects it with 401 (unless it is under a minute old). Only one IAM request is in flight
 //   per project: other requests keep using the still-valid token, or wait for the renewal when there is none.
 // - IAM's times are not trusted blindly: the lifetime is expires_at - issued_at applied to the exporter's own
-//   clock, and a token is used for at least 2 minutes whatever it states, so an expiry already past (a skewed
-//   clock) costs no login storm. Logins stay under about one a minute whatever IAM answers; the clock skew is
-//   exported and logged once.
+//   clock, at least 10 s; times that give none (an expiry already past without issued_at, or before issued_at: a
+//   skewed clock) count as a 10-minute lifetime, so they cost no login storm. Logins stay under 8 a minute
+//   whatever IAM answers; the clock skew is exported and doubtful times are logged once.
 // - A rejected password is never retried in a loop (five wrong passwords lock the IAM user): attempts back off
 //   1m, 2m, 4m... up to 30m, each step logged once. A changed password_file ends the back-off at once. The
 //   authenticator outlives config reloads that leave its settings alone, so a reload does not end the back-off.
@@ -32,7 +32,7 @@ struct IamToken {
 // How a token's times are read (ReadTokenTimes).
 struct IamTokenTimes {
   std::chrono::nanoseconds stated_lifetime{0};  // expires_at - issued_at; without a usable issued_at, expires_at - now
-  std::chrono::nanoseconds lifetime{0};         // the one used: the stated one within bounds (2 minutes to 7 days)
+  std::chrono::nanoseconds lifetime{0};         // the one used: the stated one within 10 s to 7 days, or 10 minutes
   std::chrono::nanoseconds clock_skew{0};       // IAM's clock minus the exporter's, as far as the answer tells
   bool doubtful = false;                        // the lifetime was bounded, or the clocks differ by over a minute
 };

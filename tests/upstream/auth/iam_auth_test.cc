@@ -204,15 +204,25 @@ TEST_CASE("IEF rejecting a token renews it once, but a brand-new token is not re
   CHECK(f.iam->calls == 2);
 }
 
-TEST_CASE("a token whose expiry is already past costs a login every 90 s at most, and its skew is exported") {
+TEST_CASE("a token whose expiry is already past costs a login every 7.5 minutes, and its skew is exported") {
   Fixture f;
   f.iam->stated_expiry_in = -3600;  // an IAM clock an hour behind, or a careless one
   for (int second = 0; second < 600; second += 2) {  // a poll round every 2 s for 10 minutes
     CHECK_THAT(f.Token(), Catch::StartsWith("iam-"));
     f.Advance(2);
   }
-  CHECK(f.iam->calls == 7);  // at 0, 90, 180... s: three quarters of the 2 minutes a token is used at least
+  CHECK(f.iam->calls == 2);  // at 0 and 450 s: three quarters of the 10 minutes such a token counts for
   CHECK(f.observer.skew == Approx(-3600));
+}
+
+TEST_CASE("tokens that state a second of life cost at most 8 logins a minute") {
+  Fixture f;
+  f.iam->lifetime = 1;
+  for (int tenth = 0; tenth < 600; ++tenth) {  // a request every 100 ms for a minute
+    CHECK_THAT(f.Token(), Catch::StartsWith("iam-"));
+    f.clock.Advance(std::chrono::milliseconds(100));
+  }
+  CHECK(f.iam->calls == 8);  // every 7.5 s: three quarters of the 10 s a token is used at least
 }
 
 TEST_CASE("IEF rejecting every token costs at most one login a minute") {
@@ -246,14 +256,15 @@ TEST_CASE("token times: the lifetime comes from IAM's own two times, bounded, an
   CHECK(behind.doubtful);
   ief::IamTokenTimes backwards = token(-3600, 0);  // expires before it was issued
   CHECK(backwards.stated_lifetime == seconds(-3600));
-  CHECK(backwards.lifetime == seconds(120));
+  CHECK(backwards.lifetime == std::chrono::minutes(10));
   CHECK(backwards.clock_skew == seconds(0));
   CHECK(backwards.doubtful);
   ief::IamTokenTimes no_issued = token(-3600, std::nullopt);
-  CHECK(no_issued.lifetime == seconds(120));
+  CHECK(no_issued.lifetime == std::chrono::minutes(10));
   CHECK(no_issued.clock_skew == seconds(-3600));
   CHECK(token(86400, std::nullopt).clock_skew == seconds(0));  // nothing to compare with
-  CHECK(token(1, 0).lifetime == seconds(120));
+  CHECK(token(1, 0).lifetime == seconds(10));
+  CHECK(token(5, std::nullopt).lifetime == seconds(10));
   CHECK(token(365 * 86400, 0).lifetime == hours(7 * 24));
 }
 
