@@ -4,8 +4,6 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -20,6 +18,7 @@
 #include <vector>
 
 #include "util/duration.h"
+#include "util/file.h"
 #include "util/large_stack.h"
 #include "util/result.h"
 
@@ -158,15 +157,16 @@ class ConfigReader {
     return items;
   }
 
-  // Reports a secret file that cannot be read, at the position of its path. Never reads out the content.
+  // Reports a secret file that cannot be read, at the position of its path. It is read exactly as the
+  // authenticators will read it (ReadFileCapped: a regular file within the secret cap), so the check, a start and
+  // a reload all agree; the content is dropped at once and never reported.
   void CheckReadableFile(const YAML::Node& map, std::string_view key, const std::string& path) {
     if (path.empty()) {
       Fail(Child(map, key).Mark(), std::string(key) + " must not be empty");
       return;
     }
-    if (::access(path.c_str(), R_OK) != 0) {
-      Fail(Child(map, key).Mark(), std::string(key) + ": cannot read " + Quoted(path));
-    }
+    Result<std::string> content = ReadFileCapped(path, kMaxSecretFileBytes);
+    if (!content.ok()) Fail(Child(map, key).Mark(), std::string(key) + ": " + content.error().message);
   }
 
  private:

@@ -29,7 +29,13 @@ ApiMetrics::ApiMetrics(prometheus::Registry& registry)
       token_expiry_(prometheus::BuildGauge()
                         .Name("ief_auth_token_expiry_timestamp_seconds")
                         .Help("When the current IAM token of the project expires.")
-                        .Register(registry)) {}
+                        .Register(registry)),
+      token_clock_skew_(prometheus::BuildGauge()
+                            .Name("ief_auth_token_clock_skew_seconds")
+                            .Help("IAM's clock minus the exporter's, from the current IAM token: issued_at minus "
+                                  "the time it arrived; without issued_at, how far an expiry already past lies "
+                                  "behind (0 otherwise).")
+                            .Register(registry)) {}
 
 void ApiMetrics::OnRequest(const std::string& project_id, ApiOperation op, const std::string& code,
                            double seconds) {
@@ -44,6 +50,10 @@ void ApiMetrics::OnParseError(const std::string& project_id, ApiOperation op) {
 
 void ApiMetrics::OnTokenExpiry(const std::string& project_id, WallTime expires_at) {
   token_expiry_.Add({{"project_id", project_id}}).Set(UnixSeconds(expires_at));
+}
+
+void ApiMetrics::OnTokenClockSkew(const std::string& project_id, double seconds) {
+  token_clock_skew_.Add({{"project_id", project_id}}).Set(seconds);
 }
 
 ExporterInfoMetrics::ExporterInfoMetrics(prometheus::Registry& registry, ShardAssignment shard)

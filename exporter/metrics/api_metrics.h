@@ -22,12 +22,14 @@ class ApiMetrics : public ApiObserver {
   void OnRequest(const std::string& project_id, ApiOperation op, const std::string& code, double seconds) override;
   void OnParseError(const std::string& project_id, ApiOperation op) override;
   void OnTokenExpiry(const std::string& project_id, WallTime expires_at) override;
+  void OnTokenClockSkew(const std::string& project_id, double seconds) override;
 
  private:
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Family<prometheus::Histogram>& durations_;
   prometheus::Family<prometheus::Counter>& parse_errors_;
   prometheus::Family<prometheus::Gauge>& token_expiry_;
+  prometheus::Family<prometheus::Gauge>& token_clock_skew_;
 };
 
 // Which of N replicas this is (--shard / --total-shards).

@@ -34,6 +34,10 @@ PollMetrics::PollMetrics(prometheus::Registry& registry)
     : invalid_job_ids_(Counter(registry, "ief_discovery_invalid_job_ids_total",
                                "Jobs ListBatchJob showed with an id that is not one URL path segment of [A-Za-z0-9_.-] "
                                "(at most 128 characters); they are skipped.")),
+      list_walks_cut_(Counter(registry, "ief_discovery_list_walks_cut_total",
+                              "ListBatchJob walks cut before the list ran out: nothing_new (a page brought no job "
+                              "not seen before in the walk: offset ignored or pages repeated), page_cap (the walk's "
+                              "cap of 500 pages).")),
       jobs_finished_(Counter(registry, "ief_batch_jobs_finished_total",
                              "Batch jobs seen entering a terminal status (seen by this exporter: a job that finished "
                              "before it started is not counted).")),
@@ -71,6 +75,10 @@ void PollMetrics::Configure(const PollMetricsOptions& options) {
 
 void PollMetrics::OnInvalidJobId(const std::string& project_id) {
   invalid_job_ids_.Add({{"project_id", project_id}}).Increment();
+}
+
+void PollMetrics::OnListWalkCut(const std::string& project_id, std::string_view reason) {
+  list_walks_cut_.Add({{"project_id", project_id}, {"reason", Text(reason)}}).Increment();
 }
 
 void PollMetrics::OnJobSeen(const JobLabels& job) {
@@ -152,8 +160,8 @@ void PollMetrics::OnStaleAnswer(const JobLabels& job, std::string_view source) {
   stale_answers_.Add({{"project_id", Text(job.project_id)}, {"source", Text(source)}}).Increment();
 }
 
-void PollMetrics::OnDuplicateListing(const std::string& project_id) {
-  duplicate_listings_.Add({{"project_id", project_id}}).Increment();
+void PollMetrics::OnDuplicateListing(const std::string& project_id, int64_t copies) {
+  duplicate_listings_.Add({{"project_id", project_id}}).Increment(static_cast<double>(copies));
 }
 
 }  // namespace ief

@@ -11,6 +11,7 @@
 //   ief_discovery_duplicate_jobs_total{project_id}                    a job id listed twice in a walk, differently
 //   ief_api_stale_answers_total{project_id,source}                    answers older than what was seen: ignored
 //   ief_batch_job_implausible_durations_total{project_id,job_type}    durations not observed (bad timestamps)
+//   ief_discovery_list_walks_cut_total{project_id,reason}             reason: nothing_new, page_cap
 // No job ids on any of them, and job_type is one of the three the API documents or "other": their cardinality
 // stays bounded whatever the tenant (or the API) does (the node counter is opt-in
 // and capped). They live in the app's registry, so reloads, deleted jobs and retention never lower them.
@@ -47,6 +48,7 @@ class PollMetrics : public PollObserver {
   void Configure(const PollMetricsOptions& options);
 
   void OnInvalidJobId(const std::string& project_id) override;
+  void OnListWalkCut(const std::string& project_id, std::string_view reason) override;
   void OnJobSeen(const JobLabels& job) override;
   void OnJobFinished(const JobLabels& job, std::string_view status, std::optional<double> duration_seconds) override;
   void OnJobRetried(const JobLabels& job) override;
@@ -56,10 +58,11 @@ class PollMetrics : public PollObserver {
   void OnNodeTaskFailed(const JobLabels& job, std::string_view target_id) override;
   void OnImplausibleDuration(const JobLabels& job) override;
   void OnStaleAnswer(const JobLabels& job, std::string_view source) override;
-  void OnDuplicateListing(const std::string& project_id) override;
+  void OnDuplicateListing(const std::string& project_id, int64_t copies) override;
 
  private:
   prometheus::Family<prometheus::Counter>& invalid_job_ids_;
+  prometheus::Family<prometheus::Counter>& list_walks_cut_;
   prometheus::Family<prometheus::Counter>& jobs_finished_;
   prometheus::Family<prometheus::Counter>& retries_;
   prometheus::Family<prometheus::Histogram>& durations_;

@@ -1,7 +1,12 @@
 #include "poll/discovery.h"
 
+#include "poll/history.h"
+
 #include <algorithm>
 #include <limits>
+#include <unordered_map>
+
+#include "util/log.h"
 
 namespace ief {
 
@@ -51,25 +56,153 @@ bool InShard(std::string_view job_id, int shard, int total_shards) {
   return JobIdHash(job_id) % static_cast<uint64_t>(total_shards) == static_cast<uint64_t>(shard);
 }
 
-Fetched<BatchJobList> ListAllJobs(const PageReader& read_page, long page_size, long max_pages) {
-  BatchJobList all;
-  long offset = 0;
-  for (long page = 0; page < max_pages; ++page) {
-    Fetched<BatchJobList> result = read_page(offset, page_size);
-    if (!result.ok()) return result.error();
-    all.job_count = result->job_count;
-    long received = static_cast<long>(result->jobs.size());
-    // Only the summary is kept: a description or a task_data document is never used, and the whole list is in
-    // memory until it is applied.
-    for (const BatchJob& job : result->jobs) {
-      all.jobs.push_back(SummaryOf(job));
-      all.jobs.back().has_tasks = false;  // tasks a list item might carry are not kept: it is no job's details
-    }
-    offset += received;
-    // Done when the server says we have everything, or when it has nothing more to give.
-    if (received == 0 || !all.job_count || offset >= *all.job_count) break;
+std::string_view ListWalkEndName(ListWalkEnd end) {
+  switch (end) {
+    case ListWalkEnd::kComplete:
+      return "complete";
+    case ListWalkEnd::kNothingNew:
+      return "nothing_new";
+    case ListWalkEnd::kPageCap:
+      return "page_cap";
+    case ListWalkEnd::kFailed:
+      return "failed";
   }
+  return "complete";
+}
+
+namespace {
+
+// The jobs of one walk, each kept once: a job a later page shows again (the list shifted while it was read)
+// replaces its earlier copy, so memory follows the distinct jobs seen, not the pages read.
+class WalkJobs {
+ public:
+  explicit WalkJobs(size_t max_jobs) : max_jobs_(max_jobs) {}
+  // Adds a page's items; returns how many were new. Stops taking new jobs at the cap.
+  long AddPage(const std::vector<BatchJob>& items) {
+    long added = 0;
+    for (const BatchJob& job : items) {
+      auto [it, inserted] = index_.try_emplace(job.job_id, jobs_.size());
+      if (!inserted) {
+        BatchJob& kept = jobs_[it->second];
+        if (SummaryDiffers(kept, job) || kept.created_at != job.created_at) ++conflicting_copies_;
+        if (IsNewerView(kept, job)) kept = Summary(job);
+        continue;
+      }
+      if (jobs_.size() >= max_jobs_) {
+        index_.erase(it);
+        full_ = true;
+        break;
+      }
+      jobs_.push_back(Summary(job));
+      ++added;
+    }
+    return added;
+  }
+  bool full() const { return full_ || jobs_.size() >= max_jobs_; }
+  std::vector<BatchJob> Take() { return std::move(jobs_); }
+  size_t size() const { return jobs_.size(); }
+  int64_t conflicting_copies() const { return conflicting_copies_; }
+
+ private:
+  // Only the summary is kept: a description or a task_data document is never used, and the whole list is in
+  // memory until it is applied. Tasks a list item might carry are not kept either: it is no job's details.
+  static BatchJob Summary(const BatchJob& job) {
+    BatchJob summary = SummaryOf(job);
+    summary.has_tasks = false;
+    return summary;
+  }
+
+  const size_t max_jobs_;
+  std::vector<BatchJob> jobs_;
+  std::unordered_map<std::string, size_t> index_;  // job id -> position in jobs_
+  bool full_ = false;
+  int64_t conflicting_copies_ = 0;
+};
+
+}  // namespace
+
+Fetched<BatchJobList> ListAllJobs(const PageReader& read_page, long page_size, ListWalk* walk, long max_pages) {
+  ListWalk ignored;
+  ListWalk& outcome = walk != nullptr ? *walk : ignored;
+  outcome = ListWalk{};
+  WalkJobs jobs(static_cast<size_t>(std::max(1L, max_pages)) * static_cast<size_t>(std::max(1L, page_size)));
+  std::optional<int64_t> stated_count;
+  long offset = 0;
+  while (true) {
+    if (outcome.pages >= max_pages || jobs.full()) {
+      outcome.end = ListWalkEnd::kPageCap;
+      break;
+    }
+    Fetched<BatchJobList> page = read_page(offset, page_size);
+    ++outcome.pages;
+    if (!page.ok()) {
+      outcome.end = ListWalkEnd::kFailed;
+      outcome.jobs = static_cast<int64_t>(jobs.size());
+      outcome.conflicting_copies = jobs.conflicting_copies();
+      return page.error();
+    }
+    const long page_offset = offset;
+    const long received = static_cast<long>(page->jobs.size());
+    const long added = jobs.AddPage(page->jobs);
+    offset += received;
+    stated_count = page->job_count;
+    const bool count_usable = stated_count && *stated_count > 0;
+    if (!count_usable && received > 0) outcome.count_missing = true;
+    if (count_usable && page_offset >= *stated_count && added > 0) outcome.count_exceeded = true;
+
+    if (received == 0) break;  // the list ran out
+    if (added == 0 && !jobs.full()) {
+      outcome.end = ListWalkEnd::kNothingNew;
+      break;
+    }
+    // Short of the count: read on. Past it: only while pages come back full. Without a count: until nothing comes.
+    if (count_usable && offset >= *stated_count && received < page_size) break;
+  }
+  outcome.jobs = static_cast<int64_t>(jobs.size());
+  outcome.conflicting_copies = jobs.conflicting_copies();
+  BatchJobList all;
+  const bool count_confirmed = outcome.end == ListWalkEnd::kComplete && !outcome.count_missing &&
+                               !outcome.count_exceeded && stated_count && *stated_count >= outcome.jobs;
+  all.job_count = count_confirmed ? stated_count : std::optional<int64_t>(outcome.jobs);
+  all.jobs = jobs.Take();
   return all;
+}
+
+std::string DescribeListWalkProblem(const ListWalk& walk) {
+  switch (walk.end) {
+    case ListWalkEnd::kNothingNew:
+      return "Job list walk cut: a page brought no job not seen before (offset ignored or pages repeated)";
+    case ListWalkEnd::kPageCap:
+      return "Job list walk cut at its cap of " + std::to_string(kMaxListPages) + " pages";
+    case ListWalkEnd::kFailed:
+      return "";
+    case ListWalkEnd::kComplete:
+      break;
+  }
+  if (walk.count_missing) {
+    return "Job list without a usable job_count (missing, 0 or negative): read until a page was empty";
+  }
+  if (walk.count_exceeded) return "Job list holds more jobs than its job_count: read on while pages came back full";
+  return "";
+}
+
+void ReportListWalk(const std::string& project_id, const ListWalk& walk, std::string& last_logged,
+                    PollObserver* observer) {
+  if (observer != nullptr && walk.conflicting_copies > 0) observer->OnDuplicateListing(project_id, walk.conflicting_copies);
+  if (walk.end == ListWalkEnd::kFailed) return;  // the failure is reported with its error
+  if (observer != nullptr && (walk.end == ListWalkEnd::kNothingNew || walk.end == ListWalkEnd::kPageCap)) {
+    observer->OnListWalkCut(project_id, ListWalkEndName(walk.end));
+  }
+  std::string problem = DescribeListWalkProblem(walk);
+  if (problem.empty()) {
+    if (!last_logged.empty()) log::Info("Job list walks are complete again", {{"project_id", project_id}});
+    last_logged.clear();
+    return;
+  }
+  const log::Level level = problem == last_logged ? log::Level::kDebug : log::Level::kWarn;
+  log::Write(level, problem, {{"project_id", project_id}, {"pages", walk.pages}, {"jobs", static_cast<long>(walk.jobs)},
+                              {"end", ListWalkEndName(walk.end)}});
+  last_logged = std::move(problem);
 }
 
 long ListWalkPages(std::optional<int64_t> job_count, long page_size) {

@@ -11,6 +11,7 @@
 
 #include "config/config.h"
 #include "model/job.h"
+#include "poll/poll_observer.h"
 #include "upstream/ief_client.h"
 
 namespace ief {
@@ -43,10 +44,52 @@ bool InShard(std::string_view job_id, int shard, int total_shards);
 
 using PageReader = std::function<Fetched<BatchJobList>(long offset, long limit)>;
 
-// Reads ListBatchJob page by page until offset >= job_count, advancing by what each page really holds (a server
-// may return fewer items than asked). The result holds every item's summary (SummaryOf); on failure, the failing
-// page's error.
-Fetched<BatchJobList> ListAllJobs(const PageReader& read_page, long page_size, long max_pages = 10000);
+// The most pages one walk reads, and the most jobs it keeps (this many pages at the page size asked for). A real
+// tenant needs far fewer: 500 pages of 100 are 50,000 jobs, five times the largest tenant the exporter is measured
+// with (docs/performance.md). A walk that reaches the cap is cut, logged and counted.
+inline constexpr long kMaxListPages = 500;
+
+// How a list walk ended.
+enum class ListWalkEnd {
+  kComplete,    // the list ran out: an empty page, or job_count reached with a page that was not full
+  kNothingNew,  // cut: a page held only jobs the walk had already seen (a server that ignores offset, or repeats)
+  kPageCap,     // cut: kMaxListPages pages, or that many pages' worth of jobs
+  kFailed,      // a page failed; the walk's error says why
+};
+std::string_view ListWalkEndName(ListWalkEnd end);  // "complete", "nothing_new", "page_cap", "failed"
+
+// What a walk met besides its jobs, for the caller to log and count.
+struct ListWalk {
+  ListWalkEnd end = ListWalkEnd::kComplete;
+  long pages = 0;
+  int64_t jobs = 0;             // distinct jobs seen
+  bool count_missing = false;   // job_count absent, 0 or negative: paged until a page brought nothing
+  bool count_exceeded = false;  // pages past job_count still brought new jobs: the count was short
+  int64_t conflicting_copies = 0;  // copies of a job that disagreed with an earlier one (the newer view was kept)
+};
+
+// Reads ListBatchJob page by page, advancing by what each page really holds (a server may return fewer items than
+// asked), and never believes job_count alone:
+// - while offset < job_count, it reads on; past it, it reads on while full pages come back (a count smaller than
+//   the list must not cut it short); without a usable count, it reads until a page brings nothing;
+// - a page that brings no job the walk has not seen ends it (an offset ignored, a page repeated), so a lying count
+//   cannot make it loop, and the pages and jobs it keeps are bounded by kMaxListPages.
+// The result holds each distinct job's summary (SummaryOf) once, in its newest view (IsNewerView: a job shown twice,
+// because the list shifted while it was read or the server is confused, is one job); its job_count is the
+// stated one when the walk confirmed it, else the number of jobs seen. On failure, the failing page's error.
+// `walk`, when given, says how it ended.
+Fetched<BatchJobList> ListAllJobs(const PageReader& read_page, long page_size, ListWalk* walk = nullptr,
+                                  long max_pages = kMaxListPages);
+
+// What a walk met that an operator should know, as a log message (the same for every walk with that problem; the
+// numbers go in fields); empty for a complete walk with a sound count, and for a failed one (its error says it).
+std::string DescribeListWalkProblem(const ListWalk& walk);
+
+// Logs a walk's problem at warn when it differs from the previous walk's (`last_logged`, kept by the caller for
+// each project), repeats at debug, and its end at info; counts a cut walk through `observer` (OnListWalkCut), and
+// copies of a job that disagreed (OnDuplicateListing).
+void ReportListWalk(const std::string& project_id, const ListWalk& walk, std::string& last_logged,
+                    PollObserver* observer);
 
 // How many pages a walk of `job_count` jobs takes (1 when the count is not known yet).
 long ListWalkPages(std::optional<int64_t> job_count, long page_size);

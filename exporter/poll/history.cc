@@ -96,6 +96,11 @@ ViewOrder CompareViews(const StatusView& counted, const StatusView& view) {
   return LifecycleRank(view.status) > LifecycleRank(counted.status) ? ViewOrder::kNewer : ViewOrder::kConflict;
 }
 
+bool IsNewerView(const BatchJob& than, const BatchJob& view) {
+  const ViewOrder order = CompareViews(StatusView::Of(than, ViewSource::kList), StatusView::Of(view, ViewSource::kList));
+  return order == ViewOrder::kNewer || order == ViewOrder::kRecreated;
+}
+
 ViewOrder CountStatus(JobHistory& history, const StatusView& view, const CountContext& context,
                       std::vector<Transition>& out) {
   Reporter reporter(context, out);
@@ -214,8 +219,6 @@ void Deliver(const Transition& transition, PollObserver& observer) {
           observer.OnImplausibleDuration(labels);
         } else if constexpr (std::is_same_v<T, transition::StaleAnswer>) {
           observer.OnStaleAnswer(labels, ViewSourceName(event.source));
-        } else if constexpr (std::is_same_v<T, transition::DuplicateListing>) {
-          observer.OnDuplicateListing(transition.project_id);
         } else if constexpr (std::is_same_v<T, transition::InvalidJobId>) {
           observer.OnInvalidJobId(transition.project_id);
         }
@@ -244,8 +247,6 @@ std::string Describe(const Transition& transition) {
           return "implausible duration";
         } else if constexpr (std::is_same_v<T, transition::StaleAnswer>) {
           return "stale " + std::string(ViewSourceName(event.source));
-        } else if constexpr (std::is_same_v<T, transition::DuplicateListing>) {
-          return "duplicate";
         } else {
           return "invalid id";
         }

@@ -62,6 +62,8 @@ enum class ViewOrder {
   kRecreated,   // a newer created_at: the job was deleted and created again under the same id
 };
 ViewOrder CompareViews(const StatusView& counted, const StatusView& view);
+// Whether `view` of a job is newer than `than` (CompareViews): of two copies in one list walk, the newer one wins.
+bool IsNewerView(const BatchJob& than, const BatchJob& view);
 
 // What a job's finished tasks added up to when they were counted last.
 struct TaskBaseline {
@@ -129,14 +131,13 @@ struct ImplausibleDuration {};
 struct StaleAnswer {
   ViewSource source;
 };
-struct DuplicateListing {};
 struct InvalidJobId {};
 }  // namespace transition
 
 using TransitionEvent =
     std::variant<transition::Seen, transition::Finished, transition::Retried, transition::Started,
                  transition::TasksFinished, transition::NodeTaskFailed, transition::ImplausibleDuration,
-                 transition::StaleAnswer, transition::DuplicateListing, transition::InvalidJobId>;
+                 transition::StaleAnswer, transition::InvalidJobId>;
 
 struct Transition {
   std::string project_id;

@@ -302,10 +302,10 @@ void JobTracker::ApplyListing(size_t project_index, const Fetched<BatchJobList>&
   project.listed_this_round = true;
   const size_t tracked_before = jobs_.size();
   std::set<std::string> matched;
-  for (const BatchJob* summary : NewestViewPerJob(project_index, *listing)) {
-    AdvanceWatermark(project, summary->status_last_updated_at, now);
-    AdvanceWatermark(project, summary->created_at, now);
-    TrackListedJob(project_index, *summary, matched, now);
+  for (const BatchJob& summary : listing->jobs) {  // one view per job (ListAllJobs keeps the newest)
+    AdvanceWatermark(project, summary.status_last_updated_at, now);
+    AdvanceWatermark(project, summary.created_at, now);
+    TrackListedJob(project_index, summary, matched, now);
   }
   if (!project.state.listed && jobs_.size() > tracked_before) {
     log::Info("Discovered batch jobs", {{"project_id", project_id}, {"jobs", jobs_.size() - tracked_before}});
@@ -313,27 +313,6 @@ void JobTracker::ApplyListing(size_t project_index, const Fetched<BatchJobList>&
   DropUnlisted(project_index, matched, now);
   ForgetUnclaimedHistory(project_index, now);  // what the list no longer shows is gone
   project.state.listed = true;
-}
-
-// A job listed more than once in one walk (a page boundary moved while jobs were added, or a confused server) is
-// one job: its newest view wins. Copies that disagree are counted.
-std::vector<const BatchJob*> JobTracker::NewestViewPerJob(size_t project_index, const BatchJobList& listing) {
-  std::vector<const BatchJob*> views;
-  std::map<std::string_view, size_t> position;
-  for (const BatchJob& summary : listing.jobs) {
-    auto [it, added] = position.emplace(summary.job_id, views.size());
-    if (added) {
-      views.push_back(&summary);
-      continue;
-    }
-    const BatchJob*& kept = views[it->second];
-    if (!SummaryDiffers(*kept, summary) && kept->created_at == summary.created_at) continue;
-    Report(projects_[project_index].state.project_id, transition::DuplicateListing{});
-    const StatusView kept_view = StatusView::Of(*kept, ViewSource::kList);
-    const ViewOrder order = CompareViews(kept_view, StatusView::Of(summary, ViewSource::kList));
-    if (order == ViewOrder::kNewer || order == ViewOrder::kRecreated) kept = &summary;
-  }
-  return views;
 }
 
 bool JobTracker::LogInvalidId(Project& project, const std::string& job_id) {

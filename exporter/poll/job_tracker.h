@@ -150,7 +150,6 @@ class JobTracker {
   bool ListDue(const Project& project, SteadyTime now) const;
 
   // Lists.
-  std::vector<const BatchJob*> NewestViewPerJob(size_t project_index, const BatchJobList& listing);
   void TrackListedJob(size_t project_index, const BatchJob& summary, std::set<std::string>& matched, Moment now);
   bool LogInvalidId(Project& project, const std::string& job_id);
   void DropUnlisted(size_t project_index, const std::set<std::string>& matched, Moment now);

@@ -24,6 +24,11 @@ class PollObserver {
   virtual ~PollObserver() = default;
   // ListBatchJob showed a job id that is not one path segment of [A-Za-z0-9_.-]; the job is skipped.
   virtual void OnInvalidJobId(const std::string& project_id) { (void)project_id; }
+  // A ListBatchJob walk was cut before the list ran out: `reason` is "nothing_new" (a page brought no job not seen
+  // before) or "page_cap" (discovery.h, ListWalkEnd).
+  virtual void OnListWalkCut(const std::string& project_id, std::string_view reason) {
+    (void)project_id, (void)reason;
+  }
   // The poller saw a job (of this type, in this project) for the first time. Counters start from 0 then, so that
   // rate() and increase() in Prometheus see their first increment.
   virtual void OnJobSeen(const JobLabels& job) { (void)job; }
@@ -49,8 +54,8 @@ class PollObserver {
   // An answer (`source`: "list" or "details") was older than what had been seen of the job already, or contradicted
   // it at the same API time: it was ignored for history.
   virtual void OnStaleAnswer(const JobLabels& job, std::string_view source) { (void)job, (void)source; }
-  // One list walk showed a job id more than once, with different values: the newest view was kept.
-  virtual void OnDuplicateListing(const std::string& project_id) { (void)project_id; }
+  // One list walk showed `copies` copies of jobs that disagreed with an earlier copy: the newest view was kept.
+  virtual void OnDuplicateListing(const std::string& project_id, int64_t copies) { (void)project_id, (void)copies; }
 };
 
 }  // namespace ief

@@ -177,7 +177,9 @@ void Poller::ListDueProjects() {
   }
   for (const auto& [index, context] : due) {
     auto read_page = [&](long offset, long limit) { return lister_->ListPage(*context, offset, limit); };
-    Fetched<BatchJobList> listing = ListAllJobs(read_page, options_.tracking.list_page_size);
+    ListWalk walk;
+    Fetched<BatchJobList> listing = ListAllJobs(read_page, options_.tracking.list_page_size, &walk);
+    ReportListWalk(context->project_id, walk, last_walk_problem_[index], options_.observer);
     {
       std::lock_guard<std::mutex> lock(mutex_);
       tracker_.ApplyListing(index, listing, Moment::Now(clock_));

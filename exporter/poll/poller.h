@@ -18,6 +18,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -135,6 +136,7 @@ class Poller {
   Cancellation cancellation_;
   std::atomic<bool> first_round_done_{false};
   std::unique_ptr<JobFetcher> lister_;  // used by the round's thread for ListBatchJob
+  std::map<size_t, std::string> last_walk_problem_;  // per project: a list walk's problem, logged once (round's thread)
   std::vector<std::thread> workers_;
   std::thread scheduler_;
   std::thread committer_;

@@ -324,6 +324,18 @@ std::optional<double> ParseSdkDate(const std::string& text) {
 
 }  // namespace
 
+namespace {
+
+// expires_at and issued_at as IAM states them: the truth, or (skewed) an expiry `expires_in` from now and no
+// issued_at, as from an IAM whose clock is far behind or that leaves the field out.
+Json StatedTokenTimes(const SimIamTimes& times, double now, double expires) {
+  if (times.skewed) return {{"expires_at", FormatIso8601Utc(FromUnixSeconds(now + times.expires_in))}};
+  return {{"expires_at", FormatIso8601Utc(FromUnixSeconds(expires))},
+          {"issued_at", FormatIso8601Utc(FromUnixSeconds(now))}};
+}
+
+}  // namespace
+
 ServerReply Simulator::IssueIamToken(const ServerRequest& request) {
   if (request.method != "POST") return KeystoneError(405, "method not allowed");
   Json body = Json::parse(request.body, nullptr, false);
@@ -349,13 +361,11 @@ ServerReply Simulator::IssueIamToken(const ServerRequest& request) {
   double now = Now();
   double expires = now + std::chrono::duration<double>(options_.iam_token_lifetime).count();
   std::string token = "sim-iam-" + std::to_string(++request_counts_["iam_issued"]) + "-" + NextRequestId();
-  iam_tokens_[token] = expires;
-  Json answer = {{"token",
-                  {{"expires_at", FormatIso8601Utc(FromUnixSeconds(expires))},
-                   {"issued_at", FormatIso8601Utc(FromUnixSeconds(now))},
-                   {"methods", {"password"}},
-                   {"project", {{"id", options_.project_id}, {"name", project_name.empty() ? "region" : project_name}}},
-                   {"user", {{"name", user}, {"domain", {{"name", domain}}}}}}}};
+  iam_tokens_[token] = expires;  // honoured for the real lifetime, whatever the answer states
+  Json answer = {{"token", StatedTokenTimes(iam_times_, now, expires)}};
+  answer["token"]["methods"] = {"password"};
+  answer["token"]["project"] = {{"id", options_.project_id}, {"name", project_name.empty() ? "region" : project_name}};
+  answer["token"]["user"] = {{"name", user}, {"domain", {{"name", domain}}}};
   ServerReply reply = JsonReply(201, answer.dump());
   reply.headers.emplace_back("X-Subject-Token", token);
   return reply;
@@ -541,6 +551,7 @@ ServerReply Simulator::ListJobs(const ServerRequest& request) {
   std::optional<std::string> job_type = request.QueryParam("job_type");
 
   std::lock_guard<std::mutex> lock(mutex_);
+  if (list_quirks_.ignore_offset) offset = 0;
   double now = Now();
   struct Item {
     int64_t created_at;
@@ -567,7 +578,7 @@ ServerReply Simulator::ListJobs(const ServerRequest& request) {
   // Newest first, as the API's default sort (created_at:desc).
   std::stable_sort(items.begin(), items.end(),
                    [](const Item& a, const Item& b) { return a.created_at > b.created_at; });
-  std::string body = "{\"job_count\":" + std::to_string(items.size()) + ",\"jobs\":[";
+  std::string body = "{" + JobCountMember(items.size()) + "\"jobs\":[";
   for (long i = offset; i < static_cast<long>(items.size()) && i < offset + limit; ++i) {
     if (i > offset) body += ',';
     body += items[i].text;
@@ -576,7 +587,55 @@ ServerReply Simulator::ListJobs(const ServerRequest& request) {
   return JsonReply(200, std::move(body));
 }
 
+std::string Simulator::JobCountMember(size_t real_count) const {
+  if (!list_quirks_.state_count) return "\"job_count\":" + std::to_string(real_count) + ",";
+  if (!list_quirks_.stated_count) return "";
+  return "\"job_count\":" + std::to_string(*list_quirks_.stated_count) + ",";
+}
+
+void Simulator::SetListQuirks(const SimListQuirks& quirks) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  list_quirks_ = quirks;
+}
+
+void Simulator::SetIamTimes(const SimIamTimes& times) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  iam_times_ = times;
+}
+
 namespace {
+
+// {"ignore_offset": true, "job_count": 1000000000000 | null}: job_count null leaves it out, no job_count key states
+// the real one.
+Result<SimListQuirks> ParseListQuirks(const std::string& body) {
+  Json doc = Json::parse(body, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) return Error(ErrorKind::kInvalidArgument, "body must be a JSON object");
+  SimListQuirks quirks;
+  if (doc.contains("ignore_offset")) {
+    if (!doc["ignore_offset"].is_boolean()) {
+      return Error(ErrorKind::kInvalidArgument, "ignore_offset must be true or false");
+    }
+    quirks.ignore_offset = doc["ignore_offset"].get<bool>();
+  }
+  if (doc.contains("job_count")) {
+    const Json& count = doc["job_count"];
+    if (!count.is_null() && !count.is_number_integer()) {
+      return Error(ErrorKind::kInvalidArgument, "job_count must be an integer or null");
+    }
+    quirks.state_count = true;
+    if (count.is_number_integer()) quirks.stated_count = count.get<int64_t>();
+  }
+  return quirks;
+}
+
+// {"expires_in": -3600}: seconds from now to the stated expiry.
+Result<SimIamTimes> ParseIamTimes(const std::string& body) {
+  Json doc = Json::parse(body, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("expires_in") || !doc["expires_in"].is_number()) {
+    return Error(ErrorKind::kInvalidArgument, "body must be {\"expires_in\": SECONDS}");
+  }
+  return SimIamTimes{.skewed = true, .expires_in = doc["expires_in"].get<double>()};
+}
 
 Result<SimFault> ParseFault(const std::string& body) {
   Json doc = Json::parse(body, nullptr, false);
@@ -662,6 +721,18 @@ ServerReply Simulator::HandleControl(const ServerRequest& request) {
   }
   if (path == "/sim/token" && request.method == "PUT") {
     SetToken(std::string(TrimTrailingWhitespace(request.body)));
+    return TextReply(200, "ok");
+  }
+  if (path == "/sim/list" && (request.method == "PUT" || request.method == "DELETE")) {
+    Result<SimListQuirks> quirks = request.method == "PUT" ? ParseListQuirks(request.body) : SimListQuirks{};
+    if (!quirks.ok()) return TextReply(400, quirks.error().message);
+    SetListQuirks(*quirks);
+    return TextReply(200, "ok");
+  }
+  if (path == "/sim/iam" && (request.method == "PUT" || request.method == "DELETE")) {
+    Result<SimIamTimes> times = request.method == "PUT" ? ParseIamTimes(request.body) : SimIamTimes{};
+    if (!times.ok()) return TextReply(400, times.error().message);
+    SetIamTimes(*times);
     return TextReply(200, "ok");
   }
   if (path.starts_with("/sim/requests/") && request.method == "GET") {

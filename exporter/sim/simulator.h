@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -66,6 +67,19 @@ struct SimFault {
   int retry_after_s = 2;   // kHttp429: the Retry-After header
 };
 
+// How ListBatchJob misbehaves (PUT /sim/list), for tests of a list that cannot be trusted.
+struct SimListQuirks {
+  bool ignore_offset = false;  // every page is the first one
+  bool state_count = false;    // job_count states `stated_count` (or nothing) instead of the real number
+  std::optional<int64_t> stated_count;  // nullopt: job_count is left out
+};
+
+// How IAM states its tokens' times (PUT /sim/iam), for tests of a skewed or careless IAM.
+struct SimIamTimes {
+  bool skewed = false;
+  double expires_in = 0;  // skewed: expires_at is this many seconds from now (negative: already past), no issued_at
+};
+
 class Simulator {
  public:
   explicit Simulator(SimulatorOptions options, const Clock& clock = SystemClock());
@@ -85,6 +99,8 @@ class Simulator {
   void ClearFault(const std::string& job_id);
   void SetToken(std::string token);
   void SetConsistency(SimConsistency consistency);
+  void SetListQuirks(const SimListQuirks& quirks);
+  void SetIamTimes(const SimIamTimes& times);
   // Requests answered for a job id; "list" and "show" for all ListBatchJob and ShowBatchJob requests that passed
   // the throttle, "throttled" for those answered 429 by it.
   long RequestCount(const std::string& key) const;
@@ -111,6 +127,8 @@ class Simulator {
   ServerReply HandleControl(const ServerRequest& request);
   ServerReply ShowJob(const std::string& job_id);
   ServerReply ListJobs(const ServerRequest& request);
+  // The job_count member of a list answer, with its comma ("" when the quirks leave it out). Called with mutex_ held.
+  std::string JobCountMember(size_t real_count) const;
   ServerReply ApplyFault(const SimFault& fault, ServerReply normal);
   static ServerReply EndlessAnswer();
   static ServerReply Dripping(ServerReply normal);
@@ -147,6 +165,8 @@ class Simulator {
   std::map<std::string, double> iam_tokens_;    // issued token -> expiry (unix seconds)
   SimConsistency consistency_;
   std::map<std::string, int64_t> backwards_steps_;  // generated job id -> seconds its next answer moves back
+  SimListQuirks list_quirks_;
+  SimIamTimes iam_times_;
   long next_request_id_ = 1;
 };
 

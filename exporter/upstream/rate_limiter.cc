@@ -13,7 +13,7 @@ constexpr auto kWaitSlice = std::chrono::milliseconds(100);
 // Urgent traffic can push the background share at most this far ahead (or two of its intervals, if longer), so
 // background work resumes soon after a burst.
 constexpr auto kBackgroundHorizon = std::chrono::seconds(2);
-// After a 429, growth stops at this share of the rate that was throttled (for kThrottleMemory).
+// After a burst of 429s, growth stops at this share of the rate before the burst (for kThrottleMemory).
 constexpr double kSafeShareOfThrottledRate = 0.7;
 // Each increase adds this share of the ceiling.
 constexpr double kIncreaseShareOfCeiling = 0.05;
@@ -26,7 +26,8 @@ EndpointRateLimiter::EndpointRateLimiter(double ceiling, const Clock& clock)
     : clock_(clock),
       ceiling_(std::max(kMinRate, ceiling)),
       rate_(ceiling_),
-      last_change_(clock.Steady()) {
+      last_change_(clock.Steady()),
+      rate_before_burst_(ceiling_) {
   stats_.ceiling = ceiling_;
 }
 
@@ -62,14 +63,23 @@ void EndpointRateLimiter::GrantLocked(SteadyTime now, bool counts_against_backgr
   }
 }
 
+double EndpointRateLimiter::FloorLocked() const { return std::max(kMinRate, kFloorShareOfCeiling * ceiling_); }
+
 void EndpointRateLimiter::AdaptLocked(SteadyTime now) {
-  if (now - last_change_ < kQuietPeriod) return;
+  // Quiet: no 429 for a quiet period, counted from the end of the latest pause (nothing was sent during it).
+  if (now - std::max(last_change_, paused_until_) < kQuietPeriod) return;
   last_change_ = now;
+  in_burst_ = false;
   double limit = ceiling_;
   if (last_decrease_ && now - *last_decrease_ < kThrottleMemory) {
-    limit = std::min(ceiling_, std::max(rate_, kSafeShareOfThrottledRate * throttled_rate_));
+    limit = std::min(ceiling_, std::max(rate_, kSafeShareOfThrottledRate * rate_before_burst_));
   }
-  rate_ = std::min(limit, rate_ + kIncreaseShareOfCeiling * ceiling_);
+  const double grown = std::min(limit, rate_ + kIncreaseShareOfCeiling * ceiling_);
+  if (grown > rate_) {
+    rate_ = grown;
+    // The pace was set at the slower rate: a request need not wait longer than one interval of the new one.
+    tat_ = std::min(tat_, now + IntervalLocked());
+  }
 }
 
 bool EndpointRateLimiter::Acquire(RequestPriority priority, const Cancellation* cancellation) {
@@ -143,10 +153,13 @@ void EndpointRateLimiter::OnThrottled(SteadyTime sent_at, std::optional<Duration
   Duration pause = retry_after ? std::clamp<Duration>(*retry_after, std::chrono::seconds(1), kLongestPause)
                                : Duration(kDefaultPause);
   paused_until_ = std::max(paused_until_, now + pause);
+  if (!in_burst_) {
+    in_burst_ = true;
+    rate_before_burst_ = rate_;
+  }
   // A request sent before the latest decrease reports on the old rate, which was already halved.
   if (!last_decrease_ || sent_at >= *last_decrease_) {
-    throttled_rate_ = rate_;
-    rate_ = std::max(kMinRate, rate_ / 2);
+    rate_ = std::max(std::min(rate_, FloorLocked()), rate_ / 2);
     last_decrease_ = now;
     last_change_ = now;
   }

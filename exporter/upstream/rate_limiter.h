@@ -2,11 +2,14 @@
 // throttles per tenant and API, not per project). Three ideas:
 //
 // - A ceiling, adapted to what the gateway says. `rate_limit` is the most we ever send. A 429 halves the rate
-//   (once per round trip: answers to requests sent before the last decrease do not count again) and pauses the
-//   whole endpoint for its Retry-After; after a quiet period the rate grows back by a twentieth of the ceiling at
-//   a time. For a while after a 429 it grows only to 70% of the rate that was throttled, so a tenant policy below
-//   our ceiling costs a probe every few minutes, not a 429 every few seconds. Requests are paced (GCRA) with a
-//   burst of a quarter second's worth.
+//   (once per round trip: answers to requests sent before the last decrease do not count again), never below a
+//   floor of a twentieth of the ceiling (below it the gateway's Retry-After paces us, and lists, first in line,
+//   still go every second or so), and pauses the whole endpoint for its Retry-After. After a quiet period (no 429
+//   for 10 s after the pause ended) the rate grows back by a twentieth of the ceiling at a time. The 429s until
+//   such a quiet period are one burst: for 5 minutes after it, growth stops at 70% of the rate before the burst
+//   (not of the collapsed one), so a tenant policy below our ceiling costs a probe every few minutes, not a 429
+//   every few seconds, while an outage of the gateway does not leave us crawling once it recovers. Requests are
+//   paced (GCRA) with a burst of a quarter second's worth.
 // - Priorities. Waiting requests are served lists first, then urgent details (a job that changed, a new job),
 //   then background details (the first fill after a start, periodic refreshes), so a small quota makes data
 //   older but never starves discovery.
@@ -68,10 +71,11 @@ class EndpointRateLimiter {
   RateLimiterStats Stats();
 
   // Tunables, exposed for tests.
-  static constexpr double kMinRate = 0.01;                            // requests per second
+  static constexpr double kMinRate = 0.01;                            // requests per second, whatever the ceiling
+  static constexpr double kFloorShareOfCeiling = 0.05;                // a 429 never takes the rate below this
   static constexpr double kBackgroundShare = 0.4;                     // of the current rate, all traffic counted
   static constexpr std::chrono::seconds kQuietPeriod{10};             // between two increases
-  static constexpr std::chrono::minutes kThrottleMemory{5};           // growth stays below a throttled rate
+  static constexpr std::chrono::minutes kThrottleMemory{5};           // growth stays below the rate before a burst
   static constexpr std::chrono::seconds kDefaultPause{2};             // a 429 without Retry-After
   static constexpr std::chrono::seconds kLongestPause{60};
 
@@ -79,6 +83,7 @@ class EndpointRateLimiter {
   using Ticket = std::pair<int, uint64_t>;  // (priority, arrival): the set's order is the serving order
 
   void AdaptLocked(SteadyTime now);
+  double FloorLocked() const;
   SteadyTime ReadyAtLocked() const;
   void GrantLocked(SteadyTime now, bool counts_against_background);
   std::chrono::nanoseconds IntervalLocked() const;
@@ -94,7 +99,8 @@ class EndpointRateLimiter {
   SteadyTime paused_until_{};
   std::optional<SteadyTime> last_decrease_;
   SteadyTime last_change_{};
-  double throttled_rate_ = 0;    // the rate when the latest 429 came
+  bool in_burst_ = false;        // 429s came and no quiet period has passed since
+  double rate_before_burst_ = 0;  // the rate when the latest burst's first 429 came
   std::set<Ticket> waiting_;
   uint64_t next_ticket_ = 0;
   RateLimiterStats stats_;

@@ -1,38 +1,37 @@
 #include "util/file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 
 namespace ief {
-
-Result<std::string> ReadFileCapped(const std::string& path, size_t max_bytes) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error(ErrorKind::kIo, "cannot read " + path + ": " + std::strerror(errno));
-  std::string content;
-  char buffer[4096];
-  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
-    content.append(buffer, static_cast<size_t>(in.gcount()));
-    if (content.size() > max_bytes) {
-      return Error(ErrorKind::kIo, "file " + path + " is larger than " + std::to_string(max_bytes) + " bytes");
-    }
-  }
-  if (in.bad()) return Error(ErrorKind::kIo, "cannot read " + path + ": I/O error");
-  return content;
-}
-
 namespace {
 
-Error IoError(const std::string& what, const std::string& path) {
-  return Error(ErrorKind::kIo, what + " " + path + ": " + std::strerror(errno));
+// What a file that is not a regular one is, for the message.
+const char* FileTypeName(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a named pipe";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
 }
 
-// Closes a descriptor when it goes out of scope.
+// Why a file with this status cannot be read; empty when it can.
+std::string Unreadable(const struct stat& st, size_t max_bytes) {
+  if (!S_ISREG(st.st_mode)) return std::string("not a regular file (") + FileTypeName(st.st_mode) + ")";
+  if (st.st_size < 0 || static_cast<uintmax_t>(st.st_size) > max_bytes) {
+    return "larger than " + std::to_string(max_bytes) + " bytes";
+  }
+  return "";
+}
+
+// Closes a descriptor on every way out.
 class FileDescriptor {
  public:
   explicit FileDescriptor(int fd) : fd_(fd) {}
@@ -52,6 +51,44 @@ class FileDescriptor {
  private:
   int fd_;
 };
+
+
+}  // namespace
+
+Result<std::string> ReadFileCapped(const std::string& path, size_t max_bytes) {
+  auto failed = [&path](const std::string& reason) {
+    return Error(ErrorKind::kIo, "cannot read " + path + ": " + reason);
+  };
+  // Look before opening: opening a device can have effects of its own, and opening a pipe is never needed.
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return failed(std::strerror(errno));
+  if (std::string reason = Unreadable(st, max_bytes); !reason.empty()) return failed(reason);
+  // The path may have been swapped since: O_NONBLOCK keeps the open (and any read) of a pipe from waiting for a
+  // writer, and the checks are repeated on what was actually opened.
+  FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+  if (fd.get() < 0) return failed(std::strerror(errno));
+  if (::fstat(fd.get(), &st) != 0) return failed(std::strerror(errno));
+  if (std::string reason = Unreadable(st, max_bytes); !reason.empty()) return failed(reason);
+
+  std::string content;
+  content.reserve(static_cast<size_t>(st.st_size));
+  char buffer[4096];
+  while (true) {
+    ssize_t got = ::read(fd.get(), buffer, sizeof buffer);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) return failed(std::strerror(errno));
+    if (got == 0) break;
+    content.append(buffer, static_cast<size_t>(got));
+    if (content.size() > max_bytes) return failed("larger than " + std::to_string(max_bytes) + " bytes");
+  }
+  return content;
+}
+
+namespace {
+
+Error IoError(const std::string& what, const std::string& path) {
+  return Error(ErrorKind::kIo, what + " " + path + ": " + std::strerror(errno));
+}
 
 Status WriteAll(int fd, std::string_view content, const std::string& path) {
   while (!content.empty()) {

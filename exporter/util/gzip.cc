@@ -4,6 +4,9 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
+
+#include "util/text.h"
 
 namespace ief {
 
@@ -164,14 +167,65 @@ const std::vector<std::string_view>& GzipJoiner::Finish() {
   return pieces_;
 }
 
+namespace {
+
+// An RFC 9110 qvalue in thousandths: "0", "0.5", "1.000"; nullopt when it is not one.
+std::optional<int> ParseQValue(std::string_view text) {
+  if (text.empty() || (text[0] != '0' && text[0] != '1')) return std::nullopt;
+  int thousandths = (text[0] - '0') * 1000;
+  if (text.size() == 1) return thousandths;
+  if (text[1] != '.' || text.size() > 5) return std::nullopt;
+  int scale = 100;
+  for (char digit : text.substr(2)) {
+    if (digit < '0' || digit > '9') return std::nullopt;
+    thousandths += (digit - '0') * scale;
+    scale /= 10;
+  }
+  if (thousandths > 1000) return std::nullopt;  // "1.5"
+  return thousandths;
+}
+
+// The weight of one element, "gzip" or "gzip;q=0.5" (q defaults to 1); nullopt when its q is not a qvalue.
+std::optional<int> ElementWeight(std::string_view parameters) {
+  int weight = 1000;
+  while (!parameters.empty()) {
+    size_t semicolon = parameters.find(';', 1);
+    std::string_view parameter = TrimWhitespace(parameters.substr(1, semicolon == std::string_view::npos
+                                                                         ? std::string_view::npos
+                                                                         : semicolon - 1));
+    parameters = semicolon == std::string_view::npos ? std::string_view() : parameters.substr(semicolon);
+    size_t equals = parameter.find('=');
+    if (equals == std::string_view::npos) continue;
+    if (!EqualsIgnoringCase(TrimWhitespace(parameter.substr(0, equals)), "q")) continue;
+    std::optional<int> q = ParseQValue(TrimWhitespace(parameter.substr(equals + 1)));
+    if (!q) return std::nullopt;
+    weight = *q;
+  }
+  return weight;
+}
+
+}  // namespace
+
 bool AcceptsGzip(std::string_view accept_encoding) {
-  // "gzip", "gzip, deflate", "deflate, gzip;q=1.0"; "gzip;q=0" refuses it.
-  size_t pos = accept_encoding.find("gzip");
-  if (pos == std::string_view::npos) return false;
-  std::string_view rest = accept_encoding.substr(pos + 4);
-  size_t comma = rest.find(',');
-  std::string_view params = rest.substr(0, comma);
-  return params.find("q=0") == std::string_view::npos || params.find("q=0.") != std::string_view::npos;
+  std::optional<int> gzip, identity, any;  // weights of the elements that name them, in thousandths
+  while (!accept_encoding.empty()) {
+    size_t comma = accept_encoding.find(',');
+    std::string_view element = accept_encoding.substr(0, comma);
+    accept_encoding = comma == std::string_view::npos ? std::string_view() : accept_encoding.substr(comma + 1);
+    size_t semicolon = element.find(';');
+    std::string_view coding = TrimWhitespace(element.substr(0, semicolon));
+    std::optional<int> weight =
+        ElementWeight(semicolon == std::string_view::npos ? std::string_view() : element.substr(semicolon));
+    if (!weight) continue;  // a malformed weight: as if the element were not there
+    if (EqualsIgnoringCase(coding, "gzip") || EqualsIgnoringCase(coding, "x-gzip")) gzip = weight;
+    if (EqualsIgnoringCase(coding, "identity")) identity = weight;
+    if (coding == "*") any = weight;
+  }
+  // "*" stands for every coding the header does not name. gzip goes when it is acceptable (q > 0) and the client
+  // does not prefer the plain text; plain text needs no mention to be acceptable, so only a named weight counts.
+  const int gzip_weight = gzip.value_or(any.value_or(0));
+  std::optional<int> plain_weight = identity ? identity : any;
+  return gzip_weight > 0 && (!plain_weight || gzip_weight >= *plain_weight);
 }
 
 }  // namespace ief

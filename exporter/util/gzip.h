@@ -42,7 +42,11 @@ class GzipJoiner {
   size_t length_ = 0;
 };
 
-// True when an Accept-Encoding header value allows gzip.
+// Whether to answer with gzip, read from an Accept-Encoding header value as RFC 9110 says: codings are
+// case-insensitive ("gzip" or its alias "x-gzip", "identity", "*" for any coding not named), each with an optional
+// weight ";q=" 0 to 1 with up to three decimals, whitespace allowed around ";" and ","; q=0 (also "0.000") means
+// "not acceptable", and an element with a malformed weight is ignored. True when gzip is acceptable and weighs at
+// least as much as a named identity (or "*" standing for it).
 bool AcceptsGzip(std::string_view accept_encoding);
 
 }  // namespace ief

@@ -3,6 +3,11 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <cstdlib>
+#include <thread>
+
+#include "util/log.h"
+
 namespace ief {
 namespace {
 
@@ -29,6 +34,14 @@ int WaitForProcessSignal() {
   int signal_number = 0;
   sigwait(&set, &signal_number);
   return signal_number;
+}
+
+void ExitNoLaterThan(std::chrono::milliseconds deadline, int exit_code) {
+  std::thread([deadline, exit_code] {
+    std::this_thread::sleep_for(deadline);
+    log::Info("Shutdown deadline reached; exiting now", {{"deadline_ms", static_cast<long>(deadline.count())}});
+    std::_Exit(exit_code);
+  }).detach();
 }
 
 }  // namespace ief

@@ -3,9 +3,17 @@
 #include <CivetServer.h>
 #include <civetweb.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
-#include <cstdio>
+#include <atomic>
 #include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <thread>
 
 #include "util/log.h"
 
@@ -109,6 +117,7 @@ struct HttpServer::Impl : public CivetHandler {
   size_t max_body_bytes = 0;
   std::function<AuthDecision(const ServerRequest&)> authorize;
   std::unique_ptr<CivetServer> server;
+  std::string knock_host;  // where a connection reaches the listening socket (to wake it for a stop)
 
   const Route* Find(const std::string& path) const {
     for (const Route& route : routes) {
@@ -271,6 +280,8 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& o
   impl->routes = std::move(routes);
   impl->max_body_bytes = options.max_request_body_bytes;
   impl->authorize = options.authorize;
+  const std::string host = options.listen_address.substr(0, options.listen_address.rfind(':'));
+  impl->knock_host = host.empty() || host == "0.0.0.0" ? "127.0.0.1" : host;
   std::vector<std::string> civet_options = {
       "listening_ports", *ports,
       "num_threads", std::to_string(options.num_threads),
@@ -304,8 +315,35 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& o
 
 HttpServer::HttpServer(std::unique_ptr<Impl> impl, int port) : impl_(std::move(impl)), port_(port) {}
 
+namespace {
+
+// CivetWeb's master thread waits for connections in polls of up to 2 s (SOCKET_TIMEOUT_QUANTUM) and sees a stop
+// only when one ends, so a stop took up to 2 s. A connection wakes it: knock (connect and hang up at once) until
+// the stop is done. A knock that comes before the stop is an empty connection a worker drops at once.
+void KnockUntil(const std::string& host, int port, const std::atomic<bool>& stopped) {
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  if (inet_pton(AF_INET, host.c_str(), &address.sin_addr) != 1) return;
+  while (!stopped) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd >= 0) {
+      (void)::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address);
+      ::close(fd);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+}  // namespace
+
 HttpServer::~HttpServer() {
-  if (impl_ && impl_->server) impl_->server->close();
+  if (!impl_ || !impl_->server) return;
+  std::atomic<bool> stopped{false};
+  std::thread knocker(KnockUntil, std::cref(impl_->knock_host), port_, std::cref(stopped));
+  impl_->server->close();
+  stopped = true;
+  knocker.join();
 }
 
 }  // namespace ief

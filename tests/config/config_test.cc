@@ -1,13 +1,16 @@
 #include "config/config.h"
+#include "config/web_config.h"
 
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <optional>
 
 #include "support/deep_yaml.h"
+#include "support/fixtures.h"
 #include "util/large_stack.h"
 
 using ief::ParseConfig;
@@ -199,7 +202,7 @@ TEST_CASE("config mistakes are reported with file:line:column") {
        "test.yml:5:7: auth needs exactly one of token, token_file, iam, aksk (found 2)"},
       {"unreadable token file",
        "projects:\n  - project_id: p1\n    endpoint: https://e.com\n    auth:\n      token_file: /nonexistent/token\n    jobs: [j]\n",
-       "test.yml:5:19: token_file: cannot read \"/nonexistent/token\""},
+       "test.yml:5:19: token_file: cannot read /nonexistent/token: No such file or directory"},
       {"project map", "projects: {}\n", "test.yml:1:11: projects must be a list"},
       {"no projects key", "global:\n  poll_interval: 30s\n", "test.yml:1:1: missing required key \"projects\""},
       {"job listed twice",
@@ -293,6 +296,34 @@ TEST_CASE("LoadConfigFile names the file and reads it") {
   auto missing = ief::LoadConfigFile("/nonexistent/ief.yml");
   REQUIRE_FALSE(missing.ok());
   CHECK_THAT(missing.error().message, Catch::Contains("/nonexistent/ief.yml"));
+}
+
+TEST_CASE("a config or secret file that is a pipe, a directory or a device is refused at once, never read") {
+  ief::testing::TempFifo fifo;
+  const auto started = std::chrono::steady_clock::now();
+  auto config = ief::LoadConfigFile(fifo.path());
+  REQUIRE_FALSE(config.ok());
+  CHECK(config.error().message == "cannot read " + fifo.path() + ": not a regular file (a named pipe)");
+  auto web_config = ief::LoadWebConfigFile(fifo.path());
+  REQUIRE_FALSE(web_config.ok());
+  CHECK(web_config.error().message == config.error().message);
+
+  // Every secret file is read by the check exactly as the authenticators read it.
+  const std::string head = "projects:\n  - project_id: p1\n    endpoint: https://e.com\n    jobs: [j]\n    auth:\n";
+  for (const std::string& path : {fifo.path(), std::string("/tmp"), std::string("/dev/zero")}) {
+    INFO(path);
+    CHECK_THAT(ErrorOf(head + "      token_file: " + path + "\n"),
+               Catch::StartsWith("test.yml:6:19: token_file: cannot read " + path + ": not a regular file ("));
+    CHECK_THAT(ErrorOf(head + "      iam: {endpoint: https://iam.example.com, domain: d, user: u, password_file: " +
+                       path + "}\n"),
+               Catch::Contains(": password_file: cannot read " + path + ": not a regular file ("));
+    CHECK_THAT(ErrorOf(head + "      aksk: {access_key: AK, secret_key_file: " + path + "}\n"),
+               Catch::Contains(": secret_key_file: cannot read " + path + ": not a regular file ("));
+  }
+  TempFile huge(std::string(64 * 1024 + 1, 'x'));
+  CHECK(ErrorOf(head + "      token_file: " + huge.path + "\n") ==
+        "test.yml:6:19: token_file: cannot read " + huge.path + ": larger than 65536 bytes");
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(2));
 }
 
 TEST_CASE("NormalizeEndpoint") {

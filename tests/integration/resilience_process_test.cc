@@ -173,7 +173,7 @@ TEST_CASE("broken configs are refused with a position") {
       {head + "    auth: {token: t}\n    job: [a]\n", ":5:5: unknown key \"job\""},
       {"projects: {}\n", ":1:11: projects must be a list"},
       {head + "    auth: {token_file: /nonexistent/secret}\n    jobs: [a]\n",
-       ":4:24: token_file: cannot read \"/nonexistent/secret\""},
+       ":4:24: token_file: cannot read /nonexistent/secret: No such file or directory"},
   };
   for (const Case& c : cases) {
     TempFile config(c.yaml, ".yml");

@@ -2,7 +2,9 @@
 
 #include <catch2/catch.hpp>
 #include <limits>
+#include <optional>
 #include <set>
+#include <vector>
 
 namespace {
 
@@ -14,6 +16,43 @@ ief::BatchJob Summary(const std::string& id, const std::string& name, const std:
   job.created_at = created;
   return job;
 }
+
+// A ListBatchJob server over `total` jobs j0, j1... that pages honestly, states `count` as job_count (nullopt:
+// leaves it out) and records every page asked for.
+struct ListServer {
+  long total = 0;
+  std::optional<int64_t> count;
+  long max_page = 1000;       // items a page holds at most, whatever is asked
+  bool ignore_offset = false;
+  std::vector<std::pair<long, long>> asked;
+
+  ief::Fetched<ief::BatchJobList> operator()(long offset, long limit) {
+    asked.emplace_back(offset, limit);
+    if (ignore_offset) offset = 0;
+    ief::BatchJobList page;
+    page.job_count = count;
+    for (long i = offset; i < total && i < offset + std::min(limit, max_page); ++i) {
+      page.jobs.push_back(Summary("j" + std::to_string(i), "", "", 0));
+    }
+    return page;
+  }
+  ief::PageReader Reader() {
+    return [this](long offset, long limit) { return (*this)(offset, limit); };
+  }
+};
+
+std::set<std::string> Ids(const ief::BatchJobList& list) {
+  std::set<std::string> ids;
+  for (const auto& job : list.jobs) ids.insert(job.job_id);
+  return ids;
+}
+
+struct CutCounter : ief::PollObserver {
+  std::vector<std::string> cuts;
+  void OnListWalkCut(const std::string& project_id, std::string_view reason) override {
+    cuts.push_back(project_id + "/" + std::string(reason));
+  }
+};
 
 }  // namespace
 
@@ -145,4 +184,125 @@ TEST_CASE("a filter's description changes exactly when the jobs it tracks may ch
   ief::DiscoveryConfig split{.enabled = true, .job_types = {"a"}, .name_regex = ""};
   for (const auto* changed : {&wider, &older, &off}) CHECK(ief::DescribeFilter(*changed) != ief::DescribeFilter(nightly));
   CHECK(ief::DescribeFilter(joined) != ief::DescribeFilter(split));
+}
+
+TEST_CASE("a list that ignores offset and claims 10^12 jobs is cut at its first repeated page") {
+  ListServer server{.total = 250, .count = 1000000000000, .ignore_offset = true};
+  ief::ListWalk walk;
+  auto all = ief::ListAllJobs(server.Reader(), 100, &walk);
+  REQUIRE(all.ok());
+  CHECK(server.asked.size() == 2);  // was 10,000 pages of the same 100 jobs
+  CHECK(walk.end == ief::ListWalkEnd::kNothingNew);
+  CHECK(walk.pages == 2);
+  CHECK(walk.jobs == 100);
+  CHECK(all->jobs.size() == 100);  // each job once: memory follows the jobs seen, not the pages read
+  CHECK(all->job_count == 100);    // what the walk saw, not the claim
+}
+
+TEST_CASE("a job_count that is missing, zero, negative or short never truncates the list") {
+  for (std::optional<int64_t> count : {std::optional<int64_t>(), std::optional<int64_t>(0),
+                                       std::optional<int64_t>(-5), std::optional<int64_t>(100)}) {
+    INFO((count ? std::to_string(*count) : "missing"));
+    ListServer server{.total = 250, .count = count};
+    ief::ListWalk walk;
+    auto all = ief::ListAllJobs(server.Reader(), 100, &walk);
+    REQUIRE(all.ok());
+    CHECK(Ids(*all).size() == 250);  // was 100: only the first page was read
+    CHECK(walk.end == ief::ListWalkEnd::kComplete);
+    CHECK(all->job_count == 250);
+    if (count && *count > 0) {
+      CHECK(walk.count_exceeded);
+      CHECK(server.asked.size() == 3);  // full, full, then a short page ends it
+    } else {
+      CHECK(walk.count_missing);
+      CHECK(server.asked.size() == 4);  // ... until a page comes back empty
+    }
+    CHECK_FALSE(ief::DescribeListWalkProblem(walk).empty());
+  }
+}
+
+TEST_CASE("an honest job_count costs at most one page more, and only when it fills the last page exactly") {
+  ListServer honest{.total = 250, .count = 250};
+  ief::ListWalk walk;
+  REQUIRE(ief::ListAllJobs(honest.Reader(), 100, &walk).ok());
+  CHECK(honest.asked.size() == 3);
+  CHECK(ief::DescribeListWalkProblem(walk).empty());
+
+  ListServer exact{.total = 200, .count = 200};
+  auto all = ief::ListAllJobs(exact.Reader(), 100, &walk);
+  REQUIRE(all.ok());
+  CHECK(exact.asked == std::vector<std::pair<long, long>>{{0, 100}, {100, 100}, {200, 100}});
+  CHECK(all->job_count == 200);
+  CHECK(ief::DescribeListWalkProblem(walk).empty());
+
+  // A count larger than the list (jobs deleted during the walk): the empty page ends it.
+  ListServer shrinking{.total = 150, .count = 300};
+  all = ief::ListAllJobs(shrinking.Reader(), 100, &walk);
+  REQUIRE(all.ok());
+  CHECK(shrinking.asked.size() == 3);
+  CHECK(Ids(*all).size() == 150);
+  CHECK(ief::DescribeListWalkProblem(walk).empty());
+}
+
+TEST_CASE("a list that never ends is cut at the page cap, and oversized pages cannot pass the job cap") {
+  ListServer endless{.total = std::numeric_limits<long>::max(), .count = 1000000000000};
+  ief::ListWalk walk;
+  auto all = ief::ListAllJobs(endless.Reader(), 10, &walk, 5);
+  REQUIRE(all.ok());
+  CHECK(endless.asked.size() == 5);
+  CHECK(walk.end == ief::ListWalkEnd::kPageCap);
+  CHECK(all->jobs.size() == 50);
+
+  ListServer oversized{.total = 100000, .count = 100000};
+  auto capped = [&](long offset, long) { return oversized(offset, 100000); };  // ignores the limit asked
+  all = ief::ListAllJobs(capped, 10, &walk, 5);
+  REQUIRE(all.ok());
+  CHECK(oversized.asked.size() == 1);
+  CHECK(walk.end == ief::ListWalkEnd::kPageCap);
+  CHECK(all->jobs.size() == 50);  // 5 pages' worth of 10
+  CHECK(ief::kMaxListPages == 500);
+}
+
+TEST_CASE("a job seen again on a later page (the list shifted) is kept once, as the later page shows it") {
+  auto shifted = [](long offset, long limit) {
+    ief::BatchJobList page;
+    page.job_count = 3;
+    // A new job arrived between the two pages: the second page starts with the first page's last job.
+    std::vector<std::string> ids = offset == 0   ? std::vector<std::string>{"a", "b"}
+                                   : offset == 2 ? std::vector<std::string>{"b", "c"}
+                                                 : std::vector<std::string>{};
+    for (const auto& id : ids) {
+      ief::BatchJob job = Summary(id, "", "", 0);
+      job.status = offset == 0 ? "Running" : "Successful";
+      page.jobs.push_back(job);
+    }
+    (void)limit;
+    return ief::Fetched<ief::BatchJobList>(page);
+  };
+  ief::ListWalk walk;
+  auto all = ief::ListAllJobs(shifted, 2, &walk);
+  REQUIRE(all.ok());
+  REQUIRE(all->jobs.size() == 3);
+  CHECK(all->jobs[1].job_id == "b");
+  CHECK(all->jobs[1].status == "Successful");
+  CHECK(walk.end == ief::ListWalkEnd::kComplete);
+  CHECK(all->job_count == 3);
+}
+
+TEST_CASE("a walk's problem is logged once while it lasts and a cut is counted every time") {
+  CutCounter observer;
+  std::string last_logged;
+  ief::ListWalk cut{.end = ief::ListWalkEnd::kNothingNew, .pages = 2, .jobs = 100};
+  ief::ReportListWalk("p", cut, last_logged, &observer);
+  CHECK(last_logged == ief::DescribeListWalkProblem(cut));
+  ief::ReportListWalk("p", cut, last_logged, &observer);
+  CHECK(observer.cuts == std::vector<std::string>{"p/nothing_new", "p/nothing_new"});
+  ief::ReportListWalk("p", ief::ListWalk{.end = ief::ListWalkEnd::kFailed}, last_logged, &observer);
+  CHECK_FALSE(last_logged.empty());  // a failed walk says nothing about the list's shape
+  ief::ReportListWalk("p", ief::ListWalk{}, last_logged, &observer);
+  CHECK(last_logged.empty());
+  ief::ReportListWalk("p", ief::ListWalk{.end = ief::ListWalkEnd::kPageCap}, last_logged, &observer);
+  CHECK(observer.cuts.back() == "p/page_cap");
+  CHECK(ief::DescribeListWalkProblem(ief::ListWalk{.count_missing = true}) ==
+        "Job list without a usable job_count (missing, 0 or negative): read until a page was empty");
 }

@@ -78,15 +78,23 @@ class Harness {
   Harness() { Build(nullptr, {}); }
 
   std::vector<std::string> Run(const Step& step) {
+    std::vector<std::string> duplicates;  // conflicting copies the walk met
     clock_.Advance(step.wait);
     const ief::Moment now = ief::Moment::Now(clock_);
     switch (step.kind) {
       case Step::Kind::kList: {
         tracker_->StartRound(now);
-        ief::BatchJobList list;
-        list.jobs = step.views;
-        list.job_count = static_cast<int64_t>(list.jobs.size());
-        tracker_->ApplyListing(0, list, now);
+        // Through the real walk, as the poller reads a list: one page holding the step's items.
+        auto one_page = [&](long offset, long) -> ief::Fetched<ief::BatchJobList> {
+          ief::BatchJobList page;
+          page.job_count = static_cast<int64_t>(step.views.size());
+          if (offset == 0) page.jobs = step.views;
+          return page;
+        };
+        ief::ListWalk walk;
+        ief::Fetched<ief::BatchJobList> listing = ief::ListAllJobs(one_page, 100, &walk);
+        for (int64_t i = 0; i < walk.conflicting_copies; ++i) duplicates.push_back("duplicate");
+        tracker_->ApplyListing(0, listing, now);
         break;
       }
       case Step::Kind::kDetails:
@@ -117,7 +125,8 @@ class Harness {
       case Step::Kind::kWait:
         break;
     }
-    std::vector<std::string> described;
+    std::vector<std::string> described = std::move(duplicates);
+    duplicates.clear();
     for (const ief::Transition& transition : tracker_->TakeTransitions()) {
       std::string text = ief::Describe(transition);
       if (text != "seen") described.push_back(text);

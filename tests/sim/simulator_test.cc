@@ -7,6 +7,7 @@
 #include "support/manual_clock.h"
 #include "upstream/auth/aksk_signer.h"
 #include "upstream/auth/iam_auth.h"
+#include "util/time.h"
 #include "util/url.h"
 
 namespace {
@@ -232,6 +233,30 @@ TEST_CASE("ListBatchJob pages with limit and offset and filters by job_type") {
   CHECK(f.sim.RequestCount("list") == 5);
 }
 
+TEST_CASE("PUT /sim/list makes ListBatchJob ignore offset and state any job_count, or none") {
+  ief::SimulatorOptions options = SimFixture::Defaults();
+  options.generated_jobs = 25;
+  SimFixture f(options);
+  auto page = [&](int offset) {
+    auto reply = f.Get("/v2/proj/productmgr/jobs", "limit=10&offset=" + std::to_string(offset));
+    REQUIRE(reply.status == 200);
+    auto list = f.parser.ParseListBatchJob(reply.body);
+    REQUIRE(list.ok());
+    return *list;
+  };
+  REQUIRE(f.Control("PUT", "/sim/list", R"({"ignore_offset": true, "job_count": 1000000000000})").status == 200);
+  CHECK(page(10).job_count == 1000000000000);
+  CHECK(page(10).jobs[0].job_id == page(0).jobs[0].job_id);
+  REQUIRE(f.Control("PUT", "/sim/list", R"({"job_count": null})").status == 200);
+  CHECK_FALSE(page(0).job_count.has_value());
+  CHECK(page(10).jobs[0].job_id != page(0).jobs[0].job_id);  // offset honoured again
+  REQUIRE(f.Control("PUT", "/sim/list", R"({"job_count": -5})").status == 200);
+  CHECK(page(0).job_count == -5);
+  CHECK(f.Control("PUT", "/sim/list", R"({"job_count": "many"})").status == 400);
+  REQUIRE(f.Control("DELETE", "/sim/list").status == 200);
+  CHECK(page(0).job_count == 25);
+}
+
 namespace {
 
 ief::ServerReply IamLogin(SimFixture& f, const std::string& password) {
@@ -279,6 +304,23 @@ TEST_CASE("IAM tokens are issued for the right password and expire") {
   f.clock.Advance(std::chrono::seconds(9));
   CHECK(f.Get("/v2/proj/productmgr/jobs/" + id, "", token).status == 401);
   CHECK(f.sim.RequestCount("expired_token") == 1);
+}
+
+TEST_CASE("PUT /sim/iam makes IAM state an expiry already past, while the token still works") {
+  ief::SimulatorOptions options = SimFixture::Defaults();
+  options.iam_token_lifetime = std::chrono::hours(1);
+  SimFixture f(options);
+  REQUIRE(f.Control("PUT", "/sim/iam", R"({"expires_in": -3600})").status == 200);
+  auto granted = IamLogin(f, "demo-password");
+  REQUIRE(granted.status == 201);
+  CHECK_THAT(granted.body, Catch::StartsWith("{\"token\":{\"expires_at\":\"" +
+                                             ief::FormatIso8601Utc(ief::FromUnixSeconds(kStart - 3600)) + "\","));
+  CHECK_THAT(granted.body, !Catch::Contains("issued_at"));
+  auto id = f.sim.JobIds()[0];
+  CHECK(f.Get("/v2/proj/productmgr/jobs/" + id, "", HeaderOf(granted, "X-Subject-Token")).status == 200);
+  CHECK(f.Control("PUT", "/sim/iam", "{}").status == 400);
+  REQUIRE(f.Control("DELETE", "/sim/iam").status == 200);
+  CHECK_THAT(IamLogin(f, "demo-password").body, Catch::Contains("\"issued_at\""));
 }
 
 TEST_CASE("AK/SK signatures are verified") {

@@ -1,6 +1,7 @@
 // Test helpers: fixture files and temporary files.
 #pragma once
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -64,6 +65,30 @@ class TempDirectory {
   std::string operator/(const std::string& name) const { return path_ + "/" + name; }
 
  private:
+  std::string path_;
+};
+
+// A named pipe in a directory of its own in /tmp, which nobody writes to: a file that blocks a plain open() or
+// read() for ever. Removed with its directory when the object goes away.
+class TempFifo {
+ public:
+  TempFifo() {
+    std::string pattern = "/tmp/ief_fifo_XXXXXX";
+    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    dir_ = pattern;
+    path_ = dir_ + "/pipe";
+    if (mkfifo(path_.c_str(), 0600) != 0) throw std::runtime_error("mkfifo failed");
+  }
+  ~TempFifo() {
+    std::remove(path_.c_str());
+    rmdir(dir_.c_str());
+  }
+  TempFifo(const TempFifo&) = delete;
+  TempFifo& operator=(const TempFifo&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string dir_;
   std::string path_;
 };
 

@@ -1,6 +1,7 @@
 #include "upstream/rate_limiter.h"
 
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -70,25 +71,119 @@ TEST_CASE("429s for requests sent before a decrease do not decrease again") {
   CHECK(limiter.Stats().throttled == 2);
 }
 
-TEST_CASE("after a quiet period the rate grows back, first only to 70% of the throttled rate, later to the ceiling") {
+TEST_CASE("after a quiet period the rate grows back, first only to 70% of the rate before the burst, later to the "
+          "ceiling") {
   ManualClock clock;
   ief::EndpointRateLimiter limiter(20, clock);
+  const auto quiet = ief::EndpointRateLimiter::kDefaultPause + ief::EndpointRateLimiter::kQuietPeriod;
   limiter.OnThrottled(clock.Steady(), std::nullopt);  // 20 -> 10
-  limiter.OnThrottled(clock.Steady(), std::nullopt);  // 10 -> 5: the gateway let 5 through but not 10
+  limiter.OnThrottled(clock.Steady(), std::nullopt);  // 10 -> 5: one burst, which began at 20
   CHECK(limiter.Stats().rate == 5);
-  clock.Advance(ief::EndpointRateLimiter::kQuietPeriod);
+  clock.Advance(quiet - 1ms);  // the quiet period counts from the end of the pause
+  CHECK(limiter.Stats().rate == 5);
+  clock.Advance(1ms);
   CHECK(limiter.Stats().rate == 6);  // a twentieth of the ceiling
-  for (int i = 0; i < 20; ++i) {  // 200 s more of quiet, still within the memory of the 429
+  for (int i = 0; i < 20; ++i) {  // 200 s more of quiet, still within the memory of the burst
     clock.Advance(ief::EndpointRateLimiter::kQuietPeriod);
     (void)limiter.Stats();
   }
-  CHECK(limiter.Stats().rate == Approx(0.7 * 10));
+  CHECK(limiter.Stats().rate == Approx(0.7 * 20));
+  // A second burst, at 14: the gateway's policy lies below it, so growth now stops at 70% of 14.
+  limiter.OnThrottled(clock.Steady(), std::nullopt);
+  CHECK(limiter.Stats().rate == Approx(7));
+  for (int i = 0; i < 20; ++i) {
+    clock.Advance(quiet);
+    (void)limiter.Stats();
+  }
+  CHECK(limiter.Stats().rate == Approx(0.7 * 14));
   clock.Advance(ief::EndpointRateLimiter::kThrottleMemory);
   for (int i = 0; i < 25; ++i) {
     clock.Advance(ief::EndpointRateLimiter::kQuietPeriod);
     (void)limiter.Stats();
   }
   CHECK(limiter.Stats().rate == 20);  // never above the ceiling
+}
+
+TEST_CASE("a 429 never takes the rate below a twentieth of the ceiling") {
+  ManualClock clock;
+  ief::EndpointRateLimiter limiter(20, clock);
+  for (int i = 0; i < 20; ++i) {
+    clock.Advance(1100ms);
+    limiter.OnThrottled(clock.Steady(), std::chrono::seconds(1));
+  }
+  CHECK(limiter.Stats().rate == 1);  // was 0.01: one request every 100 s
+  ief::EndpointRateLimiter tiny(0.1, clock);
+  for (int i = 0; i < 10; ++i) tiny.OnThrottled(clock.Steady(), std::nullopt);
+  CHECK(tiny.Stats().rate == Approx(0.01));  // the absolute floor
+}
+
+namespace {
+
+// The scenario, on a manual clock: a list walk (one call) is due every 2 s, 5 detail requests a second
+// want to go besides, and the gateway answers every request 429 with Retry-After: 1 for the first 40 s. Returns
+// the times (seconds from the start) at which list calls went.
+std::vector<double> ListCallsThroughAnOutage(ManualClock& clock, ief::EndpointRateLimiter& limiter,
+                                             double run_seconds) {
+  const ief::SteadyTime start = clock.Steady();
+  auto seconds_since_start = [&] { return std::chrono::duration<double>(clock.Steady() - start).count(); };
+  std::vector<double> list_calls;
+  double list_due = 0, detail_due = 0;
+  auto answer = [&](double sent) {
+    if (sent < 40) limiter.OnThrottled(clock.Steady(), std::chrono::seconds(1));
+  };
+  while (seconds_since_start() < run_seconds) {
+    const double now = seconds_since_start();
+    if (now >= list_due && limiter.TryAcquire(RequestPriority::kList)) {
+      list_calls.push_back(now);
+      list_due = now + 2;
+      answer(now);
+    }
+    if (now >= detail_due && limiter.TryAcquire(RequestPriority::kUrgent)) {
+      detail_due = now + 0.2;
+      answer(now);
+    }
+    clock.Advance(10ms);
+  }
+  return list_calls;
+}
+
+}  // namespace
+
+TEST_CASE("after 40 s of 429s the list is back to its interval within seconds of the gateway's recovery") {
+  ManualClock clock;
+  ief::EndpointRateLimiter limiter(20, clock);
+  std::vector<double> calls = ListCallsThroughAnOutage(clock, limiter, 400);
+  // During the outage: throttled, but never starved (the floor), never hammering (the pauses).
+  long during = std::count_if(calls.begin(), calls.end(), [](double t) { return t < 40; });
+  CHECK(during >= 10);
+  CHECK(during <= 20);
+  // From the first list call after the recovery on, the list keeps its interval (was one call every 26 s for
+  // about 5 minutes): a gap is 2 s plus at most a part of one interval of the pace, which detail requests share.
+  auto first_after = std::find_if(calls.begin(), calls.end(), [](double t) { return t >= 40; });
+  REQUIRE(first_after != calls.end());
+  CHECK(*first_after - 40 <= 2.5);
+  for (auto it = first_after; it + 1 != calls.end(); ++it) {
+    INFO("list call at " << *it << " s");
+    CHECK(*(it + 1) - *it <= 2.5);
+  }
+  const double mean_gap = (calls.back() - *first_after) / static_cast<double>(calls.end() - first_after - 1);
+  CHECK(mean_gap <= 2.1);
+  // The rate grows back to 70% of the rate before the burst within about 2 minutes, the ceiling after the memory.
+  ManualClock grow_clock;
+  ief::EndpointRateLimiter grow(20, grow_clock);
+  (void)ListCallsThroughAnOutage(grow_clock, grow, 41);
+  double reached_cap_after = 0;
+  while (grow.Stats().rate < 0.7 * 20 - 1e-9 && reached_cap_after < 600) {
+    grow_clock.Advance(1s);
+    reached_cap_after += 1;
+  }
+  CHECK(reached_cap_after <= 150);
+  grow_clock.Advance(ief::EndpointRateLimiter::kThrottleMemory);
+  for (int i = 0; i < 10; ++i) {
+    grow_clock.Advance(ief::EndpointRateLimiter::kQuietPeriod);
+    (void)grow.Stats();
+  }
+  CHECK(grow.Stats().rate == 20);
 }
 
 TEST_CASE("background work only goes while all traffic stays under 40% of the rate") {

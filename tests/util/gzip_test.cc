@@ -58,6 +58,27 @@ TEST_CASE("AcceptsGzip reads Accept-Encoding") {
   CHECK_FALSE(ief::AcceptsGzip(""));
 }
 
+TEST_CASE("AcceptsGzip follows RFC 9110: q=0 in any spelling refuses gzip, names are case-insensitive") {
+  for (const char* refused : {"gzip;q=0.0", "gzip; q=0.000", "gzip ;Q=0", "GZIP;q=0.00", "gzip;q=0, deflate",
+                              "x-gzip;q=0", "*;q=0", "deflate, br", "gzip;q=0, *;q=1", "gzip;q=0.001, identity"}) {
+    INFO(refused);
+    CHECK_FALSE(ief::AcceptsGzip(refused));
+  }
+  for (const char* accepted : {"GZIP", "x-gzip", "gzip;q=0.001", "gzip ; q=1.000", "deflate;q=0.5 , gzip",
+                               "*", "*;q=0.1", "br, *;q=0.5, identity;q=0.5", "identity;q=0, gzip;q=0.1",
+                               "gzip;level=9", "gzip;q=0.5, identity;q=0.5"}) {
+    INFO(accepted);
+    CHECK(ief::AcceptsGzip(accepted));
+  }
+  // A malformed weight is no weight: the element is ignored.
+  for (const char* malformed : {"gzip;q=", "gzip;q=2", "gzip;q=1.5", "gzip;q=0.0001", "gzip;q=abc", "gzip;q=.5",
+                                "gzip;q=-1"}) {
+    INFO(malformed);
+    CHECK_FALSE(ief::AcceptsGzip(malformed));
+  }
+  CHECK(ief::AcceptsGzip("gzip;q=abc, *;q=0.5"));  // "*" still stands for gzip then
+}
+
 TEST_CASE("stored segments (the fallback when zlib fails) join with deflated ones into a valid stream") {
   std::vector<ief::DeflateSegment> segments;
   std::string expected;

@@ -71,6 +71,18 @@ TEST_CASE("metrics are gzipped when the scraper asks") {
   CHECK(ief::testing::Gunzip(compressed) == "# HELP test_gauge A gauge.\n# TYPE test_gauge gauge\ntest_gauge 42\n");
 }
 
+TEST_CASE("a scraper that refuses gzip with q=0 gets plain text") {
+  Fixture f;
+  for (const char* refusal : {"gzip;q=0.0", "gzip; q=0.000", "GZIP;Q=0"}) {
+    INFO(refusal);
+    auto reply = Call(f.routes, "GET", "/metrics", {{"accept-encoding", refusal}});
+    CHECK(reply.headers.empty());
+    std::string body = reply.body;
+    for (std::string_view piece : reply.body_pieces) body += piece;
+    CHECK(body == "# HELP test_gauge A gauge.\n# TYPE test_gauge gauge\ntest_gauge 42\n");
+  }
+}
+
 TEST_CASE("readiness follows the first poll round, health is always ok") {
   Fixture f;
   CHECK(Call(f.routes, "GET", "/-/ready").status == 503);

@@ -36,20 +36,23 @@ std::string SecretSource::Version() {
 
 Result<std::string> SecretSource::Get() {
   if (path_.empty()) return value_;
-  std::string version = Version();
-  if (version == "missing") return Unavailable("cannot read " + what_ + " " + path_);
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (version != version_ || value_.empty()) {
-    Result<std::string> content = ReadFileCapped(path_, kMaxSecretFileBytes);
-    if (!content.ok()) {
-      return Unavailable("cannot read " + what_ + " " + path_ + " (missing, unreadable or over 64 KiB)");
-    }
-    std::string secret(TrimTrailingWhitespace(*content));
-    if (secret.empty()) return Unavailable(what_ + " " + path_ + " is empty");
-    value_ = std::move(secret);
+  const std::string version = Version();
+  const bool known_version = version != "missing";  // a file that is gone is read again, to say why
+  if (known_version) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (version == version_ && !value_.empty()) return value_;
+  }
+  // Read without the lock. Two threads may both read a changed file; either result is the file's content.
+  Result<std::string> content = ReadFileCapped(path_, kMaxSecretFileBytes);
+  if (!content.ok()) return Unavailable(what_ + ": " + content.error().message);
+  std::string secret(TrimTrailingWhitespace(*content));
+  if (secret.empty()) return Unavailable(what_ + " " + path_ + " is empty");
+  if (known_version) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    value_ = secret;
     version_ = version;
   }
-  return value_;
+  return secret;
 }
 
 Status TokenAuthenticator::Authenticate(HttpRequest& request) {

@@ -30,11 +30,10 @@ class RequestAuthenticator {
   }
 };
 
-// Largest secret file we read (an IAM token is about 10 KB).
-inline constexpr size_t kMaxSecretFileBytes = 64 * 1024;
-
 // A secret given inline or as a file. A file is re-read whenever it changes (a sidecar may rotate it), detected
-// by modification time, size and inode, so an unchanged file costs one stat() per use. Thread-safe.
+// by modification time, size and inode, so an unchanged file costs one stat() per use. Thread-safe; the file is
+// read outside the lock (with ReadFileCapped, which never blocks on a pipe or device), so a slow file system
+// stalls only the thread that reads, never the others.
 class SecretSource {
  public:
   // `what` names the secret in messages ("token_file"); `inline_value` is used when `path` is empty.

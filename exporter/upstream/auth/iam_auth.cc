@@ -18,8 +18,20 @@ constexpr seconds kCredentialBackoffStart{60};
 constexpr seconds kCredentialBackoffMax{30 * 60};
 constexpr seconds kTransientBackoffStart{5};
 constexpr seconds kTransientBackoffMax{5 * 60};
-// A token IEF rejects within this long of being issued will not be fixed by another renewal.
-constexpr seconds kFreshToken{10};
+// IAM's times are believed within these bounds: a token is used for at least the shortest, whatever it states, so
+// scheduled logins stay under 8 a minute whatever IAM answers (IAM's tokens live 24 hours).
+constexpr seconds kShortestBelievedLifetime{10};
+constexpr std::chrono::hours kLongestBelievedLifetime{7 * 24};  // and the arithmetic below cannot overflow
+// The lifetime used when IAM's times cannot be read as one: an expiry already past by our clock without issued_at, or
+// one before issued_at (a skewed clock, a careless IAM). The token may well be good for hours: renew it now and
+// then, and at once when IEF rejects it.
+constexpr std::chrono::minutes kUnknownLifetime{10};
+// A token IEF rejects within this long of being issued was not rejected for its age, and another would not fare
+// better: no renewal then. So rejections cost at most about one login a minute, whatever IAM and IEF answer (failed
+// logins back off on their own).
+constexpr seconds kMinLoginSpacing{60};
+// IAM's clock this far from the exporter's is logged.
+constexpr seconds kSkewWorthAWarning{60};
 
 std::string FormatSeconds(std::chrono::nanoseconds duration) {
   return std::to_string(std::lround(Seconds(duration))) + "s";
@@ -77,7 +89,10 @@ Result<std::string> IamTokenAuthenticator::CurrentToken(const HttpRequest& for_r
     if (TokenUsable(now) && now < renew_at_) return token_;
     if (renewing_) {
       if (TokenUsable(now)) return token_;  // someone renews early; the current token is still good
-      renewed_.wait_for(lock, seconds(1));
+      if (for_request.cancellation != nullptr && for_request.cancellation->IsCancelled()) {
+        return Error(ErrorKind::kCancelled, "cancelled");
+      }
+      renewed_.wait_for(lock, std::chrono::milliseconds(100));
       continue;
     }
     if (now < next_attempt_at_ && password_.Version() == failed_password_version_) {
@@ -149,22 +164,50 @@ Result<IamToken> IamTokenAuthenticator::ReadTokenAnswer(const HttpResponse& resp
   return token;
 }
 
+IamTokenTimes ReadTokenTimes(const IamToken& token, WallTime received_at) {
+  IamTokenTimes times;
+  // The lifetime as IAM states it, applied to our own clock, so that a skewed clock on either side does not matter;
+  // without a usable issued_at, what is left of it by our clock.
+  const bool issued_usable = token.issued_at && token.expires_at > *token.issued_at;
+  times.stated_lifetime = issued_usable ? token.expires_at - *token.issued_at : token.expires_at - received_at;
+  times.lifetime = times.stated_lifetime <= std::chrono::nanoseconds(0)
+                       ? std::chrono::nanoseconds(kUnknownLifetime)
+                       : std::clamp<std::chrono::nanoseconds>(times.stated_lifetime, kShortestBelievedLifetime,
+                                                              kLongestBelievedLifetime);
+  // IAM's clock minus ours: from issued_at (a request's latency makes it a little negative); without one, an expiry
+  // already past says IAM is at least that far behind.
+  times.clock_skew = token.issued_at ? *token.issued_at - received_at
+                                     : std::min<std::chrono::nanoseconds>(std::chrono::nanoseconds(0),
+                                                                          token.expires_at - received_at);
+  times.doubtful = times.lifetime != times.stated_lifetime || times.clock_skew > kSkewWorthAWarning ||
+                   times.clock_skew < -kSkewWorthAWarning;
+  return times;
+}
+
 void IamTokenAuthenticator::RecordSuccess(const IamToken& token, SteadyTime now) {
-  // Lifetime as IAM states it, applied to our own clock, so a skewed local clock does not matter.
-  auto lifetime = token.issued_at ? token.expires_at - *token.issued_at : token.expires_at - clock_.Wall();
-  // IAM tokens live 24 hours; the bounds keep a bogus answer from overflowing the arithmetic below.
-  lifetime = std::clamp<std::chrono::nanoseconds>(lifetime, seconds(1), std::chrono::hours(7 * 24));
+  const IamTokenTimes times = ReadTokenTimes(token, clock_.Wall());
   token_ = token.token;
   obtained_at_ = now;
-  expires_at_ = now + lifetime;
-  renew_at_ = now + lifetime * 3 / 4;
-  expiry_margin_ = std::min<std::chrono::nanoseconds>(seconds(30), lifetime / 20);
+  expires_at_ = now + times.lifetime;
+  renew_at_ = now + times.lifetime * 3 / 4;
+  expiry_margin_ = std::min<std::chrono::nanoseconds>(seconds(30), times.lifetime / 20);
   if (failures_ > 0) log::Info("IAM token obtained again", {{"project_id", project_id_}});
   failures_ = 0;
   next_attempt_at_ = {};
   last_error_.clear();
-  if (observer_ != nullptr) observer_->OnTokenExpiry(project_id_, token.expires_at);
-  log::Debug("IAM token renewed", {{"project_id", project_id_}, {"lifetime_seconds", Seconds(lifetime)}});
+  if (observer_ != nullptr) {
+    observer_->OnTokenExpiry(project_id_, token.expires_at);
+    observer_->OnTokenClockSkew(project_id_, Seconds(times.clock_skew));
+  }
+  if (times.doubtful && !times_warned_) {
+    log::Warn("IAM token times do not fit the exporter's clock; the token is renewed by its own clock",
+              {{"project_id", project_id_},
+               {"clock_skew_seconds", Seconds(times.clock_skew)},
+               {"stated_lifetime_seconds", Seconds(times.stated_lifetime)},
+               {"used_lifetime_seconds", Seconds(times.lifetime)}});
+  }
+  times_warned_ = times.doubtful;  // warned once while it lasts
+  log::Debug("IAM token renewed", {{"project_id", project_id_}, {"lifetime_seconds", Seconds(times.lifetime)}});
 }
 
 void IamTokenAuthenticator::RecordFailure(const Error& error, SteadyTime now) {
@@ -188,7 +231,7 @@ bool IamTokenAuthenticator::RenewAfterRejection(const HttpRequest& rejected) {
   std::lock_guard<std::mutex> lock(mutex_);
   SteadyTime now = clock_.Steady();
   if (used != token_) return TokenUsable(now);         // already renewed by another request
-  if (now - obtained_at_ < kFreshToken) return false;  // a brand-new token rejected: not expiry
+  if (now - obtained_at_ < kMinLoginSpacing) return false;  // a brand-new token rejected: not expiry
   token_.clear();  // forces the next Authenticate to renew (single-flight)
   renew_at_ = {};
   return true;

@@ -1,8 +1,12 @@
 // auth.iam: an IAM user token (password login), obtained with POST {iam}/v3/auth/tokens and scoped to the project.
 //
 // - The token is renewed when three quarters of its lifetime have passed (about 6 h early for a 24 h token),
-//   and at once after IEF rejects it with 401. Only one IAM request is in flight per project: other requests
-//   keep using the still-valid token, or wait for the renewal when there is none.
+//   and at once after IEF rejects it with 401 (unless it is under a minute old). Only one IAM request is in flight
+//   per project: other requests keep using the still-valid token, or wait for the renewal when there is none.
+// - IAM's times are not trusted blindly: the lifetime is expires_at - issued_at applied to the exporter's own
+//   clock, at least 10 s; times that give none (an expiry already past without issued_at, or before issued_at: a
+//   skewed clock) count as a 10-minute lifetime, so they cost no login storm. Logins stay under 8 a minute
+//   whatever IAM answers; the clock skew is exported and doubtful times are logged once.
 // - A rejected password is never retried in a loop (five wrong passwords lock the IAM user): attempts back off
 //   1m, 2m, 4m... up to 30m, each step logged once. A changed password_file ends the back-off at once. The
 //   authenticator outlives config reloads that leave its settings alone, so a reload does not end the back-off.
@@ -24,6 +28,15 @@ struct IamToken {
   WallTime expires_at;
   std::optional<WallTime> issued_at;  // when IAM said
 };
+
+// How a token's times are read (ReadTokenTimes).
+struct IamTokenTimes {
+  std::chrono::nanoseconds stated_lifetime{0};  // expires_at - issued_at; without a usable issued_at, expires_at - now
+  std::chrono::nanoseconds lifetime{0};         // the one used: the stated one within 10 s to 7 days, or 10 minutes
+  std::chrono::nanoseconds clock_skew{0};       // IAM's clock minus the exporter's, as far as the answer tells
+  bool doubtful = false;                        // the lifetime was bounded, or the clocks differ by over a minute
+};
+IamTokenTimes ReadTokenTimes(const IamToken& token, WallTime received_at);
 
 // The body of a password-token request. `project_name` empty: scope by project id.
 std::string IamPasswordRequestBody(const IamAuthConfig& config, const std::string& password,
@@ -66,6 +79,7 @@ class IamTokenAuthenticator : public RequestAuthenticator {
   SteadyTime next_attempt_at_{};
   std::string last_error_;
   std::string failed_password_version_;  // password_file version that IAM rejected
+  bool times_warned_ = false;            // the latest token's times were doubtful, and that was logged
 };
 
 }  // namespace ief

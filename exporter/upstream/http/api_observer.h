@@ -24,6 +24,11 @@ class ApiObserver {
     (void)project_id;
     (void)expires_at;
   }
+  // IAM's clock minus the exporter's, as the latest token of an IAM project tells (iam_auth.h, ReadTokenTimes).
+  virtual void OnTokenClockSkew(const std::string& project_id, double seconds) {
+    (void)project_id;
+    (void)seconds;
+  }
 };
 
 }  // namespace ief

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <thread>
 
 #include "support/fixtures.h"
@@ -17,7 +18,8 @@ namespace {
 class FakeIam : public ief::HttpTransport {
  public:
   const ief::Clock& clock;
-  double lifetime = 100;
+  double lifetime = 1000;
+  std::optional<double> stated_expiry_in;  // state expires_at this far from now, and no issued_at
   bool reject = false;
   long fail_status = 0;  // answer this status instead (a broken IAM, not a wrong password)
   int delay_ms = 0;
@@ -42,6 +44,11 @@ class FakeIam : public ief::HttpTransport {
     response.status = 201;
     response.subject_token = "iam-" + std::to_string(n);
     ief::WallTime now = clock.Wall();
+    if (stated_expiry_in) {
+      response.body = "{\"token\":{\"expires_at\":\"" +
+                      ief::FormatIso8601Utc(now + std::chrono::seconds(static_cast<long>(*stated_expiry_in))) + "\"}}";
+      return response;
+    }
     response.body = "{\"token\":{\"expires_at\":\"" +
                     ief::FormatIso8601Utc(now + std::chrono::seconds(static_cast<long>(lifetime))) +
                     "\",\"issued_at\":\"" + ief::FormatIso8601Utc(now) + "\",\"methods\":[\"password\"]}}";
@@ -52,6 +59,8 @@ class FakeIam : public ief::HttpTransport {
 struct Observer : ief::ApiObserver {
   std::vector<std::string> requests;
   double expiry = 0;
+  std::optional<double> skew;
+  void OnTokenClockSkew(const std::string&, double seconds) override { skew = seconds; }
   void OnRequest(const std::string&, ief::ApiOperation op, const std::string& code, double) override {
     requests.push_back(std::string(ief::OperationName(op)) + "/" + code);
   }
@@ -102,7 +111,8 @@ TEST_CASE("the first request obtains a project-scoped token from IAM") {
         R"({"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"alice","password":"pa\"ss",)"
         R"("domain":{"name":"dom"}}}},"scope":{"project":{"id":"proj-id"}}}})");
   CHECK(f.observer.requests == std::vector<std::string>{"iam_token/201"});
-  CHECK(f.observer.expiry == Approx(f.now() + 100));
+  CHECK(f.observer.expiry == Approx(f.now() + 1000));
+  CHECK(f.observer.skew == 0);
 }
 
 TEST_CASE("a project name scopes the token by name") {
@@ -114,10 +124,10 @@ TEST_CASE("a project name scopes the token by name") {
 TEST_CASE("the token is renewed after three quarters of its life, not before") {
   Fixture f;
   CHECK(f.Token() == "iam-1");
-  f.Advance(74);
+  f.Advance(749);
   CHECK(f.Token() == "iam-1");
   CHECK(f.iam->calls == 1);
-  f.Advance(2);  // 76 s into a 100 s life
+  f.Advance(2);  // 751 s into a 1000 s life
   CHECK(f.Token() == "iam-2");
   CHECK(f.iam->calls == 2);
 }
@@ -181,16 +191,81 @@ TEST_CASE("a changed password file ends the back-off at once") {
 TEST_CASE("IEF rejecting a token renews it once, but a brand-new token is not renewed again") {
   Fixture f;
   std::string first = f.Token();
-  f.Advance(30);
+  f.Advance(61);
   ief::HttpRequest rejected;
   rejected.headers = {{"X-Auth-Token", first}};
   CHECK(f.auth->RenewAfterRejection(rejected));
   CHECK(f.Token() == "iam-2");
   rejected.headers = {{"X-Auth-Token", "iam-2"}};
-  CHECK_FALSE(f.auth->RenewAfterRejection(rejected));  // just issued: renewing again would not help
+  f.Advance(59);
+  CHECK_FALSE(f.auth->RenewAfterRejection(rejected));  // under a minute old: renewing again would not help
   rejected.headers = {{"X-Auth-Token", first}};
   CHECK(f.auth->RenewAfterRejection(rejected));  // stale rejection: the current token is already new
   CHECK(f.iam->calls == 2);
+}
+
+TEST_CASE("a token whose expiry is already past costs a login every 7.5 minutes, and its skew is exported") {
+  Fixture f;
+  f.iam->stated_expiry_in = -3600;  // an IAM clock an hour behind, or a careless one
+  for (int second = 0; second < 600; second += 2) {  // a poll round every 2 s for 10 minutes
+    CHECK_THAT(f.Token(), Catch::StartsWith("iam-"));
+    f.Advance(2);
+  }
+  CHECK(f.iam->calls == 2);  // at 0 and 450 s: three quarters of the 10 minutes such a token counts for
+  CHECK(f.observer.skew == Approx(-3600));
+}
+
+TEST_CASE("tokens that state a second of life cost at most 8 logins a minute") {
+  Fixture f;
+  f.iam->lifetime = 1;
+  for (int tenth = 0; tenth < 600; ++tenth) {  // a request every 100 ms for a minute
+    CHECK_THAT(f.Token(), Catch::StartsWith("iam-"));
+    f.clock.Advance(std::chrono::milliseconds(100));
+  }
+  CHECK(f.iam->calls == 8);  // every 7.5 s: three quarters of the 10 s a token is used at least
+}
+
+TEST_CASE("IEF rejecting every token costs at most one login a minute") {
+  Fixture f;
+  for (int second = 0; second < 600; second += 2) {
+    ief::HttpRequest rejected;
+    rejected.headers = {{"X-Auth-Token", f.Token()}};
+    if (f.auth->RenewAfterRejection(rejected)) f.Token();
+    f.Advance(2);
+  }
+  CHECK(f.iam->calls <= 10);
+  CHECK(f.iam->calls >= 9);  // a rejected token that is over a minute old is still renewed at once
+}
+
+TEST_CASE("token times: the lifetime comes from IAM's own two times, bounded, and the skew from issued_at") {
+  const ief::WallTime now = ief::FromUnixSeconds(1700000000);
+  auto token = [&](double expires_in, std::optional<double> issued_in) {
+    ief::IamToken t;
+    t.expires_at = now + std::chrono::seconds(static_cast<long>(expires_in));
+    if (issued_in) t.issued_at = now + std::chrono::seconds(static_cast<long>(*issued_in));
+    return ief::ReadTokenTimes(t, now);
+  };
+  using std::chrono::hours, std::chrono::seconds;
+  ief::IamTokenTimes normal = token(86400, 0);
+  CHECK(normal.lifetime == hours(24));
+  CHECK(normal.clock_skew == seconds(0));
+  CHECK_FALSE(normal.doubtful);
+  ief::IamTokenTimes behind = token(-3600, -90000);  // IAM's clock 25 h behind: the lifetime still holds
+  CHECK(behind.lifetime == hours(24));
+  CHECK(behind.clock_skew == seconds(-90000));
+  CHECK(behind.doubtful);
+  ief::IamTokenTimes backwards = token(-3600, 0);  // expires before it was issued
+  CHECK(backwards.stated_lifetime == seconds(-3600));
+  CHECK(backwards.lifetime == std::chrono::minutes(10));
+  CHECK(backwards.clock_skew == seconds(0));
+  CHECK(backwards.doubtful);
+  ief::IamTokenTimes no_issued = token(-3600, std::nullopt);
+  CHECK(no_issued.lifetime == std::chrono::minutes(10));
+  CHECK(no_issued.clock_skew == seconds(-3600));
+  CHECK(token(86400, std::nullopt).clock_skew == seconds(0));  // nothing to compare with
+  CHECK(token(1, 0).lifetime == seconds(10));
+  CHECK(token(5, std::nullopt).lifetime == seconds(10));
+  CHECK(token(365 * 86400, 0).lifetime == hours(7 * 24));
 }
 
 TEST_CASE("concurrent requests share one IAM round trip") {
