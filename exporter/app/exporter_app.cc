@@ -64,7 +64,7 @@ std::unique_ptr<Poller> ExporterApp::BuildPoller(const Config& config, PollerSee
   options.max_concurrency = global.max_concurrency;
   options.observer = &poll_metrics_;
   if (history_store_) {
-    options.save_history = [store = history_store_.get()](const HistoryState& history) { store->Save(history); };
+    options.save_history = [store = history_store_.get()](const HistoryState& history) { return store->Save(history); };
   }
   return std::make_unique<Poller>(options, TrackedProjects(config, upstream_),
                                   MakeIefFetcherFactory(upstream_.transports(), client, &api_metrics_), store_,

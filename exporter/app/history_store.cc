@@ -46,7 +46,7 @@ HistoryStore::~HistoryStore() {
 
 std::optional<HistoryState> HistoryStore::Load() {
   std::error_code error;
-  if (!std::filesystem::exists(std::filesystem::symlink_status(path_, error)) && !error) {
+  if (std::filesystem::symlink_status(path_, error).type() == std::filesystem::file_type::not_found) {
     log::Info("No stored history yet: history is counted from now on", {{"path", path_}});
     return std::nullopt;
   }
@@ -69,19 +69,20 @@ void HistoryStore::MoveAside(const std::string& reason) {
              {{"path", path_}, {"err", reason}, {"moved_to", moved ? aside : std::string("(could not be moved)")}});
 }
 
-void HistoryStore::Save(const HistoryState& state) {
+bool HistoryStore::Save(const HistoryState& state) {
   Status written = WriteHistoryFile(path_, state);
   metrics_.RecordStateWrite(written.ok(), SystemClock().Wall());
   if (written.ok()) {
-    if (failing_) log::Info("State file written again", {{"path", path_}});
+    if (failing_) log::Info("State file written again: the history held back is published", {{"path", path_}});
     failing_ = false;
-    return;
+    return true;
   }
   if (!failing_) {
-    log::Error("Cannot write the state file (logged once until a write succeeds)",
+    log::Error("Cannot write the state file: history is held back until a write succeeds (logged once)",
                {{"path", path_}, {"err", written.error().message}});
   }
   failing_ = true;
+  return false;
 }
 
 }  // namespace ief

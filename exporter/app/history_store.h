@@ -25,8 +25,9 @@ class HistoryStore {
 
   // What an earlier run saved, or nothing (no file yet, or one that was moved aside).
   std::optional<HistoryState> Load();
-  // Replaces the state file. Thread-compatible: the poller calls it from one thread at a time.
-  void Save(const HistoryState& state);
+  // Replaces the state file; false when it could not (logged once until a save succeeds, and counted).
+  // Thread-compatible: the poller calls it from one thread at a time.
+  bool Save(const HistoryState& state);
 
   const std::string& path() const { return path_; }
 

@@ -168,10 +168,13 @@ void ReadAuth(ConfigReader& r, const YAML::Node& node, AuthConfig& auth) {
 }
 
 void ReadDiscovery(ConfigReader& r, const YAML::Node& node, DiscoveryConfig& d) {
-  if (!r.CheckMap(node, "discovery", {"enabled", "interval", "job_types", "name_regex", "max_age"})) return;
+  if (!r.CheckMap(node, "discovery", {"enabled", "interval", "job_types", "name_regex", "max_age", "full_walk_interval"})) {
+    return;
+  }
   d.enabled = r.Bool(node, "enabled").value_or(true);  // a discovery block means "on" unless it says otherwise
   d.interval = r.DurationValue(node, "interval", kMinInterval);
   d.max_age = r.DurationValue(node, "max_age", std::chrono::seconds(1));
+  if (auto full = r.DurationValue(node, "full_walk_interval", Duration(0))) d.full_walk_interval = *full;
   if (auto types = r.StringList(node, "job_types")) d.job_types = *types;
   if (auto regex = r.String(node, "name_regex", false)) {
     if (regex->size() > kMaxNameRegexBytes) {

@@ -61,6 +61,9 @@ struct DiscoveryConfig {
   std::vector<std::string> job_types;  // empty: all
   std::string name_regex;              // empty: all
   std::optional<Duration> max_age;     // unset: no limit
+  // Between two walks of the whole list, walks read only its head (the jobs created since the oldest one still
+  // followed from the list); 0: every walk reads the whole list.
+  Duration full_walk_interval = std::chrono::minutes(10);
 };
 
 struct ProjectConfig {

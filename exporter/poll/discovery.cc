@@ -66,6 +66,10 @@ std::string_view ListWalkEndName(ListWalkEnd end) {
       return "page_cap";
     case ListWalkEnd::kFailed:
       return "failed";
+    case ListWalkEnd::kHorizon:
+      return "horizon";
+    case ListWalkEnd::kStepDone:
+      return "step_done";
   }
   return "complete";
 }
@@ -121,16 +125,45 @@ class WalkJobs {
 
 }  // namespace
 
+namespace {
+
+// Follows the order of created_at across a walk's pages: newest first, as the walk asks (sort=created_at:desc).
+class OrderCheck {
+ public:
+  // Whether every item of `page` is no newer than the one before it (items without created_at are left out).
+  bool Sorted(const std::vector<BatchJob>& page) {
+    bool sorted = true;
+    for (const BatchJob& job : page) {
+      if (!job.created_at) continue;
+      if (previous_ && *job.created_at > *previous_) sorted = false;
+      previous_ = job.created_at;
+    }
+    return sorted;
+  }
+  std::optional<int64_t> oldest() const { return previous_; }
+
+ private:
+  std::optional<int64_t> previous_;
+};
+
+}  // namespace
+
 Fetched<BatchJobList> ListAllJobs(const PageReader& read_page, long page_size, ListWalk* walk, long max_pages) {
+  return WalkList(read_page, page_size, WalkBounds{.max_pages = max_pages}, walk);
+}
+
+Fetched<BatchJobList> WalkList(const PageReader& read_page, long page_size, const WalkBounds& bounds, ListWalk* walk) {
   ListWalk ignored;
   ListWalk& outcome = walk != nullptr ? *walk : ignored;
   outcome = ListWalk{};
+  const long max_pages = std::min(bounds.max_pages, kMaxListPages);
   WalkJobs jobs(static_cast<size_t>(std::max(1L, max_pages)) * static_cast<size_t>(std::max(1L, page_size)));
+  OrderCheck order;
   std::optional<int64_t> stated_count;
-  long offset = 0;
+  long offset = std::max(0L, bounds.start_offset);
   while (true) {
     if (outcome.pages >= max_pages || jobs.full()) {
-      outcome.end = ListWalkEnd::kPageCap;
+      outcome.end = bounds.max_pages < kMaxListPages && !jobs.full() ? ListWalkEnd::kStepDone : ListWalkEnd::kPageCap;
       break;
     }
     Fetched<BatchJobList> page = read_page(offset, page_size);
@@ -149,6 +182,7 @@ Fetched<BatchJobList> ListAllJobs(const PageReader& read_page, long page_size, L
     const bool count_usable = stated_count && *stated_count > 0;
     if (!count_usable && received > 0) outcome.count_missing = true;
     if (count_usable && page_offset >= *stated_count && added > 0) outcome.count_exceeded = true;
+    if (!order.Sorted(page->jobs)) outcome.out_of_order = true;
 
     if (received == 0) break;  // the list ran out
     if (added == 0 && !jobs.full()) {
@@ -157,13 +191,23 @@ Fetched<BatchJobList> ListAllJobs(const PageReader& read_page, long page_size, L
     }
     // Short of the count: read on. Past it: only while pages come back full. Without a count: until nothing comes.
     if (count_usable && offset >= *stated_count && received < page_size) break;
+    // A head walk is done once it reached what is older than it needs, unless the server ignores the order asked.
+    if (bounds.stop_before_created && !outcome.out_of_order && order.oldest() &&
+        *order.oldest() < *bounds.stop_before_created) {
+      outcome.end = ListWalkEnd::kHorizon;
+      break;
+    }
   }
+  outcome.next_offset = offset;
   outcome.jobs = static_cast<int64_t>(jobs.size());
   outcome.conflicting_copies = jobs.conflicting_copies();
   BatchJobList all;
-  const bool count_confirmed = outcome.end == ListWalkEnd::kComplete && !outcome.count_missing &&
-                               !outcome.count_exceeded && stated_count && *stated_count >= outcome.jobs;
-  all.job_count = count_confirmed ? stated_count : std::optional<int64_t>(outcome.jobs);
+  const bool count_confirmed = outcome.end == ListWalkEnd::kComplete && bounds.start_offset == 0 &&
+                               !outcome.count_missing && !outcome.count_exceeded && stated_count &&
+                               *stated_count >= outcome.jobs;
+  all.job_count = count_confirmed || outcome.end == ListWalkEnd::kHorizon || outcome.end == ListWalkEnd::kStepDone
+                      ? stated_count
+                      : std::optional<int64_t>(outcome.jobs);
   all.jobs = jobs.Take();
   return all;
 }
@@ -177,7 +221,12 @@ std::string DescribeListWalkProblem(const ListWalk& walk) {
     case ListWalkEnd::kFailed:
       return "";
     case ListWalkEnd::kComplete:
+    case ListWalkEnd::kHorizon:
+    case ListWalkEnd::kStepDone:
       break;
+  }
+  if (walk.out_of_order) {
+    return "Job list not sorted newest first as asked (sort=created_at:desc): every walk reads the whole list";
   }
   if (walk.count_missing) {
     return "Job list without a usable job_count (missing, 0 or negative): read until a page was empty";

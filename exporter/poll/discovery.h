@@ -26,6 +26,7 @@ class DiscoveryFilter {
   explicit DiscoveryFilter(const DiscoveryConfig& config);
   // Whether a listed job should be tracked: its type is wanted, its whole name matches, it is young enough.
   bool Matches(const BatchJob& summary, WallTime now) const;
+  const std::optional<Duration>& max_age() const { return max_age_; }
 
  private:
   std::vector<std::string> job_types_;
@@ -55,8 +56,11 @@ enum class ListWalkEnd {
   kNothingNew,  // cut: a page held only jobs the walk had already seen (a server that ignores offset, or repeats)
   kPageCap,     // cut: kMaxListPages pages, or that many pages' worth of jobs
   kFailed,      // a page failed; the walk's error says why
+  kHorizon,     // stopped as asked: the rest of the list is older than WalkBounds::stop_before_created
+  kStepDone,    // stopped as asked: WalkBounds::max_pages read, the list goes on
 };
-std::string_view ListWalkEndName(ListWalkEnd end);  // "complete", "nothing_new", "page_cap", "failed"
+// "complete", "nothing_new", "page_cap", "failed", "horizon", "step_done"
+std::string_view ListWalkEndName(ListWalkEnd end);
 
 // What a walk met besides its jobs, for the caller to log and count.
 struct ListWalk {
@@ -66,6 +70,17 @@ struct ListWalk {
   bool count_missing = false;   // job_count absent, 0 or negative: paged until a page brought nothing
   bool count_exceeded = false;  // pages past job_count still brought new jobs: the count was short
   int64_t conflicting_copies = 0;  // copies of a job that disagreed with an earlier one (the newer view was kept)
+  long next_offset = 0;            // where a walk that stopped early (kHorizon, kStepDone) would go on
+  bool out_of_order = false;       // a page was not sorted newest first, as asked: the horizon was not trusted
+};
+
+// Where a walk starts and when it may stop before the list runs out.
+struct WalkBounds {
+  long start_offset = 0;
+  long max_pages = kMaxListPages;  // below kMaxListPages: one step of a longer walk (ends kStepDone)
+  // A head walk: the list is sorted by created_at, newest first, so once a page reaches jobs created before this
+  // the rest of the list is older still (ends kHorizon). Not trusted once a page comes out of order.
+  std::optional<int64_t> stop_before_created;
 };
 
 // Reads ListBatchJob page by page, advancing by what each page really holds (a server may return fewer items than
@@ -80,6 +95,9 @@ struct ListWalk {
 // `walk`, when given, says how it ended.
 Fetched<BatchJobList> ListAllJobs(const PageReader& read_page, long page_size, ListWalk* walk = nullptr,
                                   long max_pages = kMaxListPages);
+// The same within `bounds`: from an offset, for a number of pages, or down to a creation time.
+Fetched<BatchJobList> WalkList(const PageReader& read_page, long page_size, const WalkBounds& bounds,
+                               ListWalk* walk = nullptr);
 
 // What a walk met that an operator should know, as a log message (the same for every walk with that problem; the
 // numbers go in fields); empty for a complete walk with a sound count, and for a failed one (its error says it).

@@ -56,10 +56,18 @@ void CountFirstView(const StatusView& view, const CountContext& context, Reporte
   if (view.status == "Running") reporter.Started(view);
 }
 
+// The same end with a time only a little newer: the API's clock wavering, not a job run again and finished again
+// between two looks. Such a view changes nothing, not even the time counted, so that small moves cannot add up.
+bool Wavers(const StatusView& before, const StatusView& after) {
+  if (!IsFinishedStatus(before.status) || before.status != after.status) return false;
+  const std::optional<double> moved = SecondsBetween(before.updated_at, after.updated_at);
+  return moved && *moved < static_cast<double>(kMinRetrySeconds);
+}
+
 // A move from `before` to a newer `after`. Returns whether it was a retry.
 bool CountMove(const StatusView& before, const StatusView& after, Reporter& reporter) {
   const bool finished = IsFinishedStatus(after.status);
-  // Back to work; or finished again with a newer time: retried and finished between two looks.
+  // Back to work; or finished again (differently, or later): retried and finished between two looks.
   const bool retried = IsFinishedStatus(before.status) && (IsActiveStatus(after.status) || finished);
   if (retried) reporter.Report(transition::Retried{});
   if (finished) reporter.Finished(after);
@@ -86,12 +94,11 @@ ViewOrder CompareViews(const StatusView& counted, const StatusView& view) {
   if (counted.created_at && view.created_at && *counted.created_at != *view.created_at) {
     return *view.created_at > *counted.created_at ? ViewOrder::kRecreated : ViewOrder::kStale;
   }
-  if (!counted.updated_at || !view.updated_at) {
-    // Without the API's clock on both sides, every change of status counts.
-    return counted.status == view.status ? ViewOrder::kSame : ViewOrder::kNewer;
-  }
-  if (*view.updated_at < *counted.updated_at) return ViewOrder::kStale;
-  if (*view.updated_at > *counted.updated_at) return ViewOrder::kNewer;
+  const bool timed = counted.updated_at && view.updated_at;
+  if (timed && *view.updated_at < *counted.updated_at) return ViewOrder::kStale;
+  if (timed && *view.updated_at > *counted.updated_at) return ViewOrder::kNewer;
+  // The same time, or no time to tell: the same status is nothing new, a move forward in the lifecycle is, and
+  // anything else (a retry included) cannot be told from a lagging answer.
   if (view.status == counted.status) return ViewOrder::kSame;
   return LifecycleRank(view.status) > LifecycleRank(counted.status) ? ViewOrder::kNewer : ViewOrder::kConflict;
 }
@@ -112,20 +119,21 @@ ViewOrder CountStatus(JobHistory& history, const StatusView& view, const CountCo
   const ViewOrder order = CompareViews(*history.counted, view);
   switch (order) {
     case ViewOrder::kSame:
-      if (!history.counted->updated_at) history.counted = view;  // no time before: keep the one this view has
+      if (!history.counted->updated_at && view.updated_at) history.counted = view;  // now with the API's time
       break;
     case ViewOrder::kStale:
     case ViewOrder::kConflict:
       reporter.Report(transition::StaleAnswer{view.source});
       break;
     case ViewOrder::kRecreated:
-      history = JobHistory{.counted = view};
+      history = JobHistory{.counted = view, .tasks_from_zero = true};  // a new job: all its tasks are news
       CountFirstView(view, context, reporter);
       break;
     case ViewOrder::kNewer:
-      // Retried tasks may finish again: the next details replace the task baseline instead of raising it.
+      if (Wavers(*history.counted, view)) break;
+      // Retried tasks may finish again: the next details count failed ones afresh.
       if (CountMove(*history.counted, view, reporter) && history.tasks) {
-        history.tasks->replace_from = view.updated_at.value_or(0);
+        history.tasks->retried_at = view.updated_at.value_or(0);
       }
       history.counted = view;
       break;
@@ -133,67 +141,83 @@ ViewOrder CountStatus(JobHistory& history, const StatusView& view, const CountCo
   return order;
 }
 
-void CountTasks(JobHistory& history, const TaskTally& tally, std::optional<int64_t> job_updated_at, bool count_first,
-                bool count_nodes, const CountContext& context, std::vector<Transition>& out) {
-  Reporter reporter(context, out);
-  TaskBaseline empty;
-  const bool first = !history.tasks;
-  if (first && !count_first) {
-    // A baseline: these tasks finished before history started here.
-    history.tasks = TaskBaseline{.job_updated_at = job_updated_at};
-    for (const auto& [key, count] : tally.by_status_and_class) {
-      if (IsFinishedStatus(key.first)) history.tasks->finished[key] = count;
-    }
-    if (count_nodes) history.tasks->failed_targets = tally.failed_targets;
-    return;
-  }
-  TaskBaseline& before = first ? empty : *history.tasks;
-  if (before.job_updated_at && job_updated_at && *job_updated_at < *before.job_updated_at) return;  // stale details
-  const bool replace = before.replace_from && (!job_updated_at || *job_updated_at >= *before.replace_from);
+bool IsRetriedTaskStatus(std::string_view status) {
+  return IsFinishedStatus(status) && status != "Successful" && status != "Partially_successful";
+}
 
-  TaskBaseline after{.job_updated_at = job_updated_at ? job_updated_at : before.job_updated_at};
-  if (!replace) {
-    after.finished = before.finished;
-    after.failed_targets = before.failed_targets;
-    after.replace_from = before.replace_from;
-    if (before.job_updated_at && job_updated_at) {
-      after.job_updated_at = std::max(*before.job_updated_at, *job_updated_at);
+namespace {
+
+// The baseline new details are counted against; none for a lagging answer (older than the baseline).
+// After a retry, the tasks that had not succeeded are run again. Details of the job still at work show some of
+// them as they ended before: those ends are the baseline. Details of a job that finished again (retried and
+// finished between two looks) show only new ends: every failed one counts.
+std::optional<TaskBaseline> BaselineFor(const TaskBaseline& before, const TaskView& view) {
+  if (before.job_updated_at && view.job_updated_at && *view.job_updated_at < *before.job_updated_at) {
+    return std::nullopt;
+  }
+  TaskBaseline baseline = before;
+  if (!before.retried_at || (view.job_updated_at && *view.job_updated_at < *before.retried_at)) return baseline;
+  baseline.retried_at.reset();
+  std::erase_if(baseline.finished, [](const auto& entry) { return IsRetriedTaskStatus(entry.first.first); });
+  if (baseline.failed_targets) baseline.failed_targets->clear();
+  if (IsActiveStatus(view.job_status)) {
+    for (const auto& [key, count] : view.tally.by_status_and_class) {
+      if (IsRetriedTaskStatus(key.first)) baseline.finished[key] = count;
     }
+    if (baseline.failed_targets) baseline.failed_targets = view.tally.failed_targets;
+  }
+  return baseline;
+}
+
+}  // namespace
+
+void CountTasks(JobHistory& history, const TaskView& view, bool count_first, bool count_nodes,
+                const CountContext& context, std::vector<Transition>& out) {
+  Reporter reporter(context, out);
+  const TaskTally& tally = view.tally;
+  const std::optional<int64_t>& job_updated_at = view.job_updated_at;
+  const bool first = !history.tasks;
+  // Without a baseline: from zero when the tasks are news, else a baseline that counts nothing.
+  TaskBaseline zero{.failed_targets = std::vector<std::string>{}};
+  std::optional<TaskBaseline> baseline = first ? std::optional<TaskBaseline>(zero) : BaselineFor(*history.tasks, view);
+  if (!baseline) return;  // stale details
+  const bool silent = first && !count_first;
+
+  TaskBaseline after = *baseline;
+  if (job_updated_at && (!after.job_updated_at || *job_updated_at > *after.job_updated_at)) {
+    after.job_updated_at = job_updated_at;
   }
   for (const auto& [key, count] : tally.by_status_and_class) {
     if (!IsFinishedStatus(key.first)) continue;
-    auto earlier = before.finished.find(key);
-    const int64_t counted = earlier == before.finished.end() ? 0 : earlier->second;
-    if (count > counted) reporter.Report(transition::TasksFinished{key.first, key.second, count - counted});
     int64_t& kept = after.finished[key];
-    kept = replace ? count : std::max(kept, count);
+    if (count > kept && !silent) reporter.Report(transition::TasksFinished{key.first, key.second, count - kept});
+    kept = std::max(kept, count);
   }
-  if (count_nodes) {
-    std::vector<std::string> merged;
+  if (!count_nodes) {
+    after.failed_targets.reset();  // unknown from here on: the next details counted with nodes are a baseline
+  } else if (!after.failed_targets) {
+    after.failed_targets = tally.failed_targets;
+  } else {
     for (const std::string& target : tally.failed_targets) {
-      if (!std::binary_search(before.failed_targets.begin(), before.failed_targets.end(), target)) {
+      if (!silent && !std::binary_search(after.failed_targets->begin(), after.failed_targets->end(), target)) {
         reporter.Report(transition::NodeTaskFailed{target});
       }
     }
-    if (replace) {
-      after.failed_targets = tally.failed_targets;
-    } else {
-      std::set_union(before.failed_targets.begin(), before.failed_targets.end(), tally.failed_targets.begin(),
-                     tally.failed_targets.end(), std::back_inserter(merged));
-      merged.erase(std::unique(merged.begin(), merged.end()), merged.end());
-      after.failed_targets = std::move(merged);
-    }
-  } else {
-    after.failed_targets.clear();
+    std::vector<std::string> merged;
+    std::set_union(after.failed_targets->begin(), after.failed_targets->end(), tally.failed_targets.begin(),
+                   tally.failed_targets.end(), std::back_inserter(merged));
+    merged.erase(std::unique(merged.begin(), merged.end()), merged.end());
+    after.failed_targets = std::move(merged);
   }
   history.tasks = std::move(after);
+  history.tasks_from_zero = false;
 }
 
 HistoryState ResumeAfterRestart(HistoryState stored) {
   for (auto& [project_id, project] : stored.projects) {
     // The watermark's own second is included: the API's clock has whole seconds, and a job may have changed in that
     // second after the state was saved.
-    project.first_views_after = std::max({project.first_views_after, project.watermark - 1, project.since});
+    project.first_views_after = std::max({project.first_views_after, project.watermark - 1, project.since - 1});
   }
   return stored;
 }

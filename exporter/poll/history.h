@@ -5,16 +5,18 @@
 // The rules (README "Rollout history"):
 // - A view older than the one counted (by status_last_updated_at) is stale: it never produces a transition.
 //   At the same time, only a move forward in the lifecycle (Waiting, then Running or Stopping, then a terminal
-//   status) counts; anything else is a contradiction and is ignored like a stale view.
+//   status) counts; anything else is a contradiction and is ignored like a stale view. Without the API's clock on
+//   both views, only a move forward counts too.
 // - A job whose created_at changed was deleted and created again: a new job, not a retry.
-// - A terminal status followed by an active one, or by a terminal one with a newer time, is a retry (a retry and
-//   a new finish between two looks show only as a new time).
+// - A terminal status followed by an active one is a retry; so is one followed by another terminal status with a
+//   newer time (a retry and a new finish between two looks), when the status differs or the time moved by at least
+//   kMinRetrySeconds (less is the API's clock wavering, not a job run again).
 // - A job seen for the first time counts only what happened after history started: a start-up that lists old
 //   finished jobs adds nothing, and after a restart only what happened after the stored watermark is news.
 // - Durations outside [0, kMaxPlausibleDuration] are not observed; they are counted as implausible.
 // - Tasks are counted from details only, against a baseline that never moves backwards (a lagging answer with
-//   fewer finished tasks counts nothing and changes nothing), except after a retry, when the next details replace
-//   it (retried tasks may fail again).
+//   fewer finished tasks counts nothing and changes nothing), except after a retry: the failed ones were run
+//   again, so what the next details show failed (or stopped, or timed out) counts again.
 #pragma once
 
 #include <cstdint>
@@ -33,6 +35,9 @@ namespace ief {
 
 // Durations beyond this are taken for bad data (a timestamp in the year 2286), not observed.
 inline constexpr int64_t kMaxPlausibleDurationSeconds = 90LL * 24 * 3600;
+// A job that stays in the same terminal status with a time this much newer was retried and finished again between
+// two looks; a smaller move is the API's clock wavering.
+inline constexpr int64_t kMinRetrySeconds = 60;
 
 // Where a view of a job came from.
 enum class ViewSource {
@@ -69,9 +74,11 @@ bool IsNewerView(const BatchJob& than, const BatchJob& view);
 struct TaskBaseline {
   std::optional<int64_t> job_updated_at;  // the job's status_last_updated_at in the details counted
   std::map<std::pair<std::string, std::string>, int64_t> finished;  // (terminal status, reason class) -> tasks
-  std::vector<std::string> failed_targets;  // sorted; kept only while node failures are counted
-  // A retry was counted at this API time: the first details at or after it replace the baseline.
-  std::optional<int64_t> replace_from;
+  // Targets of the failed tasks, sorted; none while node failures are not counted (the next details counted with
+  // them on are a baseline for them).
+  std::optional<std::vector<std::string>> failed_targets;
+  // A retry was counted at this API time: the first details at or after it count failed tasks afresh.
+  std::optional<int64_t> retried_at;
   bool operator==(const TaskBaseline&) const = default;
 };
 
@@ -79,6 +86,9 @@ struct TaskBaseline {
 struct JobHistory {
   std::optional<StatusView> counted;  // the view the latest counted status came from
   std::optional<TaskBaseline> tasks;  // none before the first details counted
+  // The job appeared while history was counted (or was created again): every task its first details show
+  // finished is news, even if they come after a restart.
+  bool tasks_from_zero = false;
   bool operator==(const JobHistory&) const = default;
 };
 
@@ -163,10 +173,20 @@ struct CountContext {
 ViewOrder CountStatus(JobHistory& history, const StatusView& view, const CountContext& context,
                       std::vector<Transition>& out);
 
-// Counts the tasks of a job's details (`tally`, from details whose job status_last_updated_at is
-// `job_updated_at`). Without a baseline, the tasks are counted only when `count_first` (the job appeared after
-// history started); else they are the baseline. `count_nodes`: report failing nodes (and keep their ids).
-void CountTasks(JobHistory& history, const TaskTally& tally, std::optional<int64_t> job_updated_at, bool count_first,
-                bool count_nodes, const CountContext& context, std::vector<Transition>& out);
+// What one ShowBatchJob answer says of a job's tasks.
+struct TaskView {
+  const TaskTally& tally;
+  std::optional<int64_t> job_updated_at;  // the job's status_last_updated_at in the same answer
+  std::string_view job_status;
+};
+
+// Counts the tasks of a job's details. Without a baseline, the tasks are counted only when `count_first` (the job
+// appeared after history started); else they are the baseline. `count_nodes`: report failing nodes (and keep their
+// ids).
+void CountTasks(JobHistory& history, const TaskView& view, bool count_first, bool count_nodes,
+                const CountContext& context, std::vector<Transition>& out);
+
+// Successful and Partially_successful tasks stay done after a retry; the other terminal statuses are run again.
+bool IsRetriedTaskStatus(std::string_view status);
 
 }  // namespace ief

@@ -2,6 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cstdint>
+
 #include "util/crypto.h"
 #include "util/file.h"
 #include "util/text.h"
@@ -12,9 +15,9 @@ namespace {
 using Json = nlohmann::json;
 
 constexpr std::string_view kFormat = "ief_exporter history";
-// The document is nine levels deep at most (root, projects, project, jobs, job, tasks, finished, row, value): anything
-// deeper is not this format, and is refused while parsing instead of being built in memory.
-constexpr int kMaxDepth = 10;
+// The document is seven levels deep at most (root, projects, project, jobs, job, tasks, finished rows): anything
+// deeper is not this format, and is refused before it is parsed.
+constexpr int kMaxDepth = 8;
 // Texts the API gave (statuses, reason classes, target ids) are kept this long at most.
 constexpr size_t kMaxTextBytes = 1024;
 
@@ -27,8 +30,8 @@ Json EncodeTasks(const TaskBaseline& tasks) {
   for (const auto& [key, count] : tasks.finished) finished.push_back(Json::array({key.first, key.second, count}));
   return Json{{"job_updated_at", Optional(tasks.job_updated_at)},
               {"finished", std::move(finished)},
-              {"failed_targets", tasks.failed_targets},
-              {"replace_from", Optional(tasks.replace_from)}};
+              {"failed_targets", tasks.failed_targets ? Json(*tasks.failed_targets) : Json(nullptr)},
+              {"retried_at", Optional(tasks.retried_at)}};
 }
 
 Json EncodeJob(const JobHistory& history) {
@@ -39,6 +42,7 @@ Json EncodeJob(const JobHistory& history) {
     job["created_at"] = Optional(history.counted->created_at);
   }
   if (history.tasks) job["tasks"] = EncodeTasks(*history.tasks);
+  if (history.tasks_from_zero) job["tasks_from_zero"] = true;
   return job;
 }
 
@@ -58,13 +62,25 @@ const Json& Member(const Json& object, const char* name) {
 
 int64_t Integer(const Json& value, const char* what) {
   if (!value.is_number_integer()) throw Invalid{std::string(what) + " is not an integer"};
+  // Written as unsigned when it does not fit a signed 64-bit integer: no such value was ever saved.
+  if (value.is_number_unsigned() && value.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
+    throw Invalid{std::string(what) + " is out of range"};
+  }
   return value.get<int64_t>();
 }
 
-std::optional<int64_t> OptionalInteger(const Json& object, const char* name) {
+// An API time or a time history started: seconds since the epoch, before the year 2242.
+int64_t Time(const Json& value, const char* what) {
+  const int64_t seconds = Integer(value, what);
+  if (seconds < 0 || seconds >= (int64_t{1} << 33)) throw Invalid{std::string(what) + " is not a plausible time"};
+  return seconds;
+}
+
+// A time that may be null (the API left it out).
+std::optional<int64_t> OptionalTime(const Json& object, const char* name) {
   const Json& value = Member(object, name);
   if (value.is_null()) return std::nullopt;
-  return Integer(value, name);
+  return Time(value, name);
 }
 
 std::string Text(const Json& value, const char* what) {
@@ -81,8 +97,8 @@ std::string Id(const std::string& text, const char* what) {
 
 TaskBaseline DecodeTasks(const Json& json) {
   TaskBaseline tasks;
-  tasks.job_updated_at = OptionalInteger(json, "job_updated_at");
-  tasks.replace_from = OptionalInteger(json, "replace_from");
+  tasks.job_updated_at = OptionalTime(json, "job_updated_at");
+  tasks.retried_at = OptionalTime(json, "retried_at");
   const Json& finished = Member(json, "finished");
   if (!finished.is_array()) throw Invalid{"finished is not an array"};
   for (const Json& row : finished) {
@@ -92,9 +108,11 @@ TaskBaseline DecodeTasks(const Json& json) {
     tasks.finished[{Text(row[0], "a task status"), Text(row[1], "a reason class")}] = count;
   }
   const Json& targets = Member(json, "failed_targets");
+  if (targets.is_null()) return tasks;  // not known: node failures were not counted
   if (!targets.is_array()) throw Invalid{"failed_targets is not an array"};
-  for (const Json& target : targets) tasks.failed_targets.push_back(Text(target, "a failed target"));
-  std::sort(tasks.failed_targets.begin(), tasks.failed_targets.end());
+  tasks.failed_targets.emplace();
+  for (const Json& target : targets) tasks.failed_targets->push_back(Text(target, "a failed target"));
+  std::sort(tasks.failed_targets->begin(), tasks.failed_targets->end());
   return tasks;
 }
 
@@ -103,19 +121,23 @@ JobHistory DecodeJob(const Json& json) {
   if (!json.is_object()) throw Invalid{"a job is not an object"};
   if (json.contains("status")) {
     history.counted = StatusView{.status = Text(json["status"], "a status"),
-                                 .updated_at = OptionalInteger(json, "updated_at"),
-                                 .created_at = OptionalInteger(json, "created_at"),
+                                 .updated_at = OptionalTime(json, "updated_at"),
+                                 .created_at = OptionalTime(json, "created_at"),
                                  .source = ViewSource::kStored};
   }
   if (json.contains("tasks")) history.tasks = DecodeTasks(json["tasks"]);
+  if (json.contains("tasks_from_zero")) {
+    if (!json["tasks_from_zero"].is_boolean()) throw Invalid{"tasks_from_zero is not a boolean"};
+    history.tasks_from_zero = json["tasks_from_zero"].get<bool>();
+  }
   return history;
 }
 
 ProjectHistory DecodeProject(const Json& json) {
   ProjectHistory project;
-  project.since = Integer(Member(json, "since"), "since");
-  project.first_views_after = Integer(Member(json, "first_views_after"), "first_views_after");
-  project.watermark = Integer(Member(json, "watermark"), "watermark");
+  project.since = Time(Member(json, "since"), "since");
+  project.first_views_after = Time(Member(json, "first_views_after"), "first_views_after");
+  project.watermark = Time(Member(json, "watermark"), "watermark");
   const Json& jobs = Member(json, "jobs");
   if (!jobs.is_object()) throw Invalid{"jobs is not an object"};
   for (const auto& [job_id, job] : jobs.items()) project.jobs[Id(job_id, "a job id")] = DecodeJob(job);
@@ -137,16 +159,34 @@ HistoryState DecodeState(const Json& json) {
   return state;
 }
 
+// How deep arrays and objects nest in `text`, read once from start to end (strings and their escapes skipped), so
+// that a hostile file is refused before a parser builds anything of it.
+int NestingDepth(std::string_view text) {
+  int depth = 0;
+  int deepest = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      deepest = std::max(deepest, ++depth);
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
 Json ParseBounded(std::string_view text) {
-  bool too_deep = false;
-  Json json = Json::parse(
-      text,
-      [&too_deep](int depth, Json::parse_event_t, Json&) {
-        if (depth > kMaxDepth) too_deep = true;
-        return !too_deep;
-      },
-      /*allow_exceptions=*/false);
-  if (too_deep) throw Invalid{"nested deeper than the format"};
+  if (NestingDepth(text) > kMaxDepth) throw Invalid{"nested deeper than the format"};
+  Json json = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (json.is_discarded()) throw Invalid{"not JSON"};
   return json;
 }

@@ -1,6 +1,8 @@
 #include "poll/job_tracker.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 
 #include "util/log.h"
 #include "util/text.h"
@@ -18,9 +20,33 @@ struct JobTracker::Project {
   bool listed_this_round = false;
   std::string last_list_failure;     // for logging a failing list once
   std::set<std::string> logged_invalid_ids;
+  // Walks of the whole list (README "Discovering jobs instead of listing them"): between two, walks read the head.
+  Duration full_walk_interval{};  // 0: every walk reads the whole list
+  SteadyTime next_full_walk_at{};
+  bool order_trusted = true;      // the latest whole walk came back sorted newest first, as asked
+  std::optional<int64_t> newest_created;  // the newest created_at the latest walk showed
+  struct SpreadWalk;
+  std::shared_ptr<SpreadWalk> spread;  // a walk of the whole list under way, a few pages a round; none between two
+  uint64_t walk_epochs = 0;
   int64_t since = 0;              // history counts what happened after this API time (shown on the landing page)
   int64_t first_views_after = 0;  // jobs seen for the first time count what happened after this (ProjectHistory)
   int64_t watermark = 0;          // the latest API time seen here
+};
+
+// A walk of the whole list spread over the rounds of full_walk_interval. Jobs it shows (and those head walks show
+// while it runs) are marked with its epoch; when it reaches the end, tracked jobs without the mark are verified
+// by their details (a 404 drops them), since a list that shifted between two steps may have hidden them.
+struct JobTracker::Project::SpreadWalk {
+  uint64_t epoch = 0;
+  SteadyTime started_at{};
+  long next_offset = 0;
+  long pages_per_step = 1;
+  // Jobs created after the anchor push everything down: each step's offset moves by how many the head walks have
+  // seen since the step before.
+  int64_t anchor = 0;             // created_at of the newest job when the walk started
+  long newer_than_anchor = 0;     // jobs newer than the anchor the latest head walk showed
+  long newer_at_next_offset = 0;  // ... when next_offset was taken
+  std::set<std::string> unwanted;  // jobs it showed that no longer match the filters
 };
 
 // How a job's first details are fetched.
@@ -51,10 +77,11 @@ struct JobTracker::Job {
   std::optional<SteadyTime> answered_at;  // when the API last answered about it (a 404 included)
   bool render_stale = false;              // carried over a reload that changed how jobs are rendered
   bool expired = false;                   // finished longer ago than finished_job_retention: no series
+  uint64_t seen_in_walk = 0;              // the epoch of the latest spread walk (or head walk during one) showing it
+  bool unconfirmed = false;               // a spread walk did not show it: its details say whether it still exists
   FailureStreak failures;
   // History.
   JobHistory history;
-  bool count_first_tasks = false;  // its first details' finished tasks finished after history started
   bool announced = false;          // reported as seen by this process
   bool stale_logged = false;       // a stale answer about it was logged
   // What scrapes see.
@@ -66,8 +93,13 @@ namespace {
 // Invalid ids are logged once each, up to this many per project.
 constexpr size_t kMaxLoggedInvalidIds = 100;
 
-// An API time further ahead of the local clock than this is taken for bad data: it does not move the watermark.
-constexpr int64_t kMaxClockAheadSeconds = 24 * 3600;
+// A step of a spread walk re-reads this many jobs of the step before (a page's tenth): deleted jobs move the rest
+// up, and this much overlap keeps a few deletions between two steps from hiding a job.
+long StepOverlap(long page_size) { return std::max(1L, page_size / 10); }
+
+// An API time further ahead of the local clock than this is taken for bad data (clocks differ by seconds, not
+// hours): it does not move the watermark, which a restart would otherwise resume from, blind to everything before.
+constexpr int64_t kMaxClockAheadSeconds = 5 * 60;
 
 int64_t WholeSeconds(WallTime time) { return static_cast<int64_t>(UnixSeconds(time)); }
 
@@ -93,11 +125,14 @@ JobTracker::JobTracker(TrackerOptions options, std::vector<TrackedProject> proje
     if (tracked.discovery.enabled) {
       project.filter.emplace(tracked.discovery);
       project.discovery_interval = tracked.discovery.interval.value_or(options_.poll_interval);
+      project.full_walk_interval = tracked.discovery.full_walk_interval;
     }
-    project.since = project.first_views_after = project.watermark = started;
+    project.since = project.watermark = started;
+    // The start's own second is included: the API's clock has whole seconds.
+    project.first_views_after = started - 1;
     projects_.push_back(std::move(project));
   }
-  AdoptHistory(std::move(history));
+  AdoptHistory(std::move(history), now);
   for (size_t i = 0; i < projects.size(); ++i) {
     for (const std::string& job_id : projects[i].job_ids) {
       if (InShard(job_id, options_.shard, options_.total_shards)) AddJob(i, job_id, JobSource::kConfig);
@@ -113,7 +148,7 @@ JobTracker::~JobTracker() = default;
 
 // What was counted before: each project's start and watermark, and the jobs' histories, claimed by the jobs as
 // they are tracked again. Jobs of another shard and projects no longer configured are left out.
-void JobTracker::AdoptHistory(HistoryState history) {
+void JobTracker::AdoptHistory(HistoryState history, Moment now) {
   for (Project& project : projects_) {
     auto stored = history.projects.find(project.state.project_id);
     if (stored == history.projects.end()) continue;
@@ -124,6 +159,10 @@ void JobTracker::AdoptHistory(HistoryState history) {
       if (!InShard(job_id, options_.shard, options_.total_shards)) continue;
       unclaimed_[{project.state.project_id, job_id}] = std::move(job_history);
     }
+    history.projects.erase(stored);
+  }
+  for (auto& [project_id, project] : history.projects) {
+    retired_projects_[project_id] = Retired{std::move(project), now.steady};
   }
   for (Project& project : projects_) project.state.history_since = FromApiSeconds(project.since);
 }
@@ -231,6 +270,7 @@ HistoryState JobTracker::History() const {
     stored.first_views_after = project.first_views_after;
     stored.watermark = project.watermark;
   }
+  for (const auto& [project_id, retired] : retired_projects_) state.projects.emplace(project_id, retired.history);
   auto keep = [&](const JobKey& key, const JobHistory& history) {
     if (!history.counted) return;  // nothing seen: nothing to remember
     auto project = state.projects.find(key.first);
@@ -266,20 +306,54 @@ bool JobTracker::ListDue(const Project& project, SteadyTime now) const {
   return polled > ListWalkPages(project.job_count, options_.list_page_size);
 }
 
-std::vector<size_t> JobTracker::StartRound(Moment now) {
-  std::vector<size_t> due;
+std::vector<JobTracker::ListPlan> JobTracker::StartRound(Moment now) {
+  std::vector<ListPlan> due;
   for (auto& [key, job] : jobs_) job.listed_this_round = false;
   for (size_t i = 0; i < projects_.size(); ++i) {
     Project& project = projects_[i];
     project.listed_this_round = false;
     if (!ListDue(project, now.steady)) continue;
     project.next_list_at = now.steady + project.discovery_interval;
-    due.push_back(i);
+    ListPlan plan{.project_index = i, .context = project.context, .kind = NextWalkKind(project)};
+    if (plan.kind == WalkKind::kHead) plan.bounds.stop_before_created = HeadHorizon(i, now);
+    due.push_back(std::move(plan));
   }
   return due;
 }
 
-void JobTracker::ApplyListing(size_t project_index, const Fetched<BatchJobList>& listing, Moment now) {
+JobTracker::WalkKind JobTracker::NextWalkKind(const Project& project) const {
+  const bool head_is_enough = project.discovery_enabled && project.full_walk_interval > Duration(0) &&
+                              project.state.listed && project.order_trusted;
+  return head_is_enough ? WalkKind::kHead : WalkKind::kFull;
+}
+
+// How far down a head walk reads: to the oldest job still followed from the list (shown, not expired), but never
+// further back than finished_job_retention and max_age reach (by created_at): what is older than that changes
+// rarely, and its changes come through refreshes of its details and the walks of the whole list. While a spread
+// walk runs, at least down to its anchor, so that its steps know how far new jobs pushed the list.
+std::optional<int64_t> JobTracker::HeadHorizon(size_t project_index, Moment now) const {
+  const Project& project = projects_[project_index];
+  const std::string& project_id = project.state.project_id;
+  int64_t horizon = std::numeric_limits<int64_t>::max();  // nothing followed: the first page is enough
+  for (auto it = jobs_.lower_bound({project_id, ""}); it != jobs_.end() && it->first.first == project_id; ++it) {
+    const Job& job = it->second;
+    const BatchJob* shown = job.published->last_good.get();
+    if (job.expired || shown == nullptr || !shown->created_at) continue;
+    horizon = std::min(horizon, *shown->created_at);
+  }
+  const int64_t now_seconds = WholeSeconds(now.wall);
+  auto not_before = [&](Duration back) {
+    horizon = std::max(horizon, now_seconds - static_cast<int64_t>(Seconds(back)));
+  };
+  if (options_.finished_job_retention > Duration(0)) not_before(options_.finished_job_retention);
+  if (project.filter && project.filter->max_age()) not_before(*project.filter->max_age());
+  if (project.spread) horizon = std::min(horizon, project.spread->anchor);
+  return horizon;
+}
+
+void JobTracker::ApplyListing(const ListPlan& plan, const Fetched<BatchJobList>& listing, const ListWalk& walk,
+                              Moment now) {
+  const size_t project_index = plan.project_index;
   Project& project = projects_[project_index];
   const std::string& project_id = project.state.project_id;
   if (!listing.ok() && listing.error().kind == ErrorKind::kCancelled) return;
@@ -298,11 +372,11 @@ void JobTracker::ApplyListing(size_t project_index, const Fetched<BatchJobList>&
   }
   project.last_list_failure.clear();
   ForgetDroppedLongAgo(now.steady);
-  project.job_count = listing->job_count;
+  if (plan.kind != WalkKind::kFullStep) project.job_count = listing->job_count;
   project.listed_this_round = true;
   const size_t tracked_before = jobs_.size();
   std::set<std::string> matched;
-  for (const BatchJob& summary : listing->jobs) {  // one view per job (ListAllJobs keeps the newest)
+  for (const BatchJob& summary : listing->jobs) {  // one view per job (WalkList keeps the newest)
     AdvanceWatermark(project, summary.status_last_updated_at, now);
     AdvanceWatermark(project, summary.created_at, now);
     TrackListedJob(project_index, summary, matched, now);
@@ -310,7 +384,93 @@ void JobTracker::ApplyListing(size_t project_index, const Fetched<BatchJobList>&
   if (!project.state.listed && jobs_.size() > tracked_before) {
     log::Info("Discovered batch jobs", {{"project_id", project_id}, {"jobs", jobs_.size() - tracked_before}});
   }
-  DropUnlisted(project_index, matched, now);
+  NoteFullWalkProgress(project, *listing, plan, walk);
+  const bool whole_list = walk.end == ListWalkEnd::kComplete && plan.bounds.start_offset == 0;
+  if (whole_list && plan.kind != WalkKind::kFullStep) {
+    project.order_trusted = !walk.out_of_order;
+    CompleteFullWalk(project_index, matched, WalkKind::kFull, now);
+  } else if (walk.end == ListWalkEnd::kComplete && plan.kind == WalkKind::kFullStep) {
+    CompleteFullWalk(project_index, matched, WalkKind::kFullStep, now);
+  }
+}
+
+// Marks the jobs a walk showed while a spread walk runs, and moves the spread walk on.
+void JobTracker::NoteFullWalkProgress(Project& project, const BatchJobList& listing, const ListPlan& plan,
+                                      const ListWalk& walk) {
+  std::optional<int64_t> newest;
+  for (const BatchJob& summary : listing.jobs) {
+    if (summary.created_at && (!newest || *summary.created_at > *newest)) newest = summary.created_at;
+  }
+  if (plan.kind != WalkKind::kFullStep && newest) project.newest_created = newest;
+  Project::SpreadWalk* spread = project.spread.get();
+  if (spread == nullptr) return;
+  const std::string& project_id = project.state.project_id;
+  long newer = 0;
+  for (const BatchJob& summary : listing.jobs) {
+    if (summary.created_at && *summary.created_at > spread->anchor) ++newer;
+    auto job = jobs_.find({project_id, summary.job_id});
+    if (job == jobs_.end()) continue;
+    job->second.seen_in_walk = spread->epoch;
+    job->second.unconfirmed = false;
+  }
+  if (plan.kind == WalkKind::kHead) {
+    spread->newer_than_anchor = newer;
+  } else if (plan.kind == WalkKind::kFullStep) {
+    // On from where this step ended, a little back (StepOverlap), never back to where it began.
+    spread->next_offset = std::max(plan.bounds.start_offset + 1,
+                                   walk.next_offset - StepOverlap(options_.list_page_size));
+    spread->newer_at_next_offset = spread->newer_than_anchor;
+  }
+}
+
+std::optional<JobTracker::ListPlan> JobTracker::NextFullWalkStep(size_t project_index, Moment now) {
+  Project& project = projects_[project_index];
+  if (!project.listed_this_round || NextWalkKind(project) != WalkKind::kHead) return std::nullopt;
+  if (!project.spread) {
+    if (now.steady < project.next_full_walk_at) return std::nullopt;
+    auto spread = std::make_shared<Project::SpreadWalk>();
+    spread->epoch = ++project.walk_epochs;
+    spread->started_at = now.steady;
+    spread->anchor = project.newest_created.value_or(std::numeric_limits<int64_t>::max());
+    // Spread over one full_walk_interval: as many pages a round as finish it in time, at least one.
+    const double rounds = std::max(1.0, Seconds(project.full_walk_interval) / Seconds(project.discovery_interval));
+    spread->pages_per_step = std::max<long>(
+        1, static_cast<long>(std::ceil(static_cast<double>(ListWalkPages(project.job_count, options_.list_page_size)) /
+                                       rounds)));
+    project.spread = std::move(spread);
+  }
+  Project::SpreadWalk& spread = *project.spread;
+  ListPlan plan{.project_index = project_index, .context = project.context, .kind = WalkKind::kFullStep};
+  plan.bounds.start_offset = spread.next_offset + (spread.newer_than_anchor - spread.newer_at_next_offset);
+  plan.bounds.max_pages = spread.pages_per_step;
+  return plan;
+}
+
+// A walk of the whole list reached its end. All at once (kFull): what it did not show is gone. Spread (kFullStep):
+// what no walk showed since it started may have been hidden by the list shifting between two steps, so its details
+// decide (a 404 drops it); what no longer matches the filters goes.
+void JobTracker::CompleteFullWalk(size_t project_index, const std::set<std::string>& matched, WalkKind kind,
+                                  Moment now) {
+  Project& project = projects_[project_index];
+  if (kind == WalkKind::kFull) {
+    DropUnlisted(project_index, matched, now);
+    project.next_full_walk_at = now.steady + project.full_walk_interval;
+  } else {
+    const std::string& project_id = project.state.project_id;
+    for (auto it = jobs_.lower_bound({project_id, ""}); it != jobs_.end() && it->first.first == project_id;) {
+      auto current = it++;
+      Job& job = current->second;
+      if (job.source != JobSource::kDiscovery || job.in_flight) continue;
+      if (project.spread->unwanted.contains(job.job_id)) {
+        log::Info("Batch job no longer matches the filters; dropped", {{"project_id", project_id}, {"job_id", job.job_id}});
+        DropDiscovered(current, now);
+      } else if (job.seen_in_walk != project.spread->epoch && !job.expired) {
+        job.unconfirmed = true;
+      }
+    }
+    project.next_full_walk_at = project.spread->started_at + project.full_walk_interval;
+  }
+  project.spread.reset();
   ForgetUnclaimedHistory(project_index, now);  // what the list no longer shows is gone
   project.state.listed = true;
 }
@@ -341,16 +501,17 @@ void JobTracker::TrackListedJob(size_t project_index, const BatchJob& summary, s
     if (!wanted) return;
     const bool back = dropped_.contains({project_id, summary.job_id});
     Job& added = AddJob(project_index, summary.job_id, JobSource::kDiscovery);
-    const bool appeared_since_listed = project.state.listed && !back;
     added.first_details = project.state.listed ? FirstDetails::kNews : FirstDetails::kBaseline;
-    // All of a new job's tasks finished while history was counted; not those of one back after a short absence.
-    added.count_first_tasks = appeared_since_listed;
+    // All of a new job's tasks finished while history was counted; not those of one back after an absence.
+    if (project.state.listed && !back && !added.history.counted) added.history.tasks_from_zero = true;
     if (project.state.listed) {
       log::Info("Discovered batch job", {{"project_id", project_id}, {"job_id", summary.job_id}});
     }
     it = jobs_.find({project_id, summary.job_id});
   } else if (!wanted && it->second.source == JobSource::kDiscovery) {
-    return;  // no longer matches the filters (too old, say): DropUnlisted lets it go
+    // No longer matches the filters (too old, say): the end of a walk of the whole list lets it go.
+    if (project.spread) project.spread->unwanted.insert(summary.job_id);
+    return;
   }
   Job& job = it->second;
   matched.insert(summary.job_id);
@@ -447,6 +608,17 @@ std::optional<FetchReason> JobTracker::RefreshDue(const Job& job, SteadyTime now
   return std::nullopt;
 }
 
+// Details older than the list (a lagging replica answered), once the fetches a list version may cost are spent: read
+// again after 1, 2, 4... poll intervals, up to active_refresh_interval, finished job or not, so the job neither shows
+// old details for long nor costs a call every round.
+std::optional<FetchReason> JobTracker::LaggingDetailsDue(const Job& job, SteadyTime now) const {
+  if (options_.active_refresh_interval == Duration(0)) return FetchReason::kChanged;
+  const int doublings = std::clamp(job.fetches_for_listing - kMaxFetchesPerListing, 0, 16);
+  const Duration wait = std::min<Duration>(options_.active_refresh_interval, options_.poll_interval * (1 << doublings));
+  if (!job.details_at || now - *job.details_at >= wait) return FetchReason::kRefresh;
+  return std::nullopt;
+}
+
 // Details that are older than the list (a lagging replica answered): once the fetches a list version may cost are
 // spent, they are re-read on the refresh schedule, finished job or not, so the job does not show old details forever.
 bool JobTracker::DetailsBehindList(const Job& job) const {
@@ -469,18 +641,20 @@ std::optional<FetchReason> JobTracker::NeedsFetch(Job& job, SteadyTime now) cons
     // active_refresh_interval 0s asks for every active job every round: its first read included.
     return options_.active_refresh_interval == Duration(0) ? FetchReason::kChanged : FetchReason::kFillActive;
   }
-  if (job.render_stale) return FetchReason::kRefresh;
+  if (job.render_stale || job.unconfirmed) return FetchReason::kRefresh;
   const Project& project = projects_[job.project_index];
-  const bool covered_by_list = job.listed && (project.discovery_enabled || job.listed_this_round);
-  if (covered_by_list) {
-    if (job.listed_this_round && SummaryDiffers(*job.listed, *shown.last_good) &&
+  if (job.listed && job.listed_this_round) {
+    if (SummaryDiffers(*job.listed, *shown.last_good) &&
         job.fetches_for_listing < kMaxFetchesPerListing) {
       return FetchReason::kChanged;
     }
-    if (DetailsBehindList(job)) return RefreshDue(job, now);
+    if (DetailsBehindList(job)) return LaggingDetailsDue(job, now);
     return RefreshIfDue(job, job.listed->status, now);
   }
-  if (job.source == JobSource::kDiscovery) return RefreshIfDue(job, shown.last_good->status, now);
+  // Not in this round's walk (no walk this round, or a head walk that stopped above it): refreshes keep it current.
+  if (job.source == JobSource::kDiscovery || project.discovery_enabled) {
+    return RefreshIfDue(job, shown.last_good->status, now);
+  }
   // A configured job no list covers: nothing but its details can tell whether it changed.
   if (IsActiveStatus(shown.last_good->status)) return FetchReason::kChanged;
   if (!job.answered_at || now - *job.answered_at >= options_.terminal_recheck_interval) return FetchReason::kRefresh;
@@ -498,6 +672,7 @@ bool JobTracker::ListConfirmsDetails(const Job& job) const {
 
 void JobTracker::QueueDueFetches(Moment now) {
   for (auto& [key, job] : jobs_) {
+    if (!job.listed_this_round) ExpireUnlisted(job, now);
     std::optional<FetchReason> reason = NeedsFetch(job, now.steady);
     if (reason) {
       // Refreshes go oldest first; the others in the order they were asked for.
@@ -510,6 +685,15 @@ void JobTracker::QueueDueFetches(Moment now) {
       job.published = std::move(confirmed);
     }
   }
+}
+
+// A discovered job no walk showed this round still goes finished_job_retention after it finished, by what its
+// details (or its last list summary) say.
+void JobTracker::ExpireUnlisted(Job& job, Moment now) {
+  const BatchJob* shown = job.published->last_good.get();
+  if (job.expired || job.source != JobSource::kDiscovery || shown == nullptr || !FinishedLongAgo(*shown, now)) return;
+  SetExpired(job, true);
+  KeepListedSummary(job, SummaryOf(*shown));
 }
 
 void JobTracker::FinishRound(double seconds, bool overran) {
@@ -554,12 +738,17 @@ void JobTracker::ApplyDetails(const FetchTicket& ticket, const Fetched<BatchJob>
     return;
   }
   if (result.ok()) {
+    job.unconfirmed = false;  // still there
     AdvanceWatermark(project, result->status_last_updated_at, now);
     AdvanceWatermark(project, result->created_at, now);
     Count(job, *result, ViewSource::kDetails);
-    if (digest.tally) {
-      CountTasks(job.history, *digest.tally, result->status_last_updated_at, FirstTasksAreNews(job, *result),
-                 options_.count_node_failures, ContextFor(job, *result), transitions_);
+    // Tasks of another incarnation of the job (details that still serve the one deleted) are not this job's.
+    const std::optional<int64_t> counted_created = job.history.counted ? job.history.counted->created_at : std::nullopt;
+    const bool same_job = !counted_created || !result->created_at || *counted_created == *result->created_at;
+    if (digest.tally && same_job) {
+      CountTasks(job.history, TaskView{*digest.tally, result->status_last_updated_at, result->status},
+                 FirstTasksAreNews(job, *result), options_.count_node_failures, ContextFor(job, *result),
+                 transitions_);
       ++history_version_;
     }
     ShowDetails(job, *result, std::move(digest), now);
@@ -640,7 +829,6 @@ void JobTracker::Count(Job& job, const BatchJob& view, ViewSource source) {
   const ViewOrder order = CountStatus(job.history, StatusView::Of(view, source), context, transitions_);
   if (job.history != before) ++history_version_;
   if (order == ViewOrder::kRecreated) {
-    job.count_first_tasks = true;
     log::Info("Batch job was created again under the same id: counted as a new job",
               {{"project_id", context.project_id}, {"job_id", job.job_id}});
   }
@@ -662,7 +850,7 @@ void JobTracker::Count(Job& job, const BatchJob& view, ViewSource source) {
 // Whether the tasks of a job's first details are news: it appeared while the exporter watched its project's list,
 // or it was created after history started (here, or after the watermark the stored history reached).
 bool JobTracker::FirstTasksAreNews(const Job& job, const BatchJob& details) const {
-  return job.count_first_tasks ||
+  return job.history.tasks_from_zero ||
          (details.created_at && *details.created_at > projects_[job.project_index].first_views_after);
 }
 
@@ -680,7 +868,10 @@ void JobTracker::DropDiscovered(JobMap::iterator job, Moment now) {
 void JobTracker::ForgetDroppedLongAgo(SteadyTime now) {
   const size_t before = dropped_.size();
   std::erase_if(dropped_, [&](const auto& entry) { return now - entry.second.dropped_at >= kRememberDroppedFor; });
-  if (dropped_.size() != before) ++history_version_;
+  const size_t projects_before = retired_projects_.size();
+  std::erase_if(retired_projects_,
+                [&](const auto& entry) { return now - entry.second.retired_at >= kRememberDroppedFor; });
+  if (dropped_.size() != before || retired_projects_.size() != projects_before) ++history_version_;
 }
 
 void JobTracker::EraseJob(JobMap::iterator job) {

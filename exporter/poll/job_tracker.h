@@ -76,10 +76,11 @@ inline constexpr int kMaxFetchesPerListing = 2;
 // A job that keeps failing is skipped for 1, then 3 rounds (at most this many) before it is asked again.
 inline constexpr int kMaxSkippedRounds = 3;
 
-// How long a dropped discovered job's history is remembered, and for how many jobs at most: one that comes back
-// (a walk skipped it while jobs were deleted, a transient 404) is not counted again.
-inline constexpr Duration kRememberDroppedFor = std::chrono::minutes(10);
-inline constexpr size_t kMaxRememberedDropped = 10000;
+// How long the history of a job no longer tracked is remembered (and of a project no longer configured), and for
+// how many jobs at most: one that comes back (a walk skipped it, a transient 404, a filter or a config changed and
+// changed back) is not counted again. A few hundred bytes a job.
+inline constexpr Duration kRememberDroppedFor = std::chrono::hours(72);
+inline constexpr size_t kMaxRememberedDropped = 100000;
 
 class JobTracker {
  public:
@@ -94,11 +95,25 @@ class JobTracker {
   JobTracker& operator=(const JobTracker&) = delete;
 
   // ---- A round ----
-  // Starts a round: the projects whose list is due now, in order.
-  std::vector<size_t> StartRound(Moment now);
+  // How a project's list is read. Every walk asks for the newest jobs first (sort=created_at:desc).
+  enum class WalkKind {
+    kFull,      // the whole list at once: the first listing, a changed filter, an untrusted order, no list head
+    kHead,      // from the newest down to the oldest job still followed from the list (HeadHorizon)
+    kFullStep,  // a few pages of a walk of the whole list, spread over the rounds of full_walk_interval
+  };
+  struct ListPlan {
+    size_t project_index = 0;
+    std::shared_ptr<const ProjectContext> context;
+    WalkKind kind = WalkKind::kFull;
+    WalkBounds bounds;
+  };
+  // Starts a round: the lists due now, in order (kFull or kHead; a kFullStep follows a head, see NextFullWalkStep).
+  std::vector<ListPlan> StartRound(Moment now);
   std::shared_ptr<const ProjectContext> Context(size_t project_index) const;
-  // A project's list walk (or its failure).
-  void ApplyListing(size_t project_index, const Fetched<BatchJobList>& listing, Moment now);
+  // A walk (or its failure) and what it met.
+  void ApplyListing(const ListPlan& plan, const Fetched<BatchJobList>& listing, const ListWalk& walk, Moment now);
+  // After a head walk: the next step of the project's walk of the whole list, when one is under way or due.
+  std::optional<ListPlan> NextFullWalkStep(size_t project_index, Moment now);
   // Queues the details worth a call now; jobs the list confirms count as freshly looked at.
   void QueueDueFetches(Moment now);
   void FinishRound(double seconds, bool overran);
@@ -144,15 +159,20 @@ class JobTracker {
   using JobMap = std::map<JobKey, Job>;
 
   Job& AddJob(size_t project_index, const std::string& job_id, JobSource source);
-  void AdoptHistory(HistoryState history);
+  void AdoptHistory(HistoryState history, Moment now);
   void SeedFrom(const Snapshot& previous, Moment now);
   void ForgetUnclaimedHistory(size_t project_index, Moment now);
   bool ListDue(const Project& project, SteadyTime now) const;
+  WalkKind NextWalkKind(const Project& project) const;
+  std::optional<int64_t> HeadHorizon(size_t project_index, Moment now) const;
+  void CompleteFullWalk(size_t project_index, const std::set<std::string>& matched, WalkKind kind, Moment now);
+  void NoteFullWalkProgress(Project& project, const BatchJobList& listing, const ListPlan& plan, const ListWalk& walk);
 
   // Lists.
   void TrackListedJob(size_t project_index, const BatchJob& summary, std::set<std::string>& matched, Moment now);
   bool LogInvalidId(Project& project, const std::string& job_id);
   void DropUnlisted(size_t project_index, const std::set<std::string>& matched, Moment now);
+  void ExpireUnlisted(Job& job, Moment now);
   void ShowListedValues(Job& job, const BatchJob& summary, Moment now);
   void KeepListedSummary(Job& job, const BatchJob& summary);
   bool FinishedLongAgo(const BatchJob& summary, Moment now) const;
@@ -164,6 +184,7 @@ class JobTracker {
   std::optional<FetchReason> RefreshIfDue(const Job& job, std::string_view status, SteadyTime now) const;
   std::optional<FetchReason> RefreshDue(const Job& job, SteadyTime now) const;
   bool DetailsBehindList(const Job& job) const;
+  std::optional<FetchReason> LaggingDetailsDue(const Job& job, SteadyTime now) const;
   bool ListConfirmsDetails(const Job& job) const;
 
   // Details.
@@ -187,6 +208,12 @@ class JobTracker {
   // not claimed yet (kept until the project's first listing shows whether the job is still there).
   std::map<JobKey, Dropped> dropped_;
   std::map<JobKey, JobHistory> unclaimed_;
+  // Projects the history knows and the config no longer lists: kept (as long as dropped jobs) for their return.
+  struct Retired {
+    ProjectHistory history;
+    SteadyTime retired_at;
+  };
+  std::map<std::string, Retired> retired_projects_;
   FetchQueue queue_;
   size_t in_flight_ = 0;
   size_t urgent_in_flight_ = 0;

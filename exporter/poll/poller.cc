@@ -99,7 +99,8 @@ void Poller::Shutdown() {
     if (!HistoryChangedLocked()) return;
     history = tracker_.History();
   }
-  options_.save_history(history);
+  if (!held_.empty()) return;  // the file holds less than what was decided: the next start counts the rest again
+  (void)options_.save_history(history);
 }
 
 HistoryState Poller::History() {
@@ -123,13 +124,24 @@ void Poller::Commit() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     transitions = tracker_.TakeTransitions();
-    if (options_.save_history && HistoryChangedLocked()) {
+    if (options_.save_history && (HistoryChangedLocked() || !held_.empty())) {
       history = tracker_.History();
-      // Noted before the save is tried: a failing disk is tried again at the next change, not in a loop.
       saved_versions_ = {tracker_.history_version(), tracker_.watermark_version()};
     }
   }
-  if (history) options_.save_history(*history);
+  if (options_.save_history) {
+    held_.insert(held_.end(), std::make_move_iterator(transitions.begin()), std::make_move_iterator(transitions.end()));
+    transitions.clear();
+    const bool saved = !history || options_.save_history(*history);
+    if (saved || held_.size() > kMaxHeldTransitions) {
+      if (!saved) {
+        log::Error("The state file has not been written for too long: history is published unsaved, and a restart "
+                   "may count it again", {{"transitions", held_.size()}});
+      }
+      transitions = std::exchange(held_, {});
+    }
+    holding_ = !held_.empty();
+  }
   if (options_.observer == nullptr) return;
   for (const Transition& transition : transitions) Deliver(transition, *options_.observer);
 }
@@ -145,7 +157,7 @@ void Poller::TransitionsDecided() {
 // Whether the committer should save now: transitions wait, or jobs' histories changed; or only a watermark moved,
 // and the quiet interval has passed.
 bool Poller::SaveDueLocked(std::chrono::steady_clock::time_point last_save) const {
-  if (tracker_.HasTransitions()) return true;
+  if (tracker_.HasTransitions() || holding_) return true;  // held transitions: the save is tried again
   if (!saved_versions_ || saved_versions_->first != tracker_.history_version()) return true;
   return HistoryChangedLocked() && std::chrono::steady_clock::now() - last_save >= kQuietHistorySaveInterval;
 }
@@ -170,24 +182,35 @@ void Poller::CommitLoop() {
 // ---- Rounds ----
 
 void Poller::ListDueProjects() {
-  std::vector<std::pair<size_t, std::shared_ptr<const ProjectContext>>> due;
+  std::vector<JobTracker::ListPlan> due;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    for (size_t i : tracker_.StartRound(Moment::Now(clock_))) due.emplace_back(i, tracker_.Context(i));
+    due = tracker_.StartRound(Moment::Now(clock_));
   }
-  for (const auto& [index, context] : due) {
-    auto read_page = [&](long offset, long limit) { return lister_->ListPage(*context, offset, limit); };
-    ListWalk walk;
-    Fetched<BatchJobList> listing = ListAllJobs(read_page, options_.tracking.list_page_size, &walk);
-    ReportListWalk(context->project_id, walk, last_walk_problem_[index], options_.observer);
+  for (const JobTracker::ListPlan& plan : due) {
+    Walk(plan);
+    std::optional<JobTracker::ListPlan> step;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      tracker_.ApplyListing(index, listing, Moment::Now(clock_));
-      PublishLocked();  // new jobs show at once, with what the list says of them
+      step = tracker_.NextFullWalkStep(plan.project_index, Moment::Now(clock_));
     }
-    work_done_.notify_all();  // jobs the list dropped may have been what a round waited for
-    TransitionsDecided();
+    if (step) Walk(*step);
   }
+}
+
+// Reads the pages a plan asks for and hands them to the tracker.
+void Poller::Walk(const JobTracker::ListPlan& plan) {
+  auto read_page = [&](long offset, long limit) { return lister_->ListPage(*plan.context, offset, limit); };
+  ListWalk walk;
+  Fetched<BatchJobList> listing = WalkList(read_page, options_.tracking.list_page_size, plan.bounds, &walk);
+  ReportListWalk(plan.context->project_id, walk, last_walk_problem_[plan.project_index], options_.observer);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    tracker_.ApplyListing(plan, listing, walk, Moment::Now(clock_));
+    PublishLocked();  // new jobs show at once, with what the list says of them
+  }
+  work_done_.notify_all();  // jobs the list dropped may have been what a round waited for
+  TransitionsDecided();
 }
 
 void Poller::RunRound() {

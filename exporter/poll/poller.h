@@ -10,9 +10,9 @@
 //
 // Transitions are delivered to the observer after the poller's lock is released. With a state file
 // (PollerOptions::save_history) they are delivered only after the history that contains them was saved, at most
-// once per kMinHistorySaveInterval: a kill between the two loses them, but never counts them twice. At a shutdown,
-// transitions decided but not delivered yet are left out of the file, so the next process counts them where a
-// scrape can see them.
+// once per kMinHistorySaveInterval: a kill between the two loses them, but never counts them twice. While saves
+// fail, they wait (and saves are tried again). At a shutdown, transitions decided but not delivered yet are left out
+// of the file, so the next process counts them where a scrape can see them.
 #pragma once
 
 #include <atomic>
@@ -53,8 +53,13 @@ using JobFetcherFactory = std::function<std::unique_ptr<JobFetcher>(const Cancel
 JobFetcherFactory MakeIefFetcherFactory(TransportPool& transports, IefClientOptions client_options,
                                         ApiObserver* observer);
 
-// Saves the history (the state file). Called from the poller's own thread, never under its lock.
-using HistorySaver = std::function<void(const HistoryState& history)>;
+// Saves the history (the state file); false when it could not. Called from one thread at a time, never under the
+// poller's lock.
+using HistorySaver = std::function<bool(const HistoryState& history)>;
+
+// Transitions held back while saves fail (a full or read-only disk) are published once one succeeds; past this
+// many they are published unsaved (a restart may then count them again), so memory stays bounded.
+inline constexpr size_t kMaxHeldTransitions = 100000;
 
 // With a state file, saves happen at most this often while transitions or jobs' histories change (transitions wait
 // for the next save), and a history whose only change is a watermark that moved is saved this often.
@@ -112,6 +117,7 @@ class Poller {
   bool HistoryChangedLocked() const;
   bool SaveDueLocked(std::chrono::steady_clock::time_point last_save) const;
   void ListDueProjects();
+  void Walk(const JobTracker::ListPlan& plan);
   void PublishLocked();
   // After the tracker decided something: deliver at once without a state file, else wake the committer.
   void TransitionsDecided();
@@ -130,6 +136,8 @@ class Poller {
   bool stopping_ = false;
 
   std::mutex commit_mutex_;  // one commit at a time, so saves and deliveries keep their order
+  std::vector<Transition> held_;       // decided, saved unsuccessfully: waiting for a save (under commit_mutex_)
+  std::atomic<bool> holding_{false};   // held_ is not empty
   // What the latest save held (guarded by mutex_): the tracker's versions then. None before the first save.
   std::optional<std::pair<uint64_t, uint64_t>> saved_versions_;
 

@@ -38,14 +38,22 @@ std::vector<std::shared_ptr<const ProjectContext>> UpstreamState::ProjectsFor(co
     auto& limiter = rate_limiters[project.endpoint];
     if (!limiter) {
       auto old = rate_limiters_.find(project.endpoint);
-      limiter = old != rate_limiters_.end() ? old->second
-                                            : std::make_shared<EndpointRateLimiter>(config.global.rate_limit, clock_);
+      auto retired = retired_rate_limiters_.find(project.endpoint);
+      limiter = old != rate_limiters_.end()           ? old->second
+                : retired != retired_rate_limiters_.end() ? retired->second
+                                                          : std::make_shared<EndpointRateLimiter>(config.global.rate_limit, clock_);
       limiter->SetCeiling(config.global.rate_limit);
     }
+    retired_rate_limiters_.erase(project.endpoint);
     context->rate_limiter = limiter;
     projects.push_back(std::move(context));
   }
   authenticators_ = std::move(authenticators);
+  // An endpoint that leaves the config keeps its limiter: if it comes back, its counters carry on instead of
+  // starting again from zero (a counter never goes down), and its learnt rate too.
+  for (auto& [endpoint, limiter] : rate_limiters_) {
+    if (!rate_limiters.contains(endpoint)) retired_rate_limiters_[endpoint] = std::move(limiter);
+  }
   rate_limiters_ = std::move(rate_limiters);
   return projects;
 }

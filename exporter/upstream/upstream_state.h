@@ -52,6 +52,7 @@ class UpstreamState {
   std::mutex mutex_;
   std::map<std::string, std::shared_ptr<RequestAuthenticator>> authenticators_;  // by AuthenticatorKey
   std::map<std::string, std::shared_ptr<EndpointRateLimiter>> rate_limiters_;    // by endpoint URL
+  std::map<std::string, std::shared_ptr<EndpointRateLimiter>> retired_rate_limiters_;  // endpoints no longer configured
 };
 
 }  // namespace ief

@@ -112,7 +112,10 @@ Status SyncDirectoryOf(const std::string& path) {
 
 Status WriteFileAtomically(const std::string& path, std::string_view content) {
   const std::string temporary = path + ".tmp";
-  FileDescriptor fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+  // Whatever lies at the temporary path (a left-over, or a named pipe that would block an open) is ours to replace:
+  // the file is made afresh, never opened as found.
+  ::unlink(temporary.c_str());
+  FileDescriptor fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600));
   if (fd.get() < 0) return IoError("cannot create", temporary);
   Status written = WriteAll(fd.get(), content, temporary);
   if (written.ok() && ::fsync(fd.get()) != 0) written = IoError("cannot flush", temporary);

@@ -21,9 +21,12 @@ ief::HistoryState Sample() {
                                 .source = ief::ViewSource::kStored};
   job.tasks = ief::TaskBaseline{.job_updated_at = 1700000800,
                                 .finished = {{{"Failed", "image_pull"}, 3}, {{"Successful", "none"}, 97}},
-                                .failed_targets = {"edge-1", "edge-2", "edge-7"},
-                                .replace_from = std::nullopt};
+                                .failed_targets = std::vector<std::string>{"edge-1", "edge-2", "edge-7"},
+                                .retried_at = std::nullopt};
+  job.tasks_from_zero = false;
   project.jobs["job-2"].counted = ief::StatusView{.status = "Running", .source = ief::ViewSource::kStored};
+  project.jobs["job-2"].tasks = ief::TaskBaseline{.retried_at = 1700000850};  // node failures not counted
+  project.jobs["job-2"].tasks_from_zero = true;
   state.projects["p2"].since = 1700000000;
   return state;
 }
@@ -55,7 +58,7 @@ TEST_CASE("the state file holds exactly what was counted") {
 TEST_CASE("a restart resumes first views after the stored watermark") {
   ief::HistoryState resumed = ief::ResumeAfterRestart(Sample());
   CHECK(resumed.projects.at("p1").first_views_after == 1700000899);  // its own second included
-  CHECK(resumed.projects.at("p2").first_views_after == 1700000000);
+  CHECK(resumed.projects.at("p2").first_views_after == 1699999999);  // its start's own second included
 }
 
 TEST_CASE("a damaged, foreign or hostile state file is refused, never half used") {
@@ -70,6 +73,8 @@ TEST_CASE("a damaged, foreign or hostile state file is refused, never half used"
       {"a newer version", Replace(good, "\"version\":1", "\"version\":2")},
       {"no checksum", body_without_checksum + "\"total_shards\":3}"},
       {"nested ten thousand deep", std::string(10000, '[') + std::string(10000, ']')},
+      {"a watermark beyond 64 signed bits", Replace(good, "\"watermark\":1700000900", "\"watermark\":18446744073709551615")},
+      {"a time from the far future", Replace(good, "\"watermark\":1700000900", "\"watermark\":99999999999")},
   };
   for (const auto& [name, text] : cases) {
     INFO(name);

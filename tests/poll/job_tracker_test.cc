@@ -83,7 +83,8 @@ class Harness {
     const ief::Moment now = ief::Moment::Now(clock_);
     switch (step.kind) {
       case Step::Kind::kList: {
-        tracker_->StartRound(now);
+        std::vector<ief::JobTracker::ListPlan> plans = tracker_->StartRound(now);
+        REQUIRE(plans.size() == 1);
         // Through the real walk, as the poller reads a list: one page holding the step's items.
         auto one_page = [&](long offset, long) -> ief::Fetched<ief::BatchJobList> {
           ief::BatchJobList page;
@@ -92,9 +93,9 @@ class Harness {
           return page;
         };
         ief::ListWalk walk;
-        ief::Fetched<ief::BatchJobList> listing = ief::ListAllJobs(one_page, 100, &walk);
+        ief::Fetched<ief::BatchJobList> listing = ief::WalkList(one_page, 100, plans[0].bounds, &walk);
         for (int64_t i = 0; i < walk.conflicting_copies; ++i) duplicates.push_back("duplicate");
-        tracker_->ApplyListing(0, listing, now);
+        tracker_->ApplyListing(plans[0], listing, walk, now);
         break;
       }
       case Step::Kind::kDetails:
@@ -183,9 +184,13 @@ const std::vector<Row>& Rows() {
         Details(View("Running", -60))}},
       {"a status change within the same second counts when it moves forward",
        {List({View("Running", 100)}, {"started 700"}), List({View("Failed", 100)}, {"finished Failed 700"})}},
-      {"without status_last_updated_at, every change of status counts",
+      {"without status_last_updated_at, only moves forward count: a retry cannot be told from a lagging answer",
        {List({Untimed(View("Running", 0))}), List({Untimed(View("Failed", 0))}, {"finished Failed -"}),
-        List({Untimed(View("Running", 0))}, {"retried"})}},
+        List({Untimed(View("Running", 0))}, {"stale list"}), List({View("Running", 100)}, {"stale list"})}},
+      {"a finished job's time wavering forward by seconds is no retry; a minute later it is",
+       {List({View("Failed", 100)}, {"finished Failed 700"}), List({View("Failed", 101)}), List({View("Failed", 159)}),
+        List({View("Failed", 170)}, {"retried", "finished Failed 770"}),
+        List({View("Successful", 171)}, {"retried", "finished Successful 771"})}},
 
       // ---- The adversarial rounds ----
       {"a finish while the details answer 500, then three reloads: one finish",
@@ -249,6 +254,26 @@ const std::vector<Row>& Rows() {
         Details(View("Failed", 300, -600, {kOk, kPullFailed}), {"finished Failed 900", "tasks Failed image_pull 1",
                                                                 "node node-1"})}},
 
+      {"retried and failed again between two looks: the tasks that failed again count again",
+       {List({View("Running", -60)}), Details(View("Running", -60, -600, {kRunning, kRunning})),
+        Details(View("Failed", 100, -600, {kPullFailed, kPullFailed}),
+                {"finished Failed 700", "tasks Failed image_pull 2", "node node-0", "node node-1"}),
+        List({View("Failed", 1000)}, {"retried", "finished Failed 1600"}),
+        Details(View("Failed", 1000, -600, {kPullFailed, kPullFailed}),
+                {"tasks Failed image_pull 2", "node node-0", "node node-1"})}},
+      {"after a retry seen running, tasks still showing their old failure are not counted again",
+       {List({View("Failed", 100)}, {"finished Failed 700"}), Details(View("Failed", 100, -600, {kOk, kPullFailed})),
+        List({View("Running", 200)}, {"retried"}), Details(View("Running", 200, -600, {kOk, kPullFailed})),
+        Details(View("Failed", 300, -600, {kOk, kPullFailed}), {"finished Failed 900"})}},
+      {"tasks of a deleted incarnation, served by lagging details, are not the new job's",
+       {List({View("Running", 200, 150)}, {"started 50"}),
+        Details(View("Failed", 100, -300, {kPullFailed}), {"stale details"})}},
+      {"a list without times and lagging details with times count one finish",
+       {List({Untimed(View("Running", 0))}), Details(View("Running", -60)), List({Untimed(View("Failed", 0))},
+        {"finished Failed -"}), Details(View("Running", -60), {"stale details"}), Details(View("Failed", 100))}},
+      {"a finish in the exporter's start second counts",
+       {List({View("Failed", 0)}, {"finished Failed 600"})}},
+
       // ---- Reloads and restarts ----
       {"a reload carries everything counted: nothing again, news still counted",
        {List({View("Running", -60)}), Details(View("Running", -60, -600, {kRunning})),
@@ -264,6 +289,10 @@ const std::vector<Row>& Rows() {
       {"a job created while the exporter was down counts its finish and all its tasks after the restart",
        {List({}), Restart(), Wait(10min), List({View("Failed", 500, 300)}, {"finished Failed 200"}),
         Details(View("Failed", 500, 300, {kOk, kOffline}),
+                {"tasks Failed node_offline 1", "tasks Successful none 1", "node node-1"})}},
+      {"a job that appeared while watched counts all its tasks, even when its first details come after a restart",
+       {List({}), List({View("Running", 20)}, {"started 620"}), Restart(), List({View("Running", 20)}),
+        Details(View("Running", 20, -600, {kOk, kOffline}),
                 {"tasks Failed node_offline 1", "tasks Successful none 1", "node node-1"})}},
       {"after a restart, a job unseen before that finished before the stored point counts nothing",
        {List({View("Running", 100, 50, {}, "other")}, {"started 50"}), Restart(), List({View("Failed", 40, -300)})}},
@@ -304,4 +333,30 @@ TEST_CASE("the history says since when it counts, and a restart keeps that start
   CHECK(harness.tracker().MakeSnapshot()->projects[0].history_since == ief::FromApiSeconds(kStart));
   const ief::HistoryState history = harness.tracker().History();
   CHECK(history.projects.at("p").watermark == kStart + 100);
+}
+
+TEST_CASE("a time far ahead of the local clock does not move the watermark a restart resumes from") {
+  Harness harness;
+  harness.Run(List({View("Running", 100), View("Failed", 20 * 3600, -600, {}, "ahead")}));
+  CHECK(harness.tracker().History().projects.at("p").watermark == kStart + 100);
+}
+
+TEST_CASE("node failures counted again after a pause of the node counter are a baseline, not news") {
+  ief::TaskTally two_failed;
+  two_failed.by_status_and_class[{"Failed", "other"}] = 2;
+  two_failed.failed_targets = {"n1", "n2"};
+  ief::TaskTally three_failed = two_failed;
+  three_failed.by_status_and_class[{"Failed", "other"}] = 3;
+  three_failed.failed_targets = {"n1", "n2", "n3"};
+  ief::JobHistory history;
+  std::vector<ief::Transition> out;
+  const ief::CountContext context{.project_id = "p", .job_type = "node_upgrade"};
+  ief::CountTasks(history, {two_failed, 100, "Running"}, /*count_first=*/true, /*count_nodes=*/true, context, out);
+  CHECK(out.size() == 3);  // two tasks, two nodes
+  out.clear();
+  ief::CountTasks(history, {two_failed, 100, "Running"}, false, /*count_nodes=*/false, context, out);
+  CHECK(out.empty());
+  ief::CountTasks(history, {three_failed, 100, "Running"}, false, /*count_nodes=*/true, context, out);
+  REQUIRE(out.size() == 1);  // the third failed task; its node is only the new baseline's
+  CHECK(ief::Describe(out[0]) == "tasks Failed other 1");
 }
