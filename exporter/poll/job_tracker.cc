@@ -464,8 +464,12 @@ void JobTracker::CompleteFullWalk(size_t project_index, const std::set<std::stri
       if (project.spread->unwanted.contains(job.job_id)) {
         log::Info("Batch job no longer matches the filters; dropped", {{"project_id", project_id}, {"job_id", job.job_id}});
         DropDiscovered(current, now);
-      } else if (job.seen_in_walk != project.spread->epoch && !job.expired) {
-        job.unconfirmed = true;
+      } else if (job.seen_in_walk != project.spread->epoch) {
+        if (job.expired) {
+          DropDiscovered(current, now);  // a finished job's tombstone: if it was only hidden, its history is kept
+        } else {
+          job.unconfirmed = true;
+        }
       }
     }
     project.next_full_walk_at = project.spread->started_at + project.full_walk_interval;

@@ -44,12 +44,14 @@ struct Script {
   std::vector<ief::BatchJob> listing;
   bool list_fails = false;
   int list_calls = 0;
+  std::vector<long> list_offsets;  // of every page read
   std::map<std::string, int> fetches;                                // per job id
   std::vector<std::pair<std::string, RequestPriority>> fetch_order;  // what was fetched, with which priority
 
   ief::Fetched<ief::BatchJobList> Page(long offset, long limit) {
     std::lock_guard<std::mutex> lock(mutex);
     ++list_calls;
+    list_offsets.push_back(offset);
     if (list_fails) return Failure(ErrorKind::kHttpStatus, "HTTP 503");
     ief::BatchJobList page;
     page.job_count = static_cast<int64_t>(listing.size());
@@ -796,4 +798,106 @@ TEST_CASE("a job a list walk skipped, or that answered 404 once, is not counted 
   f.Round();
   CHECK(TrackedIds(*f.Snapshot()) == std::vector<std::string>{"done/discovery"});
   CHECK(f.observer.Take() == std::vector<std::string>{"retried node_upgrade"});
+}
+
+// ---- Walks of the list: the head each round, the whole list now and then ----
+
+namespace {
+
+// A tenant's list, newest first as asked (sort=created_at:desc): `live` jobs Running, created in the last minutes,
+// then `history` jobs that finished a month ago.
+std::vector<ief::BatchJob> LongHistory(int live, int history) {
+  std::vector<ief::BatchJob> jobs;
+  for (int i = 0; i < live; ++i) jobs.push_back(Job("live-" + std::to_string(i), "Running", kStarted - 60, kStarted - 60 - i));
+  for (int i = 0; i < history; ++i) {
+    const int64_t created = kStarted - 30 * 86400 - i * 60;
+    jobs.push_back(Job("old-" + std::to_string(i), "Successful", created + 600, created));
+  }
+  return jobs;
+}
+
+int ListCallsOfRounds(Fixture& f, int rounds) {
+  const int before = f.script.list_calls;
+  for (int i = 0; i < rounds; ++i) {
+    f.clock.Advance(5s);
+    f.Round();
+  }
+  return f.script.list_calls - before;
+}
+
+}  // namespace
+
+TEST_CASE("a long history costs one page a round: the head walk stops below the oldest job still followed") {
+  Fixture f({Discovering("p")});
+  f.script.listing = LongHistory(30, 965);  // 10 pages
+  f.Round();
+  CHECK(f.script.list_calls == 10);  // the first walk reads everything
+  CHECK(f.Snapshot()->jobs.size() == 30);
+  CHECK(f.Snapshot()->expired_jobs.size() == 965);
+  CHECK(ListCallsOfRounds(f, 12) == 12);  // a minute at 5 s: the first page each round
+
+  // A new job is at the head: found by the next round.
+  f.script.listing.insert(f.script.listing.begin(), Job("new", "Running", kStarted + 90, kStarted + 80));
+  f.Round();
+  CHECK(TrackedIds(*f.Snapshot()).size() == 31);
+  CHECK(f.observer.Take() == std::vector<std::string>{"started 10"});
+}
+
+TEST_CASE("a job older than the head is refreshed by its details, and a walk of the whole list comes in steps") {
+  Fixture f({Discovering("p")}, {.tracking = {.active_refresh_interval = 1min}});
+  const int64_t ancient = kStarted - 40 * 86400;
+  std::vector<ief::BatchJob> listing = LongHistory(5, 495);
+  // An old job still running, deep in the list: older than finished_job_retention reaches, below the head.
+  listing.push_back(Job("ancient-running", "Running", ancient, ancient));
+  f.script.listing = listing;  // 6 pages
+  f.Round();
+  const int fetched = f.script.fetches["ancient-running"];
+  CHECK(ListCallsOfRounds(f, 12) == 12);
+  CHECK(f.script.fetches["ancient-running"] == fetched + 1);  // refreshed once in that minute, by its details
+
+  // The old job finishes: its details say so within active_refresh_interval, and the finish counts once.
+  f.script.listing.back() = Job("ancient-running", "Failed", kStarted + 100, ancient);
+  ListCallsOfRounds(f, 12);
+  CHECK(Job(*f.Snapshot(), "ancient-running").last_good->status == "Failed");
+  CHECK(f.observer.Take() == std::vector<std::string>{"finished node_upgrade Failed " + std::to_string(kStarted + 100 - ancient)});
+
+  // Ten minutes after the first walk, a walk of the whole list is due: a page more each round, down to its end.
+  f.script.list_offsets.clear();
+  const int calls = ListCallsOfRounds(f, 110);
+  CHECK(calls >= 110 + 6);
+  CHECK(calls <= 110 + 8);  // six pages, and a little overlap between steps
+  CHECK(*std::max_element(f.script.list_offsets.begin(), f.script.list_offsets.end()) >= 450);
+  CHECK(TrackedIds(*f.Snapshot()).size() == 6);  // nothing dropped
+}
+
+TEST_CASE("a job deleted deep in the list goes after the walk of the whole list, once its details answer 404") {
+  ief::TrackedProject project = Discovering("p");
+  project.discovery.full_walk_interval = 1min;
+  Fixture f({project});
+  std::vector<ief::BatchJob> listing = LongHistory(5, 295);
+  // Finished a day ago (within finished_job_retention), created a week ago: followed, but below the head.
+  listing.insert(listing.begin() + 5, Job("week-old", "Failed", kStarted - 86400, kStarted - 7 * 86400));
+  f.script.listing = listing;
+  f.Round();
+  REQUIRE(TrackedIds(*f.Snapshot()).size() == 6);
+  ListCallsOfRounds(f, 2);
+  const int fetched = f.script.fetches["week-old"];
+  f.script.listing.erase(f.script.listing.begin() + 5);  // deleted upstream
+  f.script.answers["week-old"] = {Script::Failure(ErrorKind::kNotFound, "HTTP 404")};
+  ListCallsOfRounds(f, 30);  // past the next walk of the whole list, spread over rounds
+  CHECK(f.script.fetches["week-old"] == fetched + 1);  // asked once, after the walk did not show it
+  CHECK(TrackedIds(*f.Snapshot()).size() == 5);
+  CHECK(f.observer.Take().empty());
+}
+
+TEST_CASE("a list not sorted newest first is walked in full every round, and full_walk_interval 0s does the same") {
+  for (bool sorted : {false, true}) {
+    ief::TrackedProject project = Discovering("p");
+    if (sorted) project.discovery.full_walk_interval = ief::Duration(0);
+    Fixture f({project});
+    f.script.listing = LongHistory(30, 265);  // 3 pages
+    if (!sorted) std::reverse(f.script.listing.begin(), f.script.listing.end());  // oldest first
+    f.Round();
+    CHECK(ListCallsOfRounds(f, 4) == 4 * 3);
+  }
 }
