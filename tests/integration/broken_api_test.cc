@@ -1,14 +1,13 @@
 // A broken or hostile API, played by ief_simulator: a list that ignores offset or misstates job_count, a gateway
 // that answers 429 to everything for 40 s, an IAM whose token expiry is already past; and a scraper that refuses
 // gzip. Nothing may flood the API, grow without bound or truncate silently, and SIGTERM exits within 2 s after each.
-#include <signal.h>
-
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <thread>
 
 #include "support/fixtures.h"
 #include "support/integration.h"
+#include "support/prompt_stop.h"
 
 using namespace ief::testing;
 
@@ -44,15 +43,6 @@ size_t Occurrences(const std::string& text, const std::string& what) {
   size_t count = 0;
   for (size_t at = 0; (at = text.find(what, at)) != std::string::npos; at += what.size()) ++count;
   return count;
-}
-
-// SIGTERM, timed: the exporter must exit 0 within 2 s.
-void CheckStopsPromptly(RunningProcess& exporter) {
-  const auto started = std::chrono::steady_clock::now();
-  CHECK(exporter.process->Stop(SIGTERM, std::chrono::seconds(5)) == 0);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  INFO("SIGTERM took " << seconds << " s");
-  CHECK(seconds < 2);
 }
 
 }  // namespace
