@@ -70,7 +70,7 @@ TEST_CASE("a list that ignores offset and claims 10^12 jobs costs two calls a wa
   CHECK(Occurrences(exporter.process->Output(), "level=warn msg=\"Job list walk cut") == 1);  // logged once
   const long peak_kb = exporter.process->StatusKilobytes("VmHWM");
   INFO("RSS at start " << rss_at_start_kb << " kB, peak " << peak_kb << " kB");
-  CHECK(peak_kb < 100 * 1024);
+  CHECK(peak_kb - rss_at_start_kb < 64 * 1024);  // growth (ASan's own memory comes on top): was 900 MB
   CheckStopsPromptly(exporter);
 }
 
