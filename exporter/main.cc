@@ -4,7 +4,11 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <future>
+#include <memory>
 #include <optional>
+#include <thread>
 
 #include "app/exporter_app.h"
 #include "config/config.h"
@@ -21,8 +25,23 @@
 namespace ief {
 namespace {
 
-// How long an orderly shutdown may take before the process just exits (SIGTERM must end it within 2 s).
-constexpr std::chrono::milliseconds kShutdownDeadline{1500};
+// A SIGTERM ends the process within 2 s, whatever hangs: the web server gets this long to stop (CivetWeb's workers
+// wait out a poll of up to 2 s on a kept-alive connection), the poller stops and saves its state in any case, and
+// whatever still runs at the deadline is left behind.
+constexpr std::chrono::milliseconds kWebStopBudget{1000};
+constexpr std::chrono::milliseconds kShutdownDeadline{1700};
+
+// Stops the web server on a thread of its own; false when that takes longer than `budget` (it then goes on stopping
+// in the background).
+bool StopWithin(std::unique_ptr<HttpServer> server, std::chrono::milliseconds budget) {
+  auto stopped = std::make_shared<std::promise<void>>();
+  std::future<void> done = stopped->get_future();
+  std::thread([server = std::move(server), stopped]() mutable {
+    server.reset();
+    stopped->set_value();
+  }).detach();
+  return done.wait_for(budget) == std::future_status::ready;
+}
 
 struct Flags {
   std::string config_file = "ief_exporter.yml";
@@ -144,10 +163,13 @@ int Run(const Flags& flags) {
     (void)app.Reload();  // a refused reload is logged and counted by the app
   }
   log::Info("Shutting down", {{"signal", signal_number}});
-  // Orderly, but never slowly: a SIGTERM ends the process within 2 s, whatever hangs.
   ExitNoLaterThan(kShutdownDeadline, 0);
-  server.reset();  // stop serving before the poller goes away
+  const bool web_stopped = StopWithin(std::move(server), kWebStopBudget);  // stop serving before the poller goes
   app.Stop();
+  if (!web_stopped) {  // web workers may still run: the app they serve must not be destroyed under them
+    log::Info("Web server still stopping; exiting now");
+    std::_Exit(0);
+  }
   return 0;
 }
 

@@ -36,8 +36,12 @@ Result<HttpResponse> IefClient::Attempt(const ProjectContext& project, const Htt
   if (response.ok() && response->status == 401 && project.authenticator->RenewAfterRejection(sent)) {
     response = SendAuthenticated(project, base, op, sent);
   }
-  if (response.ok() && response->status == 429 && project.rate_limiter) {
-    project.rate_limiter->OnThrottled(sent_at, ParseRetryAfter(response->retry_after, options_.clock->Wall()));
+  if (response.ok() && project.rate_limiter) {
+    if (response->status == 429) {
+      project.rate_limiter->OnThrottled(sent_at, ParseRetryAfter(response->retry_after, options_.clock->Wall()));
+    } else {
+      project.rate_limiter->OnAccepted(sent_at);
+    }
   }
   return response;
 }

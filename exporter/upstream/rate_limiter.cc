@@ -166,6 +166,12 @@ void EndpointRateLimiter::OnThrottled(SteadyTime sent_at, std::optional<Duration
   turn_changed_.notify_all();
 }
 
+void EndpointRateLimiter::OnAccepted(SteadyTime sent_at) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  // Only a request sent after the latest decrease says that the decreased rate gets through.
+  if (in_burst_ && last_decrease_ && sent_at >= *last_decrease_) in_burst_ = false;
+}
+
 RateLimiterStats EndpointRateLimiter::Stats() {
   std::lock_guard<std::mutex> lock(mutex_);
   AdaptLocked(clock_.Steady());

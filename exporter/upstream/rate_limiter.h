@@ -5,11 +5,11 @@
 //   (once per round trip: answers to requests sent before the last decrease do not count again), never below a
 //   floor of a twentieth of the ceiling (below it the gateway's Retry-After paces us, and lists, first in line,
 //   still go every second or so), and pauses the whole endpoint for its Retry-After. After a quiet period (no 429
-//   for 10 s after the pause ended) the rate grows back by a twentieth of the ceiling at a time. The 429s until
-//   such a quiet period are one burst: for 5 minutes after it, growth stops at 70% of the rate before the burst
-//   (not of the collapsed one), so a tenant policy below our ceiling costs a probe every few minutes, not a 429
-//   every few seconds, while an outage of the gateway does not leave us crawling once it recovers. Requests are
-//   paced (GCRA) with a burst of a quarter second's worth.
+//   for 10 s after the pause ended) the rate grows back by a twentieth of the ceiling at a time. 429s with no
+//   request let through in between (and no quiet period) are one burst: for 5 minutes after it, growth stops at
+//   70% of the rate before the burst (not of the collapsed one), so a tenant policy below our ceiling costs a
+//   probe every few minutes, not a 429 every few seconds, while an outage of the gateway, one long burst, does not
+//   leave us crawling once it recovers. Requests are paced (GCRA) with a burst of a quarter second's worth.
 // - Priorities. Waiting requests are served lists first, then urgent details (a job that changed, a new job),
 //   then background details (the first fill after a start, periodic refreshes), so a small quota makes data
 //   older but never starves discovery.
@@ -67,6 +67,8 @@ class EndpointRateLimiter {
 
   // The gateway answered 429 to a request sent at `sent_at`.
   void OnThrottled(SteadyTime sent_at, std::optional<Duration> retry_after);
+  // The gateway let a request sent at `sent_at` through (any answer but 429): a burst of 429s is over.
+  void OnAccepted(SteadyTime sent_at);
 
   RateLimiterStats Stats();
 
@@ -99,7 +101,7 @@ class EndpointRateLimiter {
   SteadyTime paused_until_{};
   std::optional<SteadyTime> last_decrease_;
   SteadyTime last_change_{};
-  bool in_burst_ = false;        // 429s came and no quiet period has passed since
+  bool in_burst_ = false;        // 429s came, and since then no request was let through and no quiet period passed
   double rate_before_burst_ = 0;  // the rate when the latest burst's first 429 came
   std::set<Ticket> waiting_;
   uint64_t next_ticket_ = 0;

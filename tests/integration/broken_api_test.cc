@@ -1,14 +1,13 @@
 // A broken or hostile API, played by ief_simulator: a list that ignores offset or misstates job_count, a gateway
 // that answers 429 to everything for 40 s, an IAM whose token expiry is already past; and a scraper that refuses
 // gzip. Nothing may flood the API, grow without bound or truncate silently, and SIGTERM exits within 2 s after each.
-#include <signal.h>
-
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <thread>
 
 #include "support/fixtures.h"
 #include "support/integration.h"
+#include "support/prompt_stop.h"
 
 using namespace ief::testing;
 
@@ -46,15 +45,6 @@ size_t Occurrences(const std::string& text, const std::string& what) {
   return count;
 }
 
-// SIGTERM, timed: the exporter must exit 0 within 2 s.
-void CheckStopsPromptly(RunningProcess& exporter) {
-  const auto started = std::chrono::steady_clock::now();
-  CHECK(exporter.process->Stop(SIGTERM, std::chrono::seconds(5)) == 0);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  INFO("SIGTERM took " << seconds << " s");
-  CHECK(seconds < 2);
-}
-
 }  // namespace
 
 TEST_CASE("a list that ignores offset and claims 10^12 jobs costs two calls a walk and no memory") {
@@ -80,7 +70,7 @@ TEST_CASE("a list that ignores offset and claims 10^12 jobs costs two calls a wa
   CHECK(Occurrences(exporter.process->Output(), "level=warn msg=\"Job list walk cut") == 1);  // logged once
   const long peak_kb = exporter.process->StatusKilobytes("VmHWM");
   INFO("RSS at start " << rss_at_start_kb << " kB, peak " << peak_kb << " kB");
-  CHECK(peak_kb < 100 * 1024);
+  CHECK(peak_kb - rss_at_start_kb < 64 * 1024);  // growth (ASan's own memory comes on top): was 900 MB
   CheckStopsPromptly(exporter);
 }
 

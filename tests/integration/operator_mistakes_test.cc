@@ -10,6 +10,7 @@
 
 #include "support/fixtures.h"
 #include "support/integration.h"
+#include "support/prompt_stop.h"
 
 using namespace ief::testing;
 
@@ -32,15 +33,6 @@ int RunToExit(const std::vector<std::string>& args, std::string& output) {
   int code = process.WaitForExit(std::chrono::seconds(5));
   output = process.Output();
   return code;
-}
-
-// SIGTERM, timed: the exporter must exit 0 within 2 s.
-void CheckStopsPromptly(RunningProcess& exporter) {
-  const auto started = std::chrono::steady_clock::now();
-  CHECK(exporter.process->Stop(SIGTERM, std::chrono::seconds(5)) == 0);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  INFO("SIGTERM took " << seconds << " s");
-  CHECK(seconds < 2);
 }
 
 // Replaces the file at `path` by a named pipe.

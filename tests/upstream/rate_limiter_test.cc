@@ -104,6 +104,34 @@ TEST_CASE("after a quiet period the rate grows back, first only to 70% of the ra
   CHECK(limiter.Stats().rate == 20);  // never above the ceiling
 }
 
+TEST_CASE("a request let through ends a burst: the next 429 is remembered at the rate it throttled") {
+  ManualClock clock;
+  ief::EndpointRateLimiter limiter(20, clock);
+  limiter.OnThrottled(clock.Steady(), std::nullopt);  // 20 -> 10
+  clock.Advance(2s);
+  limiter.OnAccepted(clock.Steady());  // 10 gets through: the burst is over
+  clock.Advance(100ms);
+  limiter.OnThrottled(clock.Steady(), std::nullopt);  // a new burst, at 10: 10 -> 5
+  CHECK(limiter.Stats().rate == 5);
+  for (int i = 0; i < 20; ++i) {
+    clock.Advance(ief::EndpointRateLimiter::kDefaultPause + ief::EndpointRateLimiter::kQuietPeriod);
+    (void)limiter.Stats();
+  }
+  CHECK(limiter.Stats().rate == Approx(0.7 * 10));  // a tenant policy near 10/s is probed every 5 minutes only
+  // An answer to a request sent before the decrease says nothing about the decreased rate.
+  const ief::SteadyTime early = clock.Steady();
+  clock.Advance(1s);
+  limiter.OnThrottled(clock.Steady(), std::nullopt);  // a third burst, at 7
+  limiter.OnAccepted(early);
+  clock.Advance(1s);
+  limiter.OnThrottled(clock.Steady(), std::nullopt);  // still the third burst
+  for (int i = 0; i < 20; ++i) {
+    clock.Advance(ief::EndpointRateLimiter::kDefaultPause + ief::EndpointRateLimiter::kQuietPeriod);
+    (void)limiter.Stats();
+  }
+  CHECK(limiter.Stats().rate == Approx(0.7 * 7));
+}
+
 TEST_CASE("a 429 never takes the rate below a twentieth of the ceiling") {
   ManualClock clock;
   ief::EndpointRateLimiter limiter(20, clock);
@@ -129,7 +157,11 @@ std::vector<double> ListCallsThroughAnOutage(ManualClock& clock, ief::EndpointRa
   std::vector<double> list_calls;
   double list_due = 0, detail_due = 0;
   auto answer = [&](double sent) {
-    if (sent < 40) limiter.OnThrottled(clock.Steady(), std::chrono::seconds(1));
+    if (sent < 40) {
+      limiter.OnThrottled(clock.Steady(), std::chrono::seconds(1));
+    } else {
+      limiter.OnAccepted(clock.Steady());
+    }
   };
   while (seconds_since_start() < run_seconds) {
     const double now = seconds_since_start();
