@@ -88,7 +88,7 @@ struct WebhookReceiver {
   std::unique_ptr<ief::HttpServer> server;
 
   WebhookReceiver() {
-    auto started = ief::HttpServer::Start({"127.0.0.1:0", 2, 10000, 1 << 20, nullptr},
+    auto started = ief::HttpServer::Start({{"127.0.0.1:0"}, 2, 10000, 1 << 20, nullptr},
                                           {{"/alerts", [this](const ief::ServerRequest& request) {
                                               std::lock_guard<std::mutex> lock(mutex);
                                               notifications.push_back(Json::parse(request.body, nullptr, false));

@@ -17,7 +17,7 @@ TEST_CASE("the upstream client verifies TLS certificates and host names") {
   REQUIRE(certificate.ok);
   setenv("SSL_CERT_FILE", certificate.cert.path().c_str(), 1);
 
-  auto server = ief::HttpServer::Start({"127.0.0.1:0", 2, 10000, 1 << 20, nullptr},
+  auto server = ief::HttpServer::Start({{"127.0.0.1:0"}, 2, 10000, 1 << 20, nullptr},
                                        {{"/v2/p/productmgr/jobs/j", [](const ief::ServerRequest& request) {
                                           return ief::ServerReply{200, "application/json",
                                                                   "{\"token\":\"" + request.Header("x-auth-token") + "\"}",

@@ -72,12 +72,4 @@ std::map<std::string, double> Scrape(const RunningProcess& exporter) {
   return ParseExposition(Http("GET", exporter.url + "/metrics").body);
 }
 
-TestCertificate::TestCertificate(const std::string& common_name, const std::string& subject_alt_name) {
-  std::string output;
-  ok = RunCommand({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
-                   "/CN=" + common_name, "-addext", "subjectAltName=" + subject_alt_name, "-keyout", key.path(),
-                   "-out", cert.path()},
-                  "", output) == 0;
-}
-
 }  // namespace ief::testing

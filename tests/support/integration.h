@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "support/certificates.h"
 #include "support/fixtures.h"
 #include "support/process.h"
 
@@ -51,15 +52,6 @@ struct ProtectedExporter {
   TempFile web_config;
   TempFile config;
   RunningProcess exporter;
-};
-
-// A throw-away RSA key and self-signed certificate (one day) made with the openssl command, for stunnel in the TLS
-// tests. `subject_alt_name` is openssl's form: "IP:127.0.0.1", "DNS:localhost". `ok` is false when openssl failed.
-struct TestCertificate {
-  TestCertificate(const std::string& common_name, const std::string& subject_alt_name);
-  TempFile key{"", ".key"};
-  TempFile cert{"", ".pem"};
-  bool ok = false;
 };
 
 // The exporter's current metrics.
