@@ -1,6 +1,8 @@
 #include "config/web_config.h"
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 #include <optional>
 #include <vector>
 
@@ -221,4 +223,24 @@ TEST_CASE("a deeply nested web config is refused with its position, even from a 
     REQUIRE_FALSE(parsed->ok());
     CHECK_THAT(parsed->error().message, Catch::StartsWith("web.yml:1:"));
   }
+}
+
+TEST_CASE("the shipped example web config is valid") {
+  std::ifstream in(std::string(IEF_SOURCE_DIR) + "/config/web.example.yml");
+  std::stringstream example;
+  example << in.rdbuf();
+  REQUIRE_FALSE(example.str().empty());
+  // Its certificate paths, pointed at files that exist here.
+  PemFiles files;
+  std::string text = example.str();
+  for (auto [from, to] : {std::pair<std::string, std::string>{"/etc/ief_exporter/tls/tls.crt", files.cert.path()},
+                          {"/etc/ief_exporter/tls/tls.key", files.key.path()}}) {
+    REQUIRE(text.find(from) != std::string::npos);
+    text.replace(text.find(from), from.size(), to);
+  }
+  auto config = ief::ParseWebConfig(text, "web.example.yml");
+  INFO((config.ok() ? "" : config.error().message));
+  REQUIRE(config.ok());
+  CHECK(config->tls.has_value());
+  CHECK(config->http.headers.size() == 3);
 }

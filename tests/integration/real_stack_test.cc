@@ -68,19 +68,6 @@ std::string ReadSource(const std::string& relative) {
   return text.str();
 }
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char pattern[] = "/tmp/ief_stack_XXXXXX";
-    path = mkdtemp(pattern);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string Write(const std::string& name, const std::string& content) const {
-    std::ofstream(path + "/" + name) << content;
-    return path + "/" + name;
-  }
-};
-
 // Records what Alertmanager posts.
 struct WebhookReceiver {
   std::mutex mutex;

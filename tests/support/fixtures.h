@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -42,6 +44,23 @@ class TempFile {
 
  private:
   std::string path_;
+};
+
+// A directory in /tmp, removed with everything in it when the object goes away.
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char pattern[] = "/tmp/ief_stack_XXXXXX";
+    path = mkdtemp(pattern);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  // Writes `content` to NAME in the directory; its path.
+  std::string Write(const std::string& name, const std::string& content) const {
+    std::ofstream(path + "/" + name) << content;
+    return path + "/" + name;
+  }
 };
 
 }  // namespace ief::testing

@@ -54,6 +54,25 @@ struct ProtectedExporter {
   RunningProcess exporter;
 };
 
+// A config that tracks one job on an endpoint that never answers: the exporter runs, its API calls fail.
+inline constexpr const char* kUnreachableProjectConfig =
+    "projects:\n  - project_id: p\n    endpoint: http://127.0.0.1:1\n    auth: {token: t}\n    jobs: [a]\n";
+
+// An exporter serving HTTPS with `server`'s certificate: the web config (tls_server_config naming the files, then
+// `more_web_config`) and the certificate files live together in one directory and are named relative to it, as
+// exporter-toolkit reads them. `addresses` are the ones logged ("127.0.0.1:PORT", "[::1]:PORT"), empty if it did
+// not start.
+struct TlsExporter {
+  TlsExporter(const TestCertificate& server, const std::string& more_web_config,
+              const std::vector<std::string>& listen = {"127.0.0.1:0"});
+  std::string Url(const std::string& path, size_t address = 0) const { return "https://" + addresses.at(address) + path; }
+  int Port(size_t address = 0) const;
+  TempDir dir;
+  TempFile config{kUnreachableProjectConfig, ".yml"};
+  std::unique_ptr<ChildProcess> process;
+  std::vector<std::string> addresses;
+};
+
 // The exporter's current metrics.
 std::map<std::string, double> Scrape(const RunningProcess& exporter);
 
