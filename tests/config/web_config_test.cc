@@ -205,7 +205,7 @@ TEST_CASE("only the headers exporter-toolkit allows, with the values it allows, 
   }
 }
 
-TEST_CASE("Go's cipher suite names are the list exporter-toolkit accepts; the defaults are among them") {
+TEST_CASE("Go's cipher suite names are the list exporter-toolkit accepts, and the defaults are among them") {
   CHECK(ief::GoCipherSuiteNames().size() == 17);
   for (std::string_view name : ief::DefaultCipherSuiteNames()) {
     INFO(name);

@@ -189,7 +189,6 @@ TEST_CASE("real_stack: a real Prometheus and Alertmanager: dashboards have data,
   // The recording rules as shipped, but every group evaluated each second (the fleet-wide group says 1m).
   dir.Write("ief_recording.yml", std::regex_replace(ReadSource("config/prometheus/rules/ief_recording.yml"),
                                                     std::regex(R"(\n    interval: \S+)"), ""));
-  int prometheus_port = FreeLoopbackPort();
   std::string prometheus_config = dir.Write(
       "prometheus.yml", "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files: [" + dir.path +
                             "/ief_recording.yml, " + dir.path +
@@ -197,12 +196,10 @@ TEST_CASE("real_stack: a real Prometheus and Alertmanager: dashboards have data,
                             "        - targets: ['127.0.0.1:" + std::to_string(alertmanager_port) + "']\n"
                             "scrape_configs:\n  - job_name: ief_exporter\n    static_configs:\n"
                             "      - targets: ['" + exporter.url.substr(7) + "']\n");
-  ChildProcess prometheus({"/usr/bin/prometheus", "--config.file=" + prometheus_config,
-                           "--storage.tsdb.path=" + dir.path + "/tsdb",
-                           "--web.listen-address=127.0.0.1:" + std::to_string(prometheus_port)});
-  std::string prometheus_url = "http://127.0.0.1:" + std::to_string(prometheus_port);
-  INFO(prometheus.Output());
-  REQUIRE(Eventually([&] { return Http("GET", prometheus_url + "/-/ready").status == 200; }, std::chrono::seconds(30)));
+  RunningPrometheus prometheus = StartPrometheus(prometheus_config, dir.path + "/tsdb");
+  INFO(prometheus.process->Output());
+  REQUIRE_FALSE(prometheus.url.empty());
+  const std::string& prometheus_url = prometheus.url;
   REQUIRE(Eventually([&] { return Http("GET", "http://127.0.0.1:" + std::to_string(alertmanager_port) + "/-/ready").status == 200; },
                      std::chrono::seconds(30)));
 

@@ -85,7 +85,7 @@ TEST_CASE("the exporter serves HTTPS with basic auth on IPv4 and IPv6 at once, a
   CHECK_THAT(exporter.process->Output(), !Catch::Contains("s3cret"));
 }
 
-TEST_CASE("a certificate replaced on disk is served within a minute while scrapes go on; a broken one is not") {
+TEST_CASE("a certificate replaced on disk is served within a minute while scrapes go on, and a broken one is not") {
   TestCa ca("ief test CA");
   TestCertificate first(ca, "first", "IP:127.0.0.1", TestCertificate::Use::kServer);
   TestCertificate second(ca, "second", "IP:127.0.0.1", TestCertificate::Use::kServer);
@@ -168,7 +168,7 @@ TEST_CASE("sslscan finds no weak protocol, cipher or renegotiation on the defaul
   }
 }
 
-TEST_CASE("a broken TLS setting stops the exporter with its position; --config.check checks it too") {
+TEST_CASE("a broken TLS setting stops the exporter with its position, and --config.check checks it too") {
   TestCa ca("ief test CA");
   TestCertificate server(ca, "ief-exporter", "IP:127.0.0.1", TestCertificate::Use::kServer);
   TestCertificate other(ca, "other", "IP:127.0.0.1", TestCertificate::Use::kServer);
@@ -218,18 +218,15 @@ TEST_CASE("a real Prometheus scrapes over HTTPS with tls_config, a client certif
   std::string tls_config = "    scheme: https\n    basic_auth: {username: prometheus, password_file: " + password +
                            "}\n    tls_config: {ca_file: " + ca.cert.path() + ", cert_file: " + client.cert.path() +
                            ", key_file: " + client.key.path() + "}\n";
-  int prometheus_port = FreeLoopbackPort();
   std::string prometheus_config = dir.Write(
       "prometheus.yml", "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: ief_ipv4\n" + tls_config +
                             "    static_configs: [{targets: ['" + mutual.addresses[0] + "']}]\n"
                             "  - job_name: ief_ipv6\n" + tls_config +
                             "    static_configs: [{targets: ['" + mutual.addresses[1] + "']}]\n");
-  ChildProcess prometheus({"/usr/bin/prometheus", "--config.file=" + prometheus_config,
-                           "--storage.tsdb.path=" + dir.path + "/tsdb",
-                           "--web.listen-address=127.0.0.1:" + std::to_string(prometheus_port)});
-  std::string prometheus_url = "http://127.0.0.1:" + std::to_string(prometheus_port);
-  INFO(prometheus.Output());
-  REQUIRE(Eventually([&] { return Http("GET", prometheus_url + "/-/ready").status == 200; }, std::chrono::seconds(30)));
+  RunningPrometheus prometheus = StartPrometheus(prometheus_config, dir.path + "/tsdb");
+  INFO(prometheus.process->Output());
+  REQUIRE_FALSE(prometheus.url.empty());
+  const std::string& prometheus_url = prometheus.url;
   for (const char* job : {"ief_ipv4", "ief_ipv6"}) {
     INFO(job);
     std::string query = prometheus_url + "/api/v1/query?query=" +

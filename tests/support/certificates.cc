@@ -41,11 +41,4 @@ TestCertificate::TestCertificate(const TestCa& ca, const std::string& common_nam
   ok = ca.ok && OpenSsl(arguments);
 }
 
-std::string FileContent(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
 }  // namespace ief::testing

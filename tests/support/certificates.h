@@ -28,7 +28,4 @@ struct TestCertificate {
   bool ok = false;
 };
 
-// A file's content ("" when it cannot be read).
-std::string FileContent(const std::string& path);
-
 }  // namespace ief::testing

@@ -21,6 +21,14 @@ inline std::string ReadFixture(const std::string& name) {
   return out.str();
 }
 
+// A file's content ("" when it cannot be read).
+inline std::string FileContent(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
 // A file in /tmp holding `content`, removed when the object goes away.
 class TempFile {
  public:

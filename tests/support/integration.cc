@@ -82,6 +82,19 @@ TlsExporter::TlsExporter(const TestCertificate& server, const std::string& more_
 
 int TlsExporter::Port(size_t address) const { return ief::SplitHostPort(addresses.at(address))->port.value_or(0); }
 
+RunningPrometheus StartPrometheus(const std::string& config_path, const std::string& data_dir) {
+  RunningPrometheus prometheus;
+  int port = FreeLoopbackPort();
+  prometheus.process = std::make_unique<ChildProcess>(
+      std::vector<std::string>{"/usr/bin/prometheus", "--config.file=" + config_path, "--storage.tsdb.path=" + data_dir,
+                               "--web.listen-address=127.0.0.1:" + std::to_string(port)});
+  std::string url = "http://127.0.0.1:" + std::to_string(port);
+  if (Eventually([&] { return Http("GET", url + "/-/ready").status == 200; }, std::chrono::seconds(30))) {
+    prometheus.url = url;
+  }
+  return prometheus;
+}
+
 std::map<std::string, double> Scrape(const RunningProcess& exporter) {
   return ParseExposition(Http("GET", exporter.url + "/metrics").body);
 }

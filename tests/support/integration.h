@@ -73,6 +73,14 @@ struct TlsExporter {
   std::vector<std::string> addresses;
 };
 
+// Debian's Prometheus on a free loopback port with `config_path`, its data in `data_dir`; url is empty when it did
+// not become ready within 30 s.
+struct RunningPrometheus {
+  std::unique_ptr<ChildProcess> process;
+  std::string url;  // http://127.0.0.1:PORT
+};
+RunningPrometheus StartPrometheus(const std::string& config_path, const std::string& data_dir);
+
 // The exporter's current metrics.
 std::map<std::string, double> Scrape(const RunningProcess& exporter);
 

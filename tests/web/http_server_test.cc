@@ -253,7 +253,7 @@ TEST_CASE("a refused request with a body has its connection closed, its body unr
   CHECK(*closed < 1.0);
 }
 
-TEST_CASE("configured headers are on every answer, CivetWeb's own error pages included; a route's own header wins") {
+TEST_CASE("configured headers are on every answer, CivetWeb's own error pages included, unless a route sets its own") {
   ief::HttpServerOptions options{.listen_addresses = {"127.0.0.1:0"}, .max_request_body_bytes = 0};
   options.response_headers = {{"X-Frame-Options", "deny"}, {"Content-Security-Policy", "default-src 'none'"}};
   auto server = ief::HttpServer::Start(

@@ -103,9 +103,28 @@ std::string ServedCommonName(int port, const std::string& ca_file) {
   return client.output.substr(at, client.output.find('\n', at) - at);
 }
 
+// A server whose certificate and key files (copies of pki.server's) a test rewrites as cert-manager or certbot
+// would, with `renewed` ready to take their place.
+struct Rotation {
+  explicit Rotation(std::chrono::milliseconds check_interval) {
+    REQUIRE((pki.ok() && renewed.ok));
+    ief::TlsServerConfig config;
+    config.cert = File(cert.path(), "web.yml:2:3");
+    config.key = File(key.path(), "web.yml:3:3");
+    context = Context(config, {.reload_check_interval = check_interval});
+    server = Serve(context);
+  }
+  Pki pki;
+  TestCertificate renewed{pki.ca, "ief-exporter-renewed", "IP:127.0.0.1", TestCertificate::Use::kServer};
+  TempFile cert{FileContent(pki.server.cert.path()), ".pem"};
+  TempFile key{FileContent(pki.server.key.path()), ".key"};
+  std::shared_ptr<ief::TlsServerContext> context;
+  std::unique_ptr<ief::HttpServer> server;
+};
+
 }  // namespace
 
-TEST_CASE("TLS 1.2 and 1.3 are served on IPv4 and IPv6; TLS 1.1 and plain HTTP are refused") {
+TEST_CASE("TLS 1.2 and 1.3 are served on IPv4 and IPv6, TLS 1.1 and plain HTTP are refused") {
   Pki pki;
   REQUIRE(pki.ok());
   REQUIRE(Ipv6LoopbackWorks());
@@ -226,18 +245,14 @@ TEST_CASE("subject alternative names are compared as Go spells them") {
   X509_free(x509);
 }
 
-TEST_CASE("a certificate replaced on disk is served from the next handshake; a broken one leaves the old one") {
-  Pki pki;
-  TestCertificate renewed(pki.ca, "ief-exporter-renewed", "IP:127.0.0.1", TestCertificate::Use::kServer);
-  REQUIRE((pki.ok() && renewed.ok));
-  // The server's files, which the test rewrites in place as cert-manager or certbot would.
-  TempFile cert(FileContent(pki.server.cert.path()), ".pem");
-  TempFile key(FileContent(pki.server.key.path()), ".key");
-  ief::TlsServerConfig config;
-  config.cert = File(cert.path(), "web.yml:2:3");
-  config.key = File(key.path(), "web.yml:3:3");
-  auto context = Context(config, {.reload_check_interval = std::chrono::hours(1)});  // reloads by hand here
-  auto server = Serve(context);
+TEST_CASE("a certificate replaced on disk is served from the next handshake, and a broken one leaves the old one") {
+  Rotation rotation(std::chrono::hours(1));  // reloads by hand here
+  const Pki& pki = rotation.pki;
+  const TestCertificate& renewed = rotation.renewed;
+  TempFile& cert = rotation.cert;
+  TempFile& key = rotation.key;
+  auto& context = rotation.context;
+  auto& server = rotation.server;
   const TlsClientOptions trusted{.ca_file = pki.ca.cert.path()};
   RawConnection kept_alive(server->port(), trusted);
   REQUIRE(kept_alive.connected());
@@ -276,24 +291,16 @@ TEST_CASE("a certificate replaced on disk is served from the next handshake; a b
 }
 
 TEST_CASE("the certificate files are watched without being asked") {
-  Pki pki;
-  TestCertificate renewed(pki.ca, "ief-exporter-renewed", "IP:127.0.0.1", TestCertificate::Use::kServer);
-  REQUIRE((pki.ok() && renewed.ok));
-  TempFile cert(FileContent(pki.server.cert.path()), ".pem");
-  TempFile key(FileContent(pki.server.key.path()), ".key");
-  ief::TlsServerConfig config;
-  config.cert = File(cert.path(), "web.yml:2:3");
-  config.key = File(key.path(), "web.yml:3:3");
-  auto context = Context(config, {.reload_check_interval = milliseconds(100)});
-  auto server = Serve(context);
+  Rotation rotation(milliseconds(100));
   // A rename over the old file, as certbot and Kubernetes do it.
-  TempFile next_cert(FileContent(renewed.cert.path()), ".pem");
-  TempFile next_key(FileContent(renewed.key.path()), ".key");
-  REQUIRE(std::rename(next_key.path().c_str(), key.path().c_str()) == 0);
-  REQUIRE(std::rename(next_cert.path().c_str(), cert.path().c_str()) == 0);
-  CHECK(Eventually([&] { return ServedCommonName(server->port(), pki.ca.cert.path()) == "ief-exporter-renewed"; },
-                   std::chrono::seconds(10)));
-  CHECK(context->Stats().reloads >= 1);
+  TempFile next_cert(FileContent(rotation.renewed.cert.path()), ".pem");
+  TempFile next_key(FileContent(rotation.renewed.key.path()), ".key");
+  REQUIRE(std::rename(next_key.path().c_str(), rotation.key.path().c_str()) == 0);
+  REQUIRE(std::rename(next_cert.path().c_str(), rotation.cert.path().c_str()) == 0);
+  CHECK(Eventually(
+      [&] { return ServedCommonName(rotation.server->port(), rotation.pki.ca.cert.path()) == "ief-exporter-renewed"; },
+      std::chrono::seconds(10)));
+  CHECK(rotation.context->Stats().reloads >= 1);
 }
 
 TEST_CASE("cipher_suites, curve_preferences and max_version restrict what is negotiated") {
