@@ -337,13 +337,15 @@ Status TlsServerContext::Configure() {
     if (!text.ok()) return text.error();
     std::vector<X509*> authorities = ReadCertificates(*text);
     if (authorities.empty()) return Invalid(config_.client_ca, "client CA", "no PEM certificate in it");
+    bool added = true;
     for (X509* authority : authorities) {
-      // Trusted for verifying client certificates, and named in the certificate request.
-      bool added = X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx_), authority) == 1 &&
-                   SSL_CTX_add_client_CA(ctx_, authority) == 1;
+      // Trusted for verifying client certificates (the store keeps a reference), and named in the certificate
+      // request (a copy of its name).
+      added = added && X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx_), authority) == 1 &&
+              SSL_CTX_add_client_CA(ctx_, authority) == 1;
       X509_free(authority);
-      if (!added) return Invalid(config_.client_ca, "client CA", OpenSslReason());
     }
+    if (!added) return Invalid(config_.client_ca, "client CA", OpenSslReason());
   }
   return Status::Ok();
 }
@@ -353,7 +355,7 @@ std::shared_ptr<const TlsServerContext::KeyPair> TlsServerContext::Current() con
   return current_;
 }
 
-void TlsServerContext::Serve(std::shared_ptr<const KeyPair> pair) {
+void TlsServerContext::MakeCurrent(std::shared_ptr<const KeyPair> pair) {
   std::lock_guard<std::mutex> lock(mutex_);
   current_ = std::move(pair);
 }
@@ -392,7 +394,7 @@ void TlsServerContext::ReloadIfChanged() {
     log::Error("Cannot reload the TLS certificate: still serving the previous one", {{"err", usable.error().message}});
     return;
   }
-  Serve(std::move(pair).value());
+  MakeCurrent(std::move(pair).value());
   ++reloads_;
   std::shared_ptr<const KeyPair> current = Current();
   log::Info("TLS certificate reloaded",

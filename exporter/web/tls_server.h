@@ -65,7 +65,7 @@ class TlsServerContext {
   Status Configure();
   void WatchFiles();
   std::shared_ptr<const KeyPair> Current() const;
-  void Serve(std::shared_ptr<const KeyPair> pair);
+  void MakeCurrent(std::shared_ptr<const KeyPair> pair);
   Status Usable(const KeyPair& pair) const;
 
   static int SelectCertificate(::ssl_st* ssl, void* self);
