@@ -28,6 +28,7 @@ struct Flags {
   std::vector<std::string> listen_addresses = {":10038"};
   std::string telemetry_path = "/metrics";
   std::string web_config_file;
+  std::string storage_path;
   bool enable_lifecycle = false;
   std::string log_level = "info";
   std::string log_format = "logfmt";
@@ -138,6 +139,12 @@ int Run(const Flags& flags) {
   if (security.tls) tls_metrics = std::make_unique<TlsCollector>(security.tls);
   ExporterApp app(ShardAssignment{flags.shard, flags.total_shards});
   if (tls_metrics) app.AddCollectable(tls_metrics.get());
+  if (!flags.storage_path.empty()) {
+    if (Status opened = app.OpenStorage(flags.storage_path); !opened.ok()) {
+      log::Error("Cannot use the storage path", {{"path", flags.storage_path}, {"err", opened.error().message}});
+      return 1;
+    }
+  }
   ExporterWebOptions web_options{
       .telemetry_path = flags.telemetry_path,
       .enable_lifecycle = flags.enable_lifecycle,
@@ -191,6 +198,10 @@ int main(int argc, char** argv) {
       ->check([](const std::string& path) { return path.starts_with("/") ? "" : "must start with /"; });
   app.add_option("--web.config.file", flags.web_config_file,
                  "Path to a web config (exporter-toolkit format): TLS and mutual TLS, basic authentication, headers");
+  app.add_option("--storage.path", flags.storage_path,
+                 "Directory for the small state that lets the rollout history survive restarts (none: history "
+                 "restarts from zero at every start)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // the package's unit sets it; ARGS may override
   app.add_flag("--web.enable-lifecycle", flags.enable_lifecycle,
                "Enable reloading the config through HTTP: POST /-/reload (off: it answers 403; SIGHUP always works)");
   app.add_option("--log.level", flags.log_level, "Only log messages with the given severity or above: debug, info, "

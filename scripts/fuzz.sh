@@ -8,10 +8,11 @@ SECONDS_PER_TARGET="${FUZZ_SECONDS:-30}"
 BUILD_DIR="${FUZZ_BUILD_DIR:-build-fuzz}"
 
 CC=clang CXX=clang++ cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Debug -DIEF_FUZZ=ON -DIEF_WERROR=ON >/dev/null
-cmake --build "$BUILD_DIR" -j "$(nproc)" --target job_parser_fuzz list_parser_fuzz config_fuzz
+cmake --build "$BUILD_DIR" -j "$(nproc)" --target job_parser_fuzz list_parser_fuzz config_fuzz history_file_fuzz
 
-for target in job_parser list_parser config; do
+for target in job_parser list_parser config history_file; do
   seeds=tests/fuzz/corpus/${target%_parser}
+  seeds=${seeds%_file}
   corpus="$BUILD_DIR/corpus/$target"
   mkdir -p "$corpus"
   cp "$seeds"/* "$corpus"/

@@ -42,31 +42,40 @@ ExporterApp::ExporterApp(ShardAssignment shard)
 
 ExporterApp::~ExporterApp() { Stop(); }
 
-std::unique_ptr<Poller> ExporterApp::BuildPoller(const Config& config, const Snapshot* previous,
-                                                 bool render_changed) {
+std::unique_ptr<Poller> ExporterApp::BuildPoller(const Config& config, PollerSeed seed, bool render_changed) {
   const GlobalConfig& global = config.global;
   IefClientOptions client{.retry = {.max_retries = global.max_retries},
                           .retry_budget = global.poll_interval,
                           .request_timeout = global.request_timeout};
   const RenderOptions render = RenderOptionsOf(global);
-  PollerOptions options{
+  PollerOptions options;
+  options.tracking = TrackerOptions{
       .poll_interval = global.poll_interval,
-      .max_concurrency = global.max_concurrency,
       .terminal_recheck_interval = global.terminal_recheck_interval,
       .active_refresh_interval = global.active_refresh_interval,
       .shard = shard_.ordinal,
       .total_shards = shard_.total,
-      .render_job = [render](const JobSnapshot& identity, const BatchJob& job) {
-        return RenderJob(identity, job, render);
-      },
+      .render_job = [render](const JobSnapshot& identity, const BatchJob& job) { return RenderJob(identity, job, render); },
       .rerender_carried_jobs = render_changed,
       .finished_job_retention = global.finished_job_retention,
-      .history_since = started_,
-      .observer = &poll_metrics_,
+      .started_at = started_,
+      .count_node_failures = global.node_failure_metrics,
   };
+  options.max_concurrency = global.max_concurrency;
+  options.observer = &poll_metrics_;
+  if (history_store_) {
+    options.save_history = [store = history_store_.get()](const HistoryState& history) { store->Save(history); };
+  }
   return std::make_unique<Poller>(options, TrackedProjects(config, upstream_),
                                   MakeIefFetcherFactory(upstream_.transports(), client, &api_metrics_), store_,
-                                  previous);
+                                  std::move(seed));
+}
+
+Status ExporterApp::OpenStorage(const std::string& directory) {
+  Result<std::unique_ptr<HistoryStore>> store = HistoryStore::Open(directory, shard_, info_metrics_);
+  if (!store.ok()) return store.error();
+  history_store_ = std::move(store).value();
+  return Status::Ok();
 }
 
 void ExporterApp::Start(Config config) {
@@ -76,7 +85,13 @@ void ExporterApp::Start(Config config) {
     log::Warn("No project configured: only the exporter's own metrics are served", {{"file", config_.source}});
   }
   poll_metrics_.Configure(PollMetricsOptionsOf(config_.global));
-  poller_ = BuildPoller(config_, nullptr, false);
+  PollerSeed seed;
+  if (history_store_) {
+    if (std::optional<HistoryState> stored = history_store_->Load()) seed.history = ResumeAfterRestart(std::move(*stored));
+  } else {
+    log::Info("No --storage.path: the rollout history restarts from zero at every start");
+  }
+  poller_ = BuildPoller(config_, std::move(seed), false);
   poller_->Start();
   info_metrics_.RecordConfigLoad(true, SystemClock().Wall());
 }
@@ -94,13 +109,20 @@ Status ExporterApp::Reload() {
     return next.error();
   }
   ReadyLocked();  // latch readiness before the old poller goes
-  // Stop first, so two pollers never publish into the store at once; the new one starts from the last snapshot.
-  if (poller_) poller_->Stop();
+  // Stop first, so two pollers never publish into the store at once (stopping saves the history); the new one starts
+  // from the last snapshot and carries on with everything counted so far.
+  PollerSeed seed;
+  if (poller_) {
+    poller_->Stop();
+    poller_->Commit();  // what it decided is delivered (and saved) before the new poller carries on from it
+    seed.history = poller_->History();
+  }
   std::shared_ptr<const Snapshot> previous = store_.Load();
+  seed.previous = previous.get();
   const bool render_changed = RenderOptionsOf(config_.global) != RenderOptionsOf(next->global);
   config_ = std::move(next).value();
   poll_metrics_.Configure(PollMetricsOptionsOf(config_.global));
-  poller_ = BuildPoller(config_, previous.get(), render_changed);
+  poller_ = BuildPoller(config_, std::move(seed), render_changed);
   poller_->Start();
   info_metrics_.RecordConfigLoad(true, SystemClock().Wall());
   size_t jobs = 0;
@@ -113,7 +135,7 @@ Status ExporterApp::Reload() {
 
 void ExporterApp::Stop() {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (poller_) poller_->Stop();
+  if (poller_) poller_->Shutdown();
 }
 
 bool ExporterApp::Ready() {

@@ -10,6 +10,7 @@
 
 #include <prometheus/registry.h>
 
+#include "app/history_store.h"
 #include "config/config.h"
 #include "metrics/api_metrics.h"
 #include "metrics/exposition.h"
@@ -28,7 +29,10 @@ class ExporterApp {
   explicit ExporterApp(ShardAssignment shard = {});
   ~ExporterApp();
 
-  // Starts polling with `config`.
+  // Keeps the rollout history's state in `directory` (--storage.path), so that it survives restarts. Call before
+  // Start. Fails only when another exporter keeps its state there.
+  Status OpenStorage(const std::string& directory);
+  // Starts polling with `config` (and the stored history, if any).
   void Start(Config config);
   // Re-reads the config file it was started with. A bad file is refused (the error says why, with positions)
   // and the running config stays; either way the reload metrics record the outcome.
@@ -47,7 +51,7 @@ class ExporterApp {
   std::vector<std::pair<std::string, RateLimiterStats>> RateLimits() { return upstream_.RateLimits(); }
 
  private:
-  std::unique_ptr<Poller> BuildPoller(const Config& config, const Snapshot* previous, bool render_changed);
+  std::unique_ptr<Poller> BuildPoller(const Config& config, PollerSeed seed, bool render_changed);
   bool ReadyLocked();
 
   const ShardAssignment shard_;
@@ -61,6 +65,7 @@ class ExporterApp {
   UpstreamState upstream_;
   RateLimitCollector rate_limit_collector_;
   Exposition exposition_;
+  std::unique_ptr<HistoryStore> history_store_;  // none without --storage.path
 
   std::mutex mutex_;  // serialises Start / Reload / Stop
   Config config_;

@@ -56,7 +56,23 @@ ExporterInfoMetrics::ExporterInfoMetrics(prometheus::Registry& registry, ShardAs
                                     .Name("ief_exporter_config_last_reload_success_timestamp_seconds")
                                     .Help("When the config was last loaded successfully.")
                                     .Register(registry)
-                                    .Add({})) {
+                                    .Add({})),
+      state_read_errors_(prometheus::BuildCounter()
+                             .Name("ief_exporter_state_read_errors_total")
+                             .Help("State files (--storage.path) that could not be used at start-up (unreadable, "
+                                   "damaged, another version): moved aside, history started afresh.")
+                             .Register(registry)
+                             .Add({})),
+      state_write_errors_(prometheus::BuildCounter()
+                              .Name("ief_exporter_state_write_errors_total")
+                              .Help("Failed writes of the state file (--storage.path): a full or read-only disk.")
+                              .Register(registry)
+                              .Add({})),
+      state_write_timestamp_(prometheus::BuildGauge()
+                                 .Name("ief_exporter_state_last_write_success_timestamp_seconds")
+                                 .Help("When the state file (--storage.path) was last written successfully.")
+                                 .Register(registry)
+                                 .Add({})) {
   prometheus::BuildGauge()
       .Name("ief_exporter_build_info")
       .Help("ief_exporter build identity; always 1.")
@@ -80,6 +96,14 @@ ExporterInfoMetrics::ExporterInfoMetrics(prometheus::Registry& registry, ShardAs
 void ExporterInfoMetrics::RecordConfigLoad(bool success, WallTime when) {
   reload_successful_.Set(success ? 1 : 0);
   if (success) reload_success_timestamp_.Set(UnixSeconds(when));
+}
+
+void ExporterInfoMetrics::RecordStateWrite(bool success, WallTime when) {
+  if (success) {
+    state_write_timestamp_.Set(UnixSeconds(when));
+  } else {
+    state_write_errors_.Increment();
+  }
 }
 
 }  // namespace ief

@@ -37,15 +37,20 @@ struct ShardAssignment {
 };
 
 // ief_exporter_build_info, the shard gauges and the config reload gauges, set at start (reloads update the
-// latter).
+// latter); the state file's read and write outcomes (--storage.path).
 class ExporterInfoMetrics {
  public:
   ExporterInfoMetrics(prometheus::Registry& registry, ShardAssignment shard);
   void RecordConfigLoad(bool success, WallTime when);
+  void RecordStateReadError() { state_read_errors_.Increment(); }
+  void RecordStateWrite(bool success, WallTime when);
 
  private:
   prometheus::Gauge& reload_successful_;
   prometheus::Gauge& reload_success_timestamp_;
+  prometheus::Counter& state_read_errors_;
+  prometheus::Counter& state_write_errors_;
+  prometheus::Gauge& state_write_timestamp_;
 };
 
 }  // namespace ief

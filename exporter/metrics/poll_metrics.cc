@@ -51,6 +51,16 @@ PollMetrics::PollMetrics(prometheus::Registry& registry)
                              "Failed tasks per edge node (target); opt-in: global.node_failure_metrics.")),
       node_overflow_(Counter(registry, "ief_node_task_failures_overflow_total",
                              "Failed tasks on edge nodes beyond the 1000 that have their own series.")),
+      duplicate_listings_(Counter(registry, "ief_discovery_duplicate_jobs_total",
+                                  "Job ids ListBatchJob showed more than once in one walk with different values; the "
+                                  "newest view (by status_last_updated_at) was kept.")),
+      stale_answers_(Counter(registry, "ief_api_stale_answers_total",
+                             "Answers about a job (source: list or details) older than what had been seen of it "
+                             "already, by its status_last_updated_at, or contradicting it at the same time: ignored "
+                             "for history (a lagging replica, a timestamp that moved backwards).")),
+      implausible_durations_(Counter(registry, "ief_batch_job_implausible_durations_total",
+                                     "Job durations and waits that came out negative or longer than 90 days (bad "
+                                     "timestamps): counted here instead of being observed in the histograms.")),
       duration_buckets_(kDefaultDurationBuckets) {}
 
 void PollMetrics::Configure(const PollMetricsOptions& options) {
@@ -72,6 +82,7 @@ void PollMetrics::OnJobSeen(const JobLabels& job) {
   // Every series a job of this type can reach, at 0: Prometheus' rate() needs a sample before the first increment.
   std::map<std::string, std::string> labels = {{"project_id", key.first}, {"job_type", key.second}};
   retries_.Add(labels);
+  implausible_durations_.Add(labels);
   for (const char* status : {"Successful", "Partially_successful", "Failed", "Stopped", "Timed_out"}) {
     auto with_status = labels;
     with_status["status"] = status;
@@ -130,6 +141,19 @@ void PollMetrics::OnNodeTaskFailed(const JobLabels& job, std::string_view target
     node_series_.insert(key);
   }
   node_failures_.Add({{"project_id", key.first}, {"target_id", key.second}}).Increment();
+}
+
+void PollMetrics::OnImplausibleDuration(const JobLabels& job) {
+  implausible_durations_.Add({{"project_id", Text(job.project_id)}, {"job_type", JobTypeLabel(job.job_type)}})
+      .Increment();
+}
+
+void PollMetrics::OnStaleAnswer(const JobLabels& job, std::string_view source) {
+  stale_answers_.Add({{"project_id", Text(job.project_id)}, {"source", Text(source)}}).Increment();
+}
+
+void PollMetrics::OnDuplicateListing(const std::string& project_id) {
+  duplicate_listings_.Add({{"project_id", project_id}}).Increment();
 }
 
 }  // namespace ief

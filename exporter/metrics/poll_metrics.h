@@ -8,6 +8,9 @@
 //   ief_node_task_failures_total{project_id,target_id}                opt-in, at most kMaxNodeSeries series
 //   ief_node_task_failures_overflow_total{project_id}                 failures on nodes beyond that
 //   ief_discovery_invalid_job_ids_total{project_id}
+//   ief_discovery_duplicate_jobs_total{project_id}                    a job id listed twice in a walk, differently
+//   ief_api_stale_answers_total{project_id,source}                    answers older than what was seen: ignored
+//   ief_batch_job_implausible_durations_total{project_id,job_type}    durations not observed (bad timestamps)
 // No job ids on any of them, and job_type is one of the three the API documents or "other": their cardinality
 // stays bounded whatever the tenant (or the API) does (the node counter is opt-in
 // and capped). They live in the app's registry, so reloads, deleted jobs and retention never lower them.
@@ -51,6 +54,9 @@ class PollMetrics : public PollObserver {
   void OnTasksFinished(const JobLabels& job, std::string_view status, std::string_view reason_class,
                        int64_t count) override;
   void OnNodeTaskFailed(const JobLabels& job, std::string_view target_id) override;
+  void OnImplausibleDuration(const JobLabels& job) override;
+  void OnStaleAnswer(const JobLabels& job, std::string_view source) override;
+  void OnDuplicateListing(const std::string& project_id) override;
 
  private:
   prometheus::Family<prometheus::Counter>& invalid_job_ids_;
@@ -61,6 +67,9 @@ class PollMetrics : public PollObserver {
   prometheus::Family<prometheus::Counter>& tasks_finished_;
   prometheus::Family<prometheus::Counter>& node_failures_;
   prometheus::Family<prometheus::Counter>& node_overflow_;
+  prometheus::Family<prometheus::Counter>& duplicate_listings_;
+  prometheus::Family<prometheus::Counter>& stale_answers_;
+  prometheus::Family<prometheus::Counter>& implausible_durations_;
 
   std::mutex mutex_;  // guards the two below
   std::vector<double> duration_buckets_;

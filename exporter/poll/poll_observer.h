@@ -1,7 +1,8 @@
 // What the poller reports besides snapshots: data problems it meets, and the life of the jobs it follows. A
 // transition is reported once, when the poller first sees it (from a list read or from details), never again for
-// a re-read of an unchanged job, and not at all for what happened before the exporter could see it (a start-up that
-// lists 5,000 old finished jobs reports nothing). The receiver (metrics) turns these into counters that outlive
+// a re-read of an unchanged job, a stale answer, a reload or a restart with a state file, and not at all for what
+// happened before history started (a start-up that lists 5,000 old finished jobs reports nothing). The rules are
+// in history.h. The receiver (metrics) turns these into counters that outlive
 // the jobs. Implementations must be thread-safe; every method is optional.
 #pragma once
 
@@ -42,6 +43,14 @@ class PollObserver {
   }
   // A task on edge node `target_id` failed.
   virtual void OnNodeTaskFailed(const JobLabels& job, std::string_view target_id) { (void)job, (void)target_id; }
+  // A job's duration or wait came out negative or longer than history.h's kMaxPlausibleDurationSeconds (bad
+  // timestamps): it was not observed.
+  virtual void OnImplausibleDuration(const JobLabels& job) { (void)job; }
+  // An answer (`source`: "list" or "details") was older than what had been seen of the job already, or contradicted
+  // it at the same API time: it was ignored for history.
+  virtual void OnStaleAnswer(const JobLabels& job, std::string_view source) { (void)job, (void)source; }
+  // One list walk showed a job id more than once, with different values: the newest view was kept.
+  virtual void OnDuplicateListing(const std::string& project_id) { (void)project_id; }
 };
 
 }  // namespace ief

@@ -1,33 +1,31 @@
-// The poller: decides which IEF calls are worth their cost, makes them, and publishes what they tell.
+// The poller: the threads around a JobTracker. It does the I/O the tracker asks for and hands on what the tracker
+// decides: snapshots to scrapes, transitions to the history counters.
 //
 // Every poll_interval a round starts:
-//   1. Projects whose list is due read every page of ListBatchJob (projects with discovery every
-//      discovery.interval; projects with only configured jobs whenever a list walk costs fewer calls than
-//      fetching their active jobs one by one). A job the list shows for the first time is published at once with
-//      its list-level values (status, counts, timestamps); discovered jobs that left the list are dropped.
-//   2. Jobs worth a ShowBatchJob are queued (see FetchQueue for the order): the list summary differs from what
-//      the last details showed; no details yet; active and details older than active_refresh_interval; or, in a
-//      project without a list this round, active (configured jobs) or due for terminal_recheck_interval.
-//   3. max_concurrency workers fetch them. Urgent work (changed and new jobs) is what a round waits for; the
-//      background work (the first fill, refreshes) goes on between rounds within its share of the endpoint's
-//      rate (EndpointRateLimiter).
-// A job is never queued twice; a job that keeps failing is skipped for a few rounds.
+//   1. The projects whose list is due read every page of ListBatchJob; the tracker applies each walk (new jobs are
+//      shown at once with their list values, discovered jobs that left the list are dropped).
+//   2. The tracker queues the ShowBatchJob calls worth their cost (job_tracker.h says which).
+//   3. max_concurrency workers fetch them. Urgent work (changed and new jobs) is what a round waits for; background
+//      work (the first fill, refreshes) goes on between rounds within its share of the endpoint's rate.
+//
+// Transitions are delivered to the observer after the poller's lock is released. With a state file
+// (PollerOptions::save_history) they are delivered only after the history that contains them was saved, at most
+// once per kMinHistorySaveInterval: a kill between the two loses them, but never counts them twice. At a shutdown,
+// transitions decided but not delivered yet are left out of the file, so the next process counts them where a
+// scrape can see them.
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
 #include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
-#include <utility>
 #include <vector>
 
-#include "poll/discovery.h"
-#include "poll/fetch_queue.h"
+#include "poll/job_tracker.h"
 #include "poll/poll_observer.h"
 #include "poll/snapshot.h"
 #include "upstream/ief_client.h"
@@ -54,110 +52,68 @@ using JobFetcherFactory = std::function<std::unique_ptr<JobFetcher>(const Cancel
 JobFetcherFactory MakeIefFetcherFactory(TransportPool& transports, IefClientOptions client_options,
                                         ApiObserver* observer);
 
-struct TrackedProject {
-  std::shared_ptr<const ProjectContext> context;
-  std::vector<std::string> job_ids;  // explicit jobs (config)
-  DiscoveryConfig discovery;         // enabled = false: explicit jobs only
-};
+// Saves the history (the state file). Called from the poller's own thread, never under its lock.
+using HistorySaver = std::function<void(const HistoryState& history)>;
 
-// Renders a job's exposition text (from its details or its list summary), on the thread that received it.
-using JobRenderHook = std::function<std::shared_ptr<const RenderedJob>(const JobSnapshot& identity,
-                                                                     const BatchJob& job)>;
+// With a state file, saves happen at most this often while transitions or jobs' histories change (transitions wait
+// for the next save), and a history whose only change is a watermark that moved is saved this often.
+inline constexpr Duration kMinHistorySaveInterval = std::chrono::seconds(2);
+inline constexpr Duration kQuietHistorySaveInterval = std::chrono::minutes(1);
 
 struct PollerOptions {
-  Duration poll_interval = std::chrono::seconds(30);
+  TrackerOptions tracking;
   int max_concurrency = 8;
-  Duration terminal_recheck_interval = std::chrono::minutes(10);
-  Duration active_refresh_interval = std::chrono::minutes(5);  // 0: every round, at urgent priority
-  int shard = 0;
-  int total_shards = 1;
-  long list_page_size = 100;
-  // When set, jobs are rendered as they arrive and only their summary is kept; else rendering happens at scrape.
-  JobRenderHook render_job;
-  // A reload changed how jobs are rendered: carried-over details are fetched again (in the background).
-  bool rerender_carried_jobs = false;
-  // A discovered job's series go this long after it finished (its status_last_updated_at); 0: never.
-  Duration finished_job_retention = std::chrono::hours(72);
-  // Transitions are reported for what happened from here on (the process's start): older ones were not seen.
-  WallTime history_since{};
   PollObserver* observer = nullptr;
+  HistorySaver save_history;  // none: no state file, transitions are delivered at once
   const Clock* clock = &SystemClock();
 };
 
-// A job whose list summary keeps differing from its details after this many fetches is left to the refresh
-// schedule: a list and a detail answer that disagree for good must not cost a call every round.
-inline constexpr int kMaxFetchesPerListing = 2;
-
-// A job that keeps failing is skipped for 1, then 3 rounds (at most this many) before it is asked again.
-inline constexpr int kMaxSkippedRounds = 3;
+// What a new poller starts from: the last snapshot of the one it replaces (a reload), and what was counted before
+// (a reload's, or the state file's after a restart).
+struct PollerSeed {
+  const Snapshot* previous = nullptr;
+  HistoryState history;
+};
 
 class Poller {
  public:
-  // `previous`, when given, seeds the jobs and projects that were already known (a config reload), so their
-  // series carry on without a gap.
   Poller(PollerOptions options, std::vector<TrackedProject> projects, JobFetcherFactory fetchers,
-         SnapshotStore& store, const Snapshot* previous = nullptr);
+         SnapshotStore& store, PollerSeed seed = {});
   ~Poller();
   Poller(const Poller&) = delete;
   Poller& operator=(const Poller&) = delete;
 
   // Starts the workers and the round scheduler in the background.
   void Start();
-  // Stops scheduling, aborts requests in flight, joins every thread. Idempotent.
+  // Stops scheduling, aborts requests in flight and joins every thread. Transitions still pending stay pending: a
+  // reload commits them (Commit) and carries the history on (History), a shutdown calls Shutdown. Idempotent.
   void Stop();
+  // Stops, then saves the history if no transition is pending (the file then holds everything); with transitions
+  // pending, the file stays as of the last commit and the next process counts them again, where a scrape sees them.
+  void Shutdown();
   // Runs one round now and returns when its urgent work is done (tests use it without Start's scheduler).
   void RunRound();
-  // Waits until nothing is queued or in flight, background work included (tests).
+  // Waits until nothing is queued or in flight, background work included, and every transition is delivered (tests).
   void WaitUntilIdle();
+  // Saves (with a state file, when something changed) and delivers the transitions decided so far, now.
+  void Commit();
+  // What was counted so far: the seed of the next poller.
+  HistoryState History();
 
   bool FirstRoundDone() const { return first_round_done_; }
 
  private:
-  struct JobRecord;
-  struct ProjectRecord;
-  using JobKey = FetchQueue::Key;
-  // A job's status as last seen (from the list or its details): transitions are counted from it.
-  struct SeenStatus {
-    std::string status;
-    std::optional<int64_t> updated_at;
-    static SeenStatus Of(const BatchJob& job) { return {job.status, job.status_last_updated_at}; }
-    bool operator==(const SeenStatus&) const = default;
-  };
-
-  JobRecord& AddRecord(size_t project_index, const std::string& job_id, JobSource source);
-  void SeedFrom(const Snapshot& previous);
   void StartWorkers();
   void WorkerLoop(std::unique_ptr<JobFetcher> fetcher);
-  std::optional<std::pair<JobKey, FetchReason>> PickLocked(std::chrono::nanoseconds& retry_in);
+  std::optional<JobTracker::FetchTicket> NextFetchLocked(std::chrono::nanoseconds& retry_in);
   void SchedulerLoop();
+  void CommitLoop();
+  bool HistoryChangedLocked() const;
+  bool SaveDueLocked(std::chrono::steady_clock::time_point last_save) const;
   void ListDueProjects();
-  bool ListDueLocked(const ProjectRecord& project, SteadyTime now) const;
-  void ApplyListing(size_t project_index, const Fetched<BatchJobList>& listing);
-  void TrackListedJob(size_t project_index, const BatchJob& summary, std::set<std::string>& matched);
-  void DropUnlisted(size_t project_index, const std::set<std::string>& matched);
-  void QueueDueJobs(SteadyTime now);
-  bool ListConfirmsDetails(const JobRecord& record) const;
-  std::optional<FetchReason> NeedsFetch(JobRecord& record, SteadyTime now) const;
-  std::optional<FetchReason> RefreshIfDue(const JobRecord& record, std::string_view status, SteadyTime now) const;
-  void ShowListedValues(JobRecord& record, const BatchJob& summary);
-  void KeepListedSummary(JobRecord& record, const BatchJob& summary);
-  bool FinishedLongAgo(const BatchJob& summary) const;
-  void SetExpired(JobRecord& record, bool expired);
-  void ObserveStatus(JobRecord& record, const BatchJob& job);
-  void ObserveTasks(JobRecord& record, const TaskTally* before, const TaskTally& after, const std::string& job_type);
-  void ReportFinished(const JobLabels& labels, const BatchJob& job);
-  void ReportStarted(const JobLabels& labels, const BatchJob& job);
-  // What a worker makes of a job's details before taking the lock.
-  struct Digest {
-    std::shared_ptr<const RenderedJob> rendered;
-    std::shared_ptr<const TaskTally> tally;
-  };
-  void ApplyResult(const JobKey& key, FetchReason reason, const Fetched<BatchJob>& result, Digest digest);
-  void RecordOutcome(JobRecord& record, const Fetched<BatchJob>& result);
-  void EraseRecord(std::map<JobKey, JobRecord>::iterator record);
-  void DropDiscovered(std::map<JobKey, JobRecord>::iterator record);
-  void ForgetDroppedLongAgo(SteadyTime now);
   void PublishLocked();
+  // After the tracker decided something: deliver at once without a state file, else wake the committer.
+  void TransitionsDecided();
 
   PollerOptions options_;
   JobFetcherFactory fetcher_factory_;
@@ -168,28 +124,20 @@ class Poller {
   std::condition_variable work_available_;
   std::condition_variable work_done_;
   std::condition_variable stop_requested_;
-  std::vector<ProjectRecord> projects_;
-  std::map<JobKey, JobRecord> jobs_;  // sorted, so snapshots come out in a stable order
-  // Discovered jobs dropped lately, with the status last seen: one that comes back (a list walk skipped it while
-  // jobs were deleted, a transient 404) is not counted again as a new job finishing. Forgotten after a while.
-  struct Dropped {
-    SeenStatus seen;
-    SteadyTime dropped_at;
-  };
-  std::map<JobKey, Dropped> recently_dropped_;
-  FetchQueue queue_;
-  size_t in_flight_ = 0;
-  size_t urgent_in_flight_ = 0;
+  std::condition_variable commit_wanted_;
+  JobTracker tracker_;
   bool stopping_ = false;
-  double last_round_seconds_ = 0;
-  bool has_completed_round_ = false;
-  uint64_t rounds_overrun_ = 0;
+
+  std::mutex commit_mutex_;  // one commit at a time, so saves and deliveries keep their order
+  // What the latest save held (guarded by mutex_): the tracker's versions then. None before the first save.
+  std::optional<std::pair<uint64_t, uint64_t>> saved_versions_;
 
   Cancellation cancellation_;
   std::atomic<bool> first_round_done_{false};
   std::unique_ptr<JobFetcher> lister_;  // used by the round's thread for ListBatchJob
   std::vector<std::thread> workers_;
   std::thread scheduler_;
+  std::thread committer_;
 };
 
 }  // namespace ief

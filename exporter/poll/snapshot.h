@@ -45,6 +45,7 @@ struct ProjectSnapshot {
   bool up = false;            // the latest request reached a sensible API answer
   bool listed = false;        // ListBatchJob was read successfully at least once
   std::string discovery_filter;  // which listed jobs are tracked (DescribeFilter): a reload that changes it lists afresh
+  WallTime history_since{};      // the rollout history counts what happened after this (API time)
 };
 
 struct Snapshot {

@@ -80,7 +80,8 @@ Simulator::Simulator(SimulatorOptions options, const Clock& clock)
       start_time_(Now()),
       token_(options_.token),
       throttle_tokens_(std::max(1.0, options_.throttle_per_second)),
-      throttle_refilled_at_(start_time_) {}
+      throttle_refilled_at_(start_time_),
+      consistency_(options_.consistency) {}
 
 int Simulator::GeneratedJobCountAt(double now) const {
   int count = options_.generated_jobs;
@@ -133,7 +134,8 @@ std::optional<Simulator::GeneratedJob> Simulator::GeneratedJobById(const std::st
   return job;
 }
 
-std::string Simulator::RenderGeneratedJob(const GeneratedJob& job, double now, bool with_details) const {
+std::string Simulator::RenderGeneratedJob(const GeneratedJob& job, double now, bool with_details,
+                                          int64_t updated_at_shift) const {
   const int task_count = std::max(0, options_.tasks_per_job);
   Json tasks = Json::array();
   Json targets = Json::array();
@@ -177,7 +179,7 @@ std::string Simulator::RenderGeneratedJob(const GeneratedJob& job, double now, b
               {"task_total_count", task_count},
               {"task_failed_count", failed},
               {"task_success_count", succeeded},
-              {"status_last_updated_at", static_cast<int64_t>(last_change)}};
+              {"status_last_updated_at", static_cast<int64_t>(last_change) - updated_at_shift}};
   if (with_details) {
     doc["target_type"] = job.job_type == "node_upgrade" ? "node" : "deployment";
     doc["task_data"] = job.job_type == "node_upgrade" ? "" : "{\"deployment\":{\"replicas\":1}}";
@@ -197,6 +199,7 @@ std::vector<std::string> Simulator::JobIds() const {
 
 void Simulator::PutFixedJob(const std::string& job_id, std::string document) {
   FixedJob job;
+  job.put_at = Now();
   Json doc = Json::parse(document, nullptr, false);
   if (!doc.is_discarded() && doc.is_object()) {
     for (const char* detail : {"tasks", "targets", "task_data", "target_type"}) doc.erase(detail);
@@ -208,7 +211,12 @@ void Simulator::PutFixedJob(const std::string& job_id, std::string document) {
   }
   job.document = std::move(document);
   std::lock_guard<std::mutex> lock(mutex_);
-  if (fixed_jobs_.count(job_id) == 0) fixed_order_.push_back(job_id);
+  if (auto it = fixed_jobs_.find(job_id); it == fixed_jobs_.end()) {
+    fixed_order_.push_back(job_id);
+  } else {
+    it->second.previous.reset();  // one version back is enough
+    job.previous = std::make_shared<const FixedJob>(std::move(it->second));
+  }
   fixed_jobs_[job_id] = std::move(job);
   deleted_.erase(job_id);
 }
@@ -243,6 +251,24 @@ void Simulator::SetFault(const std::string& job_id, SimFault fault) {
 void Simulator::ClearFault(const std::string& job_id) {
   std::lock_guard<std::mutex> lock(mutex_);
   faults_.erase(job_id);
+}
+
+void Simulator::SetConsistency(SimConsistency consistency) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  consistency_ = consistency;
+}
+
+int64_t Simulator::BackwardsShift(const GeneratedJob& job, double now) {
+  if (!consistency_.timestamps_backwards || now < job.finished_at) return 0;
+  int64_t& steps = backwards_steps_[job.job_id];
+  steps = std::min<int64_t>(steps + 1, 9);
+  return steps;
+}
+
+const Simulator::FixedJob& Simulator::FixedVersionForDetails(const FixedJob& job, double now) const {
+  const double lag = std::chrono::duration<double>(consistency_.details_lag).count();
+  if (job.previous && now - job.put_at < lag) return *job.previous;
+  return job;
 }
 
 void Simulator::SetToken(std::string token) {
@@ -490,10 +516,13 @@ ServerReply Simulator::Dripping(ServerReply normal) {
 
 ServerReply Simulator::ShowJob(const std::string& job_id) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (auto it = fixed_jobs_.find(job_id); it != fixed_jobs_.end()) return JsonReply(200, it->second.document);
   double now = Now();
+  if (auto it = fixed_jobs_.find(job_id); it != fixed_jobs_.end()) {
+    return JsonReply(200, FixedVersionForDetails(it->second, now).document);
+  }
   if (std::optional<GeneratedJob> job = GeneratedJobById(job_id, now)) {
-    return JsonReply(200, RenderGeneratedJob(*job, now, true));
+    const double seen_at = now - std::chrono::duration<double>(consistency_.details_lag).count();
+    return JsonReply(200, RenderGeneratedJob(*job, seen_at, true, BackwardsShift(*job, now)));
   }
   return ApiError(404, "IEF.011404", "batch job " + job_id + " not found");
 }
@@ -518,14 +547,22 @@ ServerReply Simulator::ListJobs(const ServerRequest& request) {
     std::string text;
   };
   std::vector<Item> items;
+  const bool duplicates = consistency_.duplicate_list_items;
+  const double duplicate_age = std::max(30.0, std::chrono::duration<double>(consistency_.details_lag).count());
   for (const GeneratedJob& job : GeneratedJobsAt(now)) {
     if (job_type && job.job_type != *job_type) continue;
-    items.push_back({static_cast<int64_t>(job.created_at), RenderGeneratedJob(job, now, false)});
+    items.push_back({static_cast<int64_t>(job.created_at), RenderGeneratedJob(job, now, false, BackwardsShift(job, now))});
+    if (duplicates && job.created_at <= now - duplicate_age) {
+      items.push_back({static_cast<int64_t>(job.created_at), RenderGeneratedJob(job, now - duplicate_age, false)});
+    }
   }
   for (const std::string& id : fixed_order_) {
     const FixedJob& job = fixed_jobs_[id];
     if (job.list_item.empty() || (job_type && job.job_type != *job_type)) continue;
     items.push_back({job.created_at, job.list_item});
+    if (duplicates && job.previous && !job.previous->list_item.empty()) {
+      items.push_back({job.created_at, job.previous->list_item});
+    }
   }
   // Newest first, as the API's default sort (created_at:desc).
   std::stable_sort(items.begin(), items.end(),
@@ -561,6 +598,23 @@ Result<SimFault> ParseFault(const std::string& body) {
   fault.delay_ms = doc.value("delay_ms", 0);
   fault.retry_after_s = doc.value("retry_after", 2);
   return fault;
+}
+
+Result<SimConsistency> ParseConsistency(const std::string& body) {
+  Json doc = Json::parse(body, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) {
+    return Error(ErrorKind::kInvalidArgument, "consistency must be a JSON object");
+  }
+  SimConsistency consistency;
+  try {
+    consistency.details_lag = std::chrono::milliseconds(doc.value("details_lag_ms", 0));
+    consistency.duplicate_list_items = doc.value("duplicate_list_items", false);
+    consistency.timestamps_backwards = doc.value("timestamps_backwards", false);
+  } catch (const Json::exception&) {
+    return Error(ErrorKind::kInvalidArgument,
+                 "details_lag_ms is a number, duplicate_list_items and timestamps_backwards are booleans");
+  }
+  return consistency;
 }
 
 ServerReply TextReply(int status, std::string text) { return ServerReply{status, "text/plain; charset=utf-8", text + "\n", {}}; }
@@ -599,6 +653,12 @@ ServerReply Simulator::HandleControl(const ServerRequest& request) {
       ClearFault(id);
       return TextReply(200, "ok");
     }
+  }
+  if (path == "/sim/consistency" && request.method == "PUT") {
+    Result<SimConsistency> consistency = ParseConsistency(request.body);
+    if (!consistency.ok()) return TextReply(400, consistency.error().message);
+    SetConsistency(*consistency);
+    return TextReply(200, "ok");
   }
   if (path == "/sim/token" && request.method == "PUT") {
     SetToken(std::string(TrimTrailingWhitespace(request.body)));

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <mutex>
 #include <set>
@@ -17,6 +18,20 @@
 #include "web/http_server.h"
 
 namespace ief {
+
+// An eventually consistent, confused API, for tests of exactly-once counting. Applies to generated jobs and, where
+// it says so, to fixed ones.
+struct SimConsistency {
+  // ShowBatchJob answers what was true this long ago (a lagging read replica). Fixed jobs: the version put before
+  // the current one, while the current one is younger than this.
+  Duration details_lag{0};
+  // Every list walk shows each job twice: as it is, and as it was max(details_lag, 30 s) ago (fixed jobs: as the
+  // version put before), next to each other.
+  bool duplicate_list_items = false;
+  // A finished generated job's status_last_updated_at is 1 s earlier in each answer about it than in the one
+  // before, down to 9 s earlier (a clock that moves backwards).
+  bool timestamps_backwards = false;
+};
 
 struct SimulatorOptions {
   std::string project_id = "demo0000000000000000000000000000";
@@ -37,6 +52,8 @@ struct SimulatorOptions {
   // AK/SK: requests signed with this pair are accepted; empty: AK/SK disabled.
   std::string access_key;
   std::string secret_key;
+  // Also settable at run time: PUT /sim/consistency.
+  SimConsistency consistency;
 };
 
 // A fault injected into ShowBatchJob answers (for one job, or "*" for every API request).
@@ -67,6 +84,7 @@ class Simulator {
   void SetFault(const std::string& job_id, SimFault fault);
   void ClearFault(const std::string& job_id);
   void SetToken(std::string token);
+  void SetConsistency(SimConsistency consistency);
   // Requests answered for a job id; "list" and "show" for all ListBatchJob and ShowBatchJob requests that passed
   // the throttle, "throttled" for those answered 429 by it.
   long RequestCount(const std::string& key) const;
@@ -80,6 +98,8 @@ class Simulator {
     std::string list_item;  // the document without its details, for ListBatchJob; empty when it is not an object
     int64_t created_at = 0;
     std::string job_type;
+    double put_at = 0;
+    std::shared_ptr<const FixedJob> previous;  // the version put before this one (SimConsistency)
   };
 
   ServerReply HandleApi(const ServerRequest& request);
@@ -97,7 +117,12 @@ class Simulator {
   // The gateway's verdict on one more request now: nullopt to let it through, else the 429 answer.
   std::optional<ServerReply> Throttle(double now);
   ServerReply PutFixedJobs(const std::string& body);
-  std::string RenderGeneratedJob(const GeneratedJob& job, double now, bool with_details) const;
+  std::string RenderGeneratedJob(const GeneratedJob& job, double now, bool with_details,
+                                 int64_t updated_at_shift = 0) const;
+  // How far back the next answer about a generated job moves its status_last_updated_at (timestamps_backwards).
+  int64_t BackwardsShift(const GeneratedJob& job, double now);
+  // The version of a fixed job an answer shows now (details_lag).
+  const FixedJob& FixedVersionForDetails(const FixedJob& job, double now) const;
   std::vector<GeneratedJob> GeneratedJobsAt(double now) const;
   int GeneratedJobCountAt(double now) const;
   GeneratedJob MakeGeneratedJob(int index) const;
@@ -120,6 +145,8 @@ class Simulator {
   std::map<std::string, SimFault> faults_;
   std::map<std::string, long> request_counts_;  // also "iam_issued", "iam_rejected", "expired_token", "aksk_*"
   std::map<std::string, double> iam_tokens_;    // issued token -> expiry (unix seconds)
+  SimConsistency consistency_;
+  std::map<std::string, int64_t> backwards_steps_;  // generated job id -> seconds its next answer moves back
   long next_request_id_ = 1;
 };
 

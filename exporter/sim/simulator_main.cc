@@ -41,6 +41,14 @@ int main(int argc, char** argv) {
   app.add_option("--iam-token-lifetime", iam_lifetime, "IAM: lifetime of issued tokens")->capture_default_str();
   app.add_option("--access-key", options.access_key, "AK/SK: the accepted access key (empty: AK/SK off)");
   app.add_option("--secret-key", options.secret_key, "AK/SK: its secret key");
+  std::string details_lag = "0s";
+  app.add_option("--details-lag", details_lag,
+                 "ShowBatchJob answers what was true this long ago, like a lagging read replica (0s: never)")
+      ->capture_default_str();
+  app.add_flag("--duplicate-list-items", options.consistency.duplicate_list_items,
+               "every list walk shows each job twice: as it is and as it was a while ago");
+  app.add_flag("--timestamps-backwards", options.consistency.timestamps_backwards,
+               "a finished job's status_last_updated_at moves 1 s back in each answer, down to 9 s");
   app.add_option("--log.level", log_level, "debug, info, warn or error")->capture_default_str();
   app.set_version_flag("--version", std::string("ief_simulator, version ") + ief::kVersion);
   CLI11_PARSE(app, argc, argv);
@@ -48,14 +56,16 @@ int main(int argc, char** argv) {
   auto level = ief::log::ParseLevel(log_level);
   auto interval = ief::ParseDuration(new_job_interval);
   auto lifetime = ief::ParseDuration(iam_lifetime);
+  auto lag = ief::ParseDuration(details_lag);
   for (const ief::Error* error : {level.ok() ? nullptr : &level.error(), interval.ok() ? nullptr : &interval.error(),
-                                  lifetime.ok() ? nullptr : &lifetime.error()}) {
+                                  lifetime.ok() ? nullptr : &lifetime.error(), lag.ok() ? nullptr : &lag.error()}) {
     if (error != nullptr) {
       std::fprintf(stderr, "ief_simulator: %s\n", error->message.c_str());
       return 2;
     }
   }
   options.iam_token_lifetime = *lifetime;
+  options.consistency.details_lag = *lag;
   ief::log::Configure(*level, ief::log::Format::kLogfmt);
   options.new_job_every = *interval;
 

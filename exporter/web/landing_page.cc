@@ -168,12 +168,13 @@ void AppendHeader(std::string& out, const LandingPage& page) {
   out += "\">Metrics</a> <a href=\"/-/healthy\">Health</a> <a href=\"/-/ready\">Readiness</a></nav>\n</header>\n";
 }
 
-void AppendProjects(std::string& out, const std::vector<LandingProject>& projects) {
+void AppendProjects(std::string& out, const std::vector<LandingProject>& projects, WallTime now) {
   if (projects.empty()) {
     out += "<p>No project configured.</p>\n";
     return;
   }
-  out += "<table id=\"projects\">\n<thead><tr><th>Project</th><th>IEF API</th></tr></thead>\n<tbody>\n";
+  out += "<table id=\"projects\">\n<thead><tr><th>Project</th><th>IEF API</th><th>History counted since</th></tr>"
+         "</thead>\n<tbody>\n";
   for (const LandingProject& project : projects) {
     out += "<tr><td><code>";
     AppendEscaped(out, project.project_id);
@@ -184,6 +185,11 @@ void AppendProjects(std::string& out, const std::vector<LandingProject>& project
       out += "<span class=\"badge up\">up</span>";
     } else {
       out += "<span class=\"badge down\">down</span>";
+    }
+    out += "</td><td>";
+    if (project.history_since) {
+      out += FormatUtc(*project.history_since, "%Y-%m-%d %H:%M:%S UTC") + " (" + FormatAge(*project.history_since, now) +
+             " ago)";
     }
     out += "</td></tr>\n";
   }
@@ -219,7 +225,7 @@ void AppendRateLimits(std::string& out, const std::vector<LandingEndpoint>& endp
 
 void AppendHealth(std::string& out, const LandingPage& page) {
   out += "<section id=\"exporter\">\n<h2>Exporter</h2>\n";
-  AppendProjects(out, page.projects);
+  AppendProjects(out, page.projects, page.now);
   AppendLastRound(out, page.last_round_seconds);
   AppendRateLimits(out, page.endpoints);
   out += "</section>\n";
@@ -418,7 +424,10 @@ LandingPage LandingPageFrom(const Snapshot& snapshot,
   page.now = now;
   if (snapshot.has_completed_round) page.last_round_seconds = snapshot.last_round_seconds;
   for (const ProjectSnapshot& project : snapshot.projects) {
-    page.projects.push_back({.project_id = project.project_id, .has_answered = project.has_answered, .up = project.up});
+    page.projects.push_back({.project_id = project.project_id,
+                             .has_answered = project.has_answered,
+                             .up = project.up,
+                             .history_since = project.history_since});
   }
   for (const auto& [endpoint, stats] : rate_limits) {
     page.endpoints.push_back({.endpoint = endpoint, .rate = stats.rate, .ceiling = stats.ceiling});

@@ -37,6 +37,7 @@ struct LandingProject {
   std::string project_id;
   bool has_answered = false;
   bool up = false;
+  std::optional<WallTime> history_since;  // the rollout history counts what happened after this
 };
 
 struct LandingEndpoint {

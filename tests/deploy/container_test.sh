@@ -144,6 +144,8 @@ if (!/^[0-9]+$/.test(uid) || uid === "0" || !/^[0-9]+$/.test(gid ?? "")) problem
 if (!config.Healthcheck?.Test?.join(" ").includes("/-/healthy")) problems.push("no HEALTHCHECK on /-/healthy");
 if (!config.ExposedPorts?.["10038/tcp"]) problems.push("port 10038 not exposed");
 if (JSON.stringify(config.Cmd) !== '["--demo"]') problems.push(`default command is ${JSON.stringify(config.Cmd)}`);
+if (!config.Volumes?.["/var/lib/ief-exporter"]) problems.push("no VOLUME /var/lib/ief-exporter (the rollout history's state)");
+if (!(config.Entrypoint ?? []).includes("--storage.path=/var/lib/ief-exporter")) problems.push("the entrypoint does not keep the history's state in the volume");
 if (problems.length) { console.error(problems.join("\n")); process.exit(1); }
 console.log(`    USER ${config.User}, HEALTHCHECK ${config.Healthcheck.Test.slice(1).join(" ")}, CMD ${config.Cmd}`);
 EOF
@@ -158,12 +160,13 @@ exec_until 60 "$demo" curl -fsS http://127.0.0.1:10038/-/ready || fail "$demo ne
 metrics_until 30 "$demo" 10038 '^ief_up\{project_id="[^"]*"\} 1$'
 promtool_check "$demo" 10038
 podman healthcheck run "$demo" 2>>"$work/podman.log" || fail "$demo: HEALTHCHECK failed"
+exec_until 30 "$demo" test -s /var/lib/ief-exporter/history-shard-0.json || fail "$demo: no state file in the volume"
 [ "$(podman exec "$demo" id -u)" = 10038 ] || fail "$demo runs as uid $(podman exec "$demo" id -u)"
 podman stop --time 10 "$demo" >/dev/null 2>>"$work/podman.log"
 exit_code=$(podman inspect --format '{{.State.ExitCode}}' "$demo")
 [ "$exit_code" = 0 ] || fail "$demo exited with $exit_code after SIGTERM (137: it needed a SIGKILL)"
 podman logs "$demo" 2>&1 | grep -q 'msg="Shutting down" signal=15' || fail "$demo did not log its SIGTERM shutdown"
-echo "    ready, promtool clean, healthy, uid 10038, exit code 0 on SIGTERM"
+echo "    ready, promtool clean, healthy, uid 10038, state in the volume, exit code 0 on SIGTERM"
 
 step "docker-compose.yml: simulator + exporter in one pod"
 docker-compose --file docker-compose.yml config --quiet || fail "docker-compose config"
@@ -207,6 +210,7 @@ kube_pod="$run_id-ief-exporter-1"
 mkdir -p "$work/secrets/ief-exporter-credentials"
 echo "not-a-real-secret-key" > "$work/secrets/ief-exporter-credentials/secret_key"
 make_tls "$work/secrets/ief-exporter-tls"  # what cert-manager would put in the Secret
+mkdir -p "$work/secrets/claims/state" && chown 10038:10038 "$work/secrets/claims/state"  # the replica's volume
 chmod -R a+rX "$work"
 inputs kube-pod config/kubernetes/statefulset.yaml "$image" "$kube_pod" "$work/secrets" > "$work/pod.yaml"
 podman kube play --network none "$work/pod.yaml" > "$work/kube.log" 2>&1 || { cat "$work/kube.log" >&2; fail "kube play"; }
@@ -220,6 +224,8 @@ podman healthcheck run "$kube_container" 2>>"$work/podman.log" || fail "the live
 http_get "$kube_container" 10038 /metrics > "$work/kube-metrics"
 grep -qx 'ief_exporter_shard_ordinal 1' "$work/kube-metrics" || fail "shard not derived from the ordinal"
 grep -qx 'ief_exporter_total_shards 3' "$work/kube-metrics" || fail "total shards"
+exec_until 30 "$kube_container" test -s /var/lib/ief-exporter/history-shard-1.json ||
+  fail "the replica keeps no state on its volume"
 # The ConfigMap's project is tracked (its API is unreachable here: --network none).
 grep -q '^ief_up{project_id="0123456789abcdef0123456789abcdef"}' "$work/kube-metrics" || fail "ConfigMap config not loaded"
 [ "$(podman exec "$kube_container" id -u)" = 10038 ] || fail "the pod does not run as 10038"
@@ -296,6 +302,34 @@ metrics_until 10 "$host" 10038 '^ief_exporter_config_last_reload_successful 1$'
 [ "$(in_host systemctl show --property MainPID --value ief-exporter)" = "$pid_before" ] || fail "reload restarted the service"
 echo "    configured: ief_up 1 from the simulator; systemctl reload re-read the config (same PID $pid_before)"
 
+# History across a restart: the unit keeps its state in /var/lib/ief-exporter (StateDirectory). Four jobs of a type
+# the simulator never generates ("other" on the counters): two fail while the service runs, two while it is stopped;
+# the counters, added up across the restart as Prometheus adds them, say four.
+write_config
+in_host systemctl reload ief-exporter || fail "systemctl reload"
+put_job() {  # ID STATUS
+  local now
+  now="$(in_host date +%s)"
+  in_host curl -fsS -X PUT --data "{\"job_id\":\"$1\",\"job_name\":\"$1\",\"job_type\":\"firmware\",\"status\":\"$2\",\"created_at\":$((now - 100)),\"status_last_updated_at\":$now,\"tasks\":[]}" \
+    "http://127.0.0.1:18080/sim/jobs/$1" >/dev/null || fail "PUT $1"
+}
+for i in 1 2 3 4; do put_job "rollout-$i" Running; done
+metrics_until 30 "$host" 10038 '^ief_batch_job_status\{project_id="demo0000000000000000000000000000",job_id="rollout-4",status="Running"\} 1$'
+put_job rollout-1 Failed
+put_job rollout-2 Failed
+failed='^ief_batch_jobs_finished_total\{job_type="other",project_id="demo0000000000000000000000000000",status="Failed"\}'
+metrics_until 30 "$host" 10038 "$failed 2$"
+in_host systemctl stop ief-exporter || fail "systemctl stop"
+put_job rollout-3 Failed
+put_job rollout-4 Failed
+in_host systemctl start ief-exporter || fail "systemctl start"
+metrics_until 30 "$host" 10038 "$failed 2$"  # the two that failed while it was stopped
+sleep 5  # a few more poll rounds: still two (the two from before the restart are not counted again)
+http_get "$host" 10038 /metrics | grep -qE "$failed 2$" || fail "the restart counted finishes twice or lost them"
+[ "$(in_host stat -c '%U %a' /var/lib/ief-exporter)" = "ief-exporter 700" ] || fail "state directory owner or mode"
+in_host test -s /var/lib/ief-exporter/history-shard-0.json || fail "no state file in /var/lib/ief-exporter"
+echo "    history: 2 + 2 finishes across systemctl stop/start, state in /var/lib/ief-exporter"
+
 # HTTPS as /etc/default/ief-exporter describes it: certificate and key in /etc/ief_exporter/tls (group
 # ief-exporter, 0640), a web config naming them, ARGS, a restart. The sandboxed service can read them.
 make_tls "$work/package-tls"
@@ -312,12 +346,14 @@ metrics_until 30 "$host" 10038 '^ief_exporter_tls_certificate_reload_errors_tota
 pid_before="$(in_host systemctl show --property MainPID --value ief-exporter)"
 echo "    HTTPS with the certificate in /etc/ief_exporter/tls"
 
-# Purge: the service stops and its files go; the user stays, as with Debian's exporters.
+# Purge: the service stops and its files go; the user stays, as with Debian's exporters. (The certificate and web
+# config are the operator's own, which dpkg does not remove: the operator removes them.)
+in_host rm -r /etc/ief_exporter/tls /etc/ief_exporter/web.yml
 in_host dpkg --purge ief-exporter > "$work/purge.log" 2>&1 || { cat "$work/purge.log" >&2; fail "purge"; }
 in_host systemctl is-active --quiet ief-exporter && fail "the unit still runs after purge"
 in_host test ! -e "/proc/$pid_before" || fail "the exporter process outlived the purge"
-in_host rm -r /etc/ief_exporter/tls /etc/ief_exporter/web.yml  # the operator's own files: dpkg leaves them
-for path in /usr/bin/ief_exporter /lib/systemd/system/ief-exporter.service /etc/default/ief-exporter /etc/ief_exporter; do
+for path in /usr/bin/ief_exporter /lib/systemd/system/ief-exporter.service /etc/default/ief-exporter /etc/ief_exporter \
+            /var/lib/ief-exporter; do
   in_host test ! -e "$path" || fail "$path left after purge"
 done
 in_host getent passwd ief-exporter >/dev/null || fail "purge removed the ief-exporter user"

@@ -81,6 +81,11 @@ function kubePod(image, podName, secretsDir) {
       delete volume.secret;
     }
   }
+  // Each replica's volume claim: a directory of the test's own, as a provisioned volume would be.
+  for (const claim of statefulSet.spec.volumeClaimTemplates ?? []) {
+    template.spec.volumes = [...(template.spec.volumes ?? []),
+      { name: claim.metadata.name, hostPath: { path: path.join(secretsDir, "claims", claim.metadata.name), type: "Directory" } }];
+  }
   const pod = { apiVersion: "v1", kind: "Pod", metadata: { ...template.metadata, name: podName }, spec: template.spec };
   const configMaps = documents.filter((d) => d.kind === "ConfigMap");
   process.stdout.write([pod, ...configMaps].map((d) => YAML.stringify(d)).join("---\n"));

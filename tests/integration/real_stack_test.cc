@@ -162,7 +162,7 @@ TEST_CASE("real_stack: a real Prometheus and Alertmanager: dashboards have data,
   // A running rollout failing on 1 of its 20 finished nodes (5%), there from the start; the one failing on 30%
   // comes later (below).
   REQUIRE(Http("PUT", sim.url + "/sim/jobs/rollout-5pct", RunningJob("rollout-5pct", 19, 1, 10)).status == 200);
-  TempDir dir;
+  TempDirectory dir;
   std::string exporter_config = dir.Write(
       "ief.yml", std::string("global:\n  poll_interval: 1s\n  node_failure_metrics: true\n") +
                      "projects:\n  - project_id: " + std::string(kProject) + "\n    endpoint: " + sim.url +
@@ -178,7 +178,7 @@ TEST_CASE("real_stack: a real Prometheus and Alertmanager: dashboards have data,
                           "    webhook_configs:\n      - url: http://127.0.0.1:" +
                               std::to_string(webhook.server->port()) + "/alerts\n");
   ChildProcess alertmanager({"/usr/bin/prometheus-alertmanager", "--config.file=" + alertmanager_config,
-                             "--storage.path=" + dir.path + "/am", "--cluster.listen-address=",
+                             "--storage.path=" + dir.path() + "/am", "--cluster.listen-address=",
                              "--web.listen-address=127.0.0.1:" + std::to_string(alertmanager_port)});
 
   // The shipped rules, with every `for:` shortened so the test does not wait minutes (the shipped file is
@@ -190,13 +190,13 @@ TEST_CASE("real_stack: a real Prometheus and Alertmanager: dashboards have data,
   dir.Write("ief_recording.yml", std::regex_replace(ReadSource("config/prometheus/rules/ief_recording.yml"),
                                                     std::regex(R"(\n    interval: \S+)"), ""));
   std::string prometheus_config = dir.Write(
-      "prometheus.yml", "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files: [" + dir.path +
-                            "/ief_recording.yml, " + dir.path +
+      "prometheus.yml", "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files: [" + dir.path() +
+                            "/ief_recording.yml, " + dir.path() +
                             "/ief_alerts.yml]\nalerting:\n  alertmanagers:\n    - static_configs:\n"
                             "        - targets: ['127.0.0.1:" + std::to_string(alertmanager_port) + "']\n"
                             "scrape_configs:\n  - job_name: ief_exporter\n    static_configs:\n"
                             "      - targets: ['" + exporter.url.substr(7) + "']\n");
-  RunningPrometheus prometheus = StartPrometheus(prometheus_config, dir.path + "/tsdb");
+  RunningPrometheus prometheus = StartPrometheus(prometheus_config, dir.path() + "/tsdb");
   INFO(prometheus.process->Output());
   REQUIRE_FALSE(prometheus.url.empty());
   const std::string& prometheus_url = prometheus.url;

@@ -109,7 +109,7 @@ TEST_CASE("a certificate replaced on disk is served within a minute while scrape
 
   // The renewal as Kubernetes writes a Secret volume: new files renamed over the old ones.
   auto started = std::chrono::steady_clock::now();
-  std::string dir = exporter.dir.path;
+  std::string dir = exporter.dir.path();
   exporter.dir.Write("next.key", FileContent(second.key.path()));
   exporter.dir.Write("next.pem", FileContent(second.cert.path()));
   REQUIRE(std::rename((dir + "/next.key").c_str(), (dir + "/server.key").c_str()) == 0);
@@ -213,7 +213,7 @@ TEST_CASE("a real Prometheus scrapes over HTTPS with tls_config, a client certif
   // Without the client certificate even the right password gets nowhere.
   CHECK(Curl(mutual.Url("/metrics"), {"--cacert", ca.cert.path(), "-u", "prometheus:s3cret"}).exit_code != 0);
 
-  TempDir dir;
+  TempDirectory dir;
   std::string password = dir.Write("password", "s3cret");
   std::string tls_config = "    scheme: https\n    basic_auth: {username: prometheus, password_file: " + password +
                            "}\n    tls_config: {ca_file: " + ca.cert.path() + ", cert_file: " + client.cert.path() +
@@ -223,7 +223,7 @@ TEST_CASE("a real Prometheus scrapes over HTTPS with tls_config, a client certif
                             "    static_configs: [{targets: ['" + mutual.addresses[0] + "']}]\n"
                             "  - job_name: ief_ipv6\n" + tls_config +
                             "    static_configs: [{targets: ['" + mutual.addresses[1] + "']}]\n");
-  RunningPrometheus prometheus = StartPrometheus(prometheus_config, dir.path + "/tsdb");
+  RunningPrometheus prometheus = StartPrometheus(prometheus_config, dir.path() + "/tsdb");
   INFO(prometheus.process->Output());
   REQUIRE_FALSE(prometheus.url.empty());
   const std::string& prometheus_url = prometheus.url;

@@ -184,12 +184,21 @@ struct RecordingObserver : ief::PollObserver {
 
 // A poller, and the round that tests run by hand.
 struct Fixture {
+  // `previous`: the poller this one replaces (a reload): its last snapshot and its history are carried over.
   explicit Fixture(std::vector<ief::TrackedProject> projects, ief::PollerOptions options = {},
-                   const ief::Snapshot* previous = nullptr) {
+                   Fixture* previous = nullptr) {
     options.clock = &clock;
-    if (options.history_since == ief::WallTime{}) options.history_since = clock.Wall();
+    if (options.tracking.started_at == ief::WallTime{}) options.tracking.started_at = clock.Wall();
+    options.tracking.count_node_failures = true;
     options.observer = &observer;
-    poller = std::make_unique<ief::Poller>(options, std::move(projects), Factory(script), store, previous);
+    ief::PollerSeed seed;
+    if (previous != nullptr) {
+      previous->poller->Stop();
+      previous->poller->Commit();
+      carried = previous->Snapshot();
+      seed = {carried.get(), previous->poller->History()};
+    }
+    poller = std::make_unique<ief::Poller>(options, std::move(projects), Factory(script), store, std::move(seed));
   }
   // A round and everything it queued, background work included.
   void Round() {
@@ -202,6 +211,7 @@ struct Fixture {
   ief::testing::ManualClock clock;
   RecordingObserver observer;
   ief::SnapshotStore store;
+  std::shared_ptr<const ief::Snapshot> carried;
   std::unique_ptr<ief::Poller> poller;
 };
 
@@ -272,7 +282,7 @@ TEST_CASE("snapshots list jobs sorted by project and job id") {
 }
 
 TEST_CASE("a round longer than the interval counts as an overrun") {
-  Fixture f({Project("p", {"a"})}, {.poll_interval = 0ms});
+  Fixture f({Project("p", {"a"})}, {.tracking = {.poll_interval = 0ms}});
   f.script.answers["a"] = {Script::Success("a", "Running")};
   f.clock.Advance(1ms);  // the manual clock moves only by hand: make the rounds last
   f.Round();
@@ -284,7 +294,7 @@ TEST_CASE("the scheduler polls every interval until stopped") {
   Script script;
   script.answers["a"] = {Script::Success("a", "Running")};
   ief::SnapshotStore store;
-  ief::Poller poller({.poll_interval = 20ms}, {Project("p", {"a"})}, Factory(script), store);
+  ief::Poller poller({.tracking = {.poll_interval = 20ms}}, {Project("p", {"a"})}, Factory(script), store);
   poller.Start();
   {
     std::unique_lock<std::mutex> lock(script.mutex);
@@ -328,9 +338,8 @@ TEST_CASE("a poller built after a reload starts from the previous snapshot, its 
   Fixture first({Discovering("p", {"a", "gone"})});
   first.script.listing = {Listed("a", "Running"), Listed("found", "Running")};
   first.Round();
-  auto previous = first.Snapshot();
 
-  Fixture second({Discovering("p", {"a", "new"})}, {}, previous.get());
+  Fixture second({Discovering("p", {"a", "new"})}, {}, &first);
   second.script.listing = first.script.listing;
   auto seeded = second.Snapshot();
   CHECK(TrackedIds(*seeded) == std::vector<std::string>{"a/config", "found/discovery", "new/config"});
@@ -347,8 +356,7 @@ TEST_CASE("a reload that changes how jobs are rendered fetches the carried detai
   Fixture first({Discovering("p")});
   first.script.listing = {Listed("a", "Successful")};
   first.Round();
-  auto previous = first.Snapshot();
-  Fixture second({Discovering("p")}, {.rerender_carried_jobs = true}, previous.get());
+  Fixture second({Discovering("p")}, {.tracking = {.rerender_carried_jobs = true}}, &first);
   second.script.listing = first.script.listing;
   second.Round();
   CHECK(second.script.fetch_order ==
@@ -396,7 +404,7 @@ TEST_CASE("a job is shown with its list values as soon as the list shows it, bef
 }
 
 TEST_CASE("the list decides: only jobs whose summary changed are fetched - active ones are refreshed now and then") {
-  Fixture f({Discovering("p")}, {.active_refresh_interval = 5min});
+  Fixture f({Discovering("p")}, {.tracking = {.active_refresh_interval = 5min}});
   f.script.listing = {Listed("active", "Running"), Listed("done", "Successful", 5), Listed("failed", "Failed", 7)};
   f.Round();  // first sight: everything is fetched once
   CHECK(f.script.fetches == std::map<std::string, int>{{"active", 1}, {"done", 1}, {"failed", 1}});
@@ -421,7 +429,7 @@ TEST_CASE("the list decides: only jobs whose summary changed are fetched - activ
 }
 
 TEST_CASE("active_refresh_interval 0s fetches every active job every round, at urgent priority") {
-  Fixture f({Discovering("p")}, {.active_refresh_interval = 0s});
+  Fixture f({Discovering("p")}, {.tracking = {.active_refresh_interval = 0s}});
   f.script.listing = {Listed("active", "Running"), Listed("done", "Successful")};
   for (int i = 0; i < 4; ++i) f.Round();
   CHECK(f.script.fetches == std::map<std::string, int>{{"active", 4}, {"done", 1}});
@@ -499,7 +507,7 @@ TEST_CASE("a failed listing keeps the tracked jobs") {
 }
 
 TEST_CASE("finished configured jobs without a list are re-read only every terminal_recheck_interval") {
-  Fixture f({Project("p", {"busy", "done"})}, {.terminal_recheck_interval = 600s});
+  Fixture f({Project("p", {"busy", "done"})}, {.tracking = {.terminal_recheck_interval = 600s}});
   f.script.answers["done"] = {Script::Success("done", "Successful")};
   f.script.answers["busy"] = {Script::Success("busy", "Running")};
   for (int i = 0; i < 10; ++i) {
@@ -518,7 +526,7 @@ TEST_CASE("shards split configured and discovered jobs with no overlap and no ga
   for (int i = 0; i < 20; ++i) explicit_jobs.push_back("e" + std::to_string(i));
   std::multiset<std::string> all;
   for (int shard = 0; shard < 2; ++shard) {
-    Fixture f({Discovering("p", explicit_jobs)}, {.shard = shard, .total_shards = 2});
+    Fixture f({Discovering("p", explicit_jobs)}, {.tracking = {.shard = shard, .total_shards = 2}});
     for (int i = 0; i < 20; ++i) f.script.listing.push_back(Listed("d" + std::to_string(i), "Running"));
     for (const auto& id : explicit_jobs) f.script.answers[id] = {Script::Success(id, "Running")};
     f.Round();
@@ -616,8 +624,7 @@ TEST_CASE("a job first seen finishing after the start counts, and a reload count
   first.script.listing = {Job("late", "Successful", kStarted + 5)};
   first.Round();
   CHECK(first.observer.Take() == std::vector<std::string>{"finished node_upgrade Successful 5"});
-  auto previous = first.Snapshot();
-  Fixture second({Discovering("p")}, {.history_since = ief::FromUnixSeconds(kStarted)}, previous.get());
+  Fixture second({Discovering("p")}, {.tracking = {.started_at = ief::FromUnixSeconds(kStarted)}}, &first);
   second.script.listing = first.script.listing;
   second.Round();
   CHECK(second.observer.Take().empty());
@@ -655,7 +662,7 @@ TEST_CASE("tasks reaching a terminal status are counted once, by reason class, a
 }
 
 TEST_CASE("finished jobs leave the snapshot after the retention, counters untouched, and come back when retried") {
-  Fixture f({Discovering("p")}, {.finished_job_retention = 72h});
+  Fixture f({Discovering("p")}, {.tracking = {.finished_job_retention = 72h}});
   f.script.listing = {Job("recent", "Successful", kStarted - 3600), Job("ancient", "Failed", kStarted - 100 * 3600),
                       Job("running", "Running", kStarted - 100 * 3600)};
   f.Round();
@@ -676,9 +683,8 @@ TEST_CASE("finished jobs leave the snapshot after the retention, counters untouc
   CHECK(f.script.fetches["ancient"] == 1);
 
   // A reload carries the expired job over: its retry is still one, not a first sight.
-  auto previous = f.Snapshot();
-  Fixture reloaded({Discovering("p")}, {.finished_job_retention = 72h, .history_since = ief::FromUnixSeconds(kStarted)},
-                   previous.get());
+  Fixture reloaded({Discovering("p")},
+                   {.tracking = {.finished_job_retention = 72h, .started_at = ief::FromUnixSeconds(kStarted)}}, &f);
   reloaded.clock.Advance(72h);
   reloaded.script.listing = f.script.listing;
   reloaded.script.listing[0] = Job("recent", "Running", kStarted + 72 * 3600 + 9);
@@ -693,9 +699,8 @@ TEST_CASE("jobs that a reload's wider filter brings in are a baseline: backgroun
   first.script.listing = {adhoc};
   first.Round();
   CHECK(first.Snapshot()->jobs.empty());
-  auto previous = first.Snapshot();
 
-  Fixture second({Discovering("p")}, {.history_since = ief::FromUnixSeconds(kStarted)}, previous.get());
+  Fixture second({Discovering("p")}, {.tracking = {.started_at = ief::FromUnixSeconds(kStarted)}}, &first);
   second.script.listing = {adhoc};
   second.script.answers["adhoc"] = {WithTasks(adhoc, {Task("a", "Successful"), Task("b", "Failed", "node is offline")})};
   second.Round();
@@ -721,13 +726,12 @@ TEST_CASE("a job backing off after failures stays failed while the list shows it
 }
 
 TEST_CASE("a job that expired as discovered and is configured after a reload shows again, as configured") {
-  Fixture first({Discovering("p")}, {.finished_job_retention = 72h});
+  Fixture first({Discovering("p")}, {.tracking = {.finished_job_retention = 72h}});
   first.script.listing = {Job("ancient", "Failed", kStarted - 100 * 3600)};
   first.Round();
   REQUIRE(first.Snapshot()->expired_jobs.size() == 1);
-  auto previous = first.Snapshot();
 
-  Fixture second({Discovering("p", {"ancient"})}, {.finished_job_retention = 72h}, previous.get());
+  Fixture second({Discovering("p", {"ancient"})}, {.tracking = {.finished_job_retention = 72h}}, &first);
   second.script.listing = first.script.listing;
   second.Round();
   CHECK(TrackedIds(*second.Snapshot()) == std::vector<std::string>{"ancient/config"});
@@ -739,8 +743,7 @@ TEST_CASE("after a reload with the same filter, a job that appears is still news
   Fixture first({Discovering("p")});
   first.script.listing = {Job("old", "Successful", kStarted - 3600)};
   first.Round();
-  auto previous = first.Snapshot();
-  Fixture second({Discovering("p")}, {.history_since = ief::FromUnixSeconds(kStarted)}, previous.get());
+  Fixture second({Discovering("p")}, {.tracking = {.started_at = ief::FromUnixSeconds(kStarted)}}, &first);
   ief::BatchJob fresh = Job("fresh", "Running", kStarted + 10, kStarted - 60);
   second.script.listing = {first.script.listing[0], fresh};
   second.script.answers["fresh"] = {WithTasks(fresh, {Task("a", "Successful")})};

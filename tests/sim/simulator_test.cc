@@ -309,3 +309,37 @@ TEST_CASE("AK/SK signatures are verified") {
   CHECK_THAT(stale.body, Catch::Contains("APIGW.0303"));
   CHECK(f.sim.RequestCount("aksk_rejected") == 3);
 }
+
+TEST_CASE("an eventually consistent API: details lag, list items twice, timestamps moving backwards") {
+  SimFixture f;
+  const std::string id = f.sim.JobIds()[0];
+  f.SetTime(kStart + 1000);  // long finished
+  const int64_t finished_at = *f.Show(id).status_last_updated_at;
+
+  REQUIRE(f.Control("PUT", "/sim/consistency", R"({"timestamps_backwards": true})").status == 200);
+  std::vector<int64_t> seen;
+  for (int i = 0; i < 11; ++i) seen.push_back(*f.Show(id).status_last_updated_at);
+  CHECK(seen == std::vector<int64_t>{finished_at - 1, finished_at - 2, finished_at - 3, finished_at - 4,
+                                     finished_at - 5, finished_at - 6, finished_at - 7, finished_at - 8,
+                                     finished_at - 9, finished_at - 9, finished_at - 9});
+
+  REQUIRE(f.Control("PUT", "/sim/consistency", R"({"details_lag_ms": 1000000, "duplicate_list_items": true})").status ==
+          200);
+  CHECK(f.Show(id).status == "Running");  // what was true 1,000 s ago
+  auto listed = f.parser.ParseListBatchJob(f.Get("/v2/proj/productmgr/jobs", "limit=100").body);
+  REQUIRE(listed.ok());
+  std::vector<std::string> statuses;
+  for (const ief::BatchJob& job : listed->jobs) {
+    if (job.job_id == id) statuses.push_back(job.status);
+  }
+  CHECK(statuses == std::vector<std::string>{"Successful", "Running"});
+  CHECK(listed->job_count == static_cast<int64_t>(listed->jobs.size()));
+
+  // Fixed jobs: the version put before the current one, while the current one is younger than the lag.
+  f.Control("PUT", "/sim/jobs/fixed", R"({"job_id":"fixed","status":"Running","created_at":1,"status_last_updated_at":2})");
+  f.Control("PUT", "/sim/jobs/fixed", R"({"job_id":"fixed","status":"Failed","created_at":1,"status_last_updated_at":3})");
+  CHECK(f.Show("fixed").status == "Running");
+  f.SetTime(kStart + 1000 + 1001);
+  CHECK(f.Show("fixed").status == "Failed");
+  CHECK(f.Control("PUT", "/sim/consistency", R"({"details_lag_ms": "soon"})").status == 400);
+}

@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -55,20 +54,30 @@ class TempFile {
 };
 
 // A directory in /tmp, removed with everything in it when the object goes away.
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char pattern[] = "/tmp/ief_stack_XXXXXX";
-    path = mkdtemp(pattern);
+class TempDirectory {
+ public:
+  TempDirectory() {
+    std::string pattern = "/tmp/ief_test_dir_XXXXXX";
+    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
   }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
+  ~TempDirectory() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  TempDirectory(const TempDirectory&) = delete;
+  TempDirectory& operator=(const TempDirectory&) = delete;
+
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
   // Writes `content` to NAME in the directory; its path.
   std::string Write(const std::string& name, const std::string& content) const {
-    std::ofstream(path + "/" + name) << content;
-    return path + "/" + name;
+    std::ofstream(*this / name, std::ios::binary) << content;
+    return *this / name;
   }
+
+ private:
+  std::string path_;
 };
 
 }  // namespace ief::testing

@@ -67,7 +67,7 @@ struct TlsExporter {
               const std::vector<std::string>& listen = {"127.0.0.1:0"});
   std::string Url(const std::string& path, size_t address = 0) const { return "https://" + addresses.at(address) + path; }
   int Port(size_t address = 0) const;
-  TempDir dir;
+  TempDirectory dir;
   TempFile config{kUnreachableProjectConfig, ".yml"};
   std::unique_ptr<ChildProcess> process;
   std::vector<std::string> addresses;

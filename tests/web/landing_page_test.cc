@@ -166,14 +166,17 @@ TEST_CASE("landing page: the exporter's health, its links and version") {
   ief::LandingPage page = Page({});
   page.telemetry_path = "/custom/metrics";
   page.last_round_seconds = 1.25;
-  page.projects = {{.project_id = "up-project", .has_answered = true, .up = true},
+  page.projects = {{.project_id = "up-project", .has_answered = true, .up = true,
+                    .history_since = kNow - std::chrono::minutes(192)},
                    {.project_id = "down-project", .has_answered = true, .up = false},
                    {.project_id = "new-project", .has_answered = false}};
   page.endpoints = {{.endpoint = "https://ief.example", .rate = 10, .ceiling = 20},
                     {.endpoint = "https://other.example", .rate = 2.5, .ceiling = 2.5}};
   std::string html = ief::RenderLandingPage(page);
   std::string text = Text(html);
-  CHECK_THAT(html, Contains("<tr><td><code>up-project</code></td><td><span class=\"badge up\">up</span></td></tr>"));
+  CHECK_THAT(html, Contains("<tr><td><code>up-project</code></td><td><span class=\"badge up\">up</span></td>"
+                            "<td>2024-05-01 08:48:00 UTC (3h 12m ago)</td></tr>"));
+  CHECK_THAT(html, Contains("<th>History counted since</th>"));
   CHECK_THAT(html, Contains("<tr><td><code>down-project</code></td><td><span class=\"badge down\">down</span>"));
   CHECK_THAT(html, Contains("<tr><td><code>new-project</code></td><td><span class=\"badge\">not asked yet</span>"));
   CHECK_THAT(text, Contains("Last poll round: 1.25 s"));

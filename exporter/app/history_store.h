@@ -1,0 +1,44 @@
+// The --storage.path directory: where the rollout history's state file lives, one per shard
+// (history-shard-<I>.json), locked so that two exporters never share one. Whatever goes wrong on disk, the exporter
+// keeps serving: a state file that cannot be used is moved aside (history starts afresh, nothing old is counted
+// again), a write that fails is logged once and counted, and the next save tries again.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "metrics/api_metrics.h"
+#include "poll/history.h"
+#include "util/result.h"
+
+namespace ief {
+
+class HistoryStore {
+ public:
+  // Creates the directory if needed and takes its lock. Fails only when another process holds the lock.
+  static Result<std::unique_ptr<HistoryStore>> Open(const std::string& directory, ShardAssignment shard,
+                                                    ExporterInfoMetrics& metrics);
+  ~HistoryStore();
+  HistoryStore(const HistoryStore&) = delete;
+  HistoryStore& operator=(const HistoryStore&) = delete;
+
+  // What an earlier run saved, or nothing (no file yet, or one that was moved aside).
+  std::optional<HistoryState> Load();
+  // Replaces the state file. Thread-compatible: the poller calls it from one thread at a time.
+  void Save(const HistoryState& state);
+
+  const std::string& path() const { return path_; }
+
+ private:
+  HistoryStore(std::string path, int lock_fd, ExporterInfoMetrics& metrics)
+      : path_(std::move(path)), lock_fd_(lock_fd), metrics_(metrics) {}
+  void MoveAside(const std::string& reason);
+
+  const std::string path_;
+  const int lock_fd_;  // -1 when the directory could not hold a lock file (read-only): saves will fail and be counted
+  ExporterInfoMetrics& metrics_;
+  bool failing_ = false;  // the latest save failed (logged once until one succeeds)
+};
+
+}  // namespace ief

@@ -1,0 +1,171 @@
+// The counting rules: what a view of a job (a list item or a ShowBatchJob answer) means for the rollout history.
+// Plain functions over plain state, with no threads, locks or clocks: JobTracker feeds them every view, in the
+// order the answers arrive, and they decide in the API's own order (status_last_updated_at) what is news.
+//
+// The rules (README "Rollout history"):
+// - A view older than the one counted (by status_last_updated_at) is stale: it never produces a transition.
+//   At the same time, only a move forward in the lifecycle (Waiting, then Running or Stopping, then a terminal
+//   status) counts; anything else is a contradiction and is ignored like a stale view.
+// - A job whose created_at changed was deleted and created again: a new job, not a retry.
+// - A terminal status followed by an active one, or by a terminal one with a newer time, is a retry (a retry and
+//   a new finish between two looks show only as a new time).
+// - A job seen for the first time counts only what happened after history started: a start-up that lists old
+//   finished jobs adds nothing, and after a restart only what happened after the stored watermark is news.
+// - Durations outside [0, kMaxPlausibleDuration] are not observed; they are counted as implausible.
+// - Tasks are counted from details only, against a baseline that never moves backwards (a lagging answer with
+//   fewer finished tasks counts nothing and changes nothing), except after a retry, when the next details replace
+//   it (retried tasks may fail again).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "model/job.h"
+#include "poll/poll_observer.h"
+
+namespace ief {
+
+// Durations beyond this are taken for bad data (a timestamp in the year 2286), not observed.
+inline constexpr int64_t kMaxPlausibleDurationSeconds = 90LL * 24 * 3600;
+
+// Where a view of a job came from.
+enum class ViewSource {
+  kList,     // a ListBatchJob item
+  kDetails,  // a ShowBatchJob answer
+  kStored,   // read back from the state file after a restart (what was counted before it)
+};
+std::string_view ViewSourceName(ViewSource source);  // "list", "details", "stored"
+
+// What one view says of a job's life: enough to order views and to count transitions.
+struct StatusView {
+  std::string status;
+  std::optional<int64_t> updated_at;  // status_last_updated_at: the API's own clock
+  std::optional<int64_t> created_at;
+  ViewSource source = ViewSource::kList;
+
+  static StatusView Of(const BatchJob& job, ViewSource source);
+  bool operator==(const StatusView&) const = default;
+};
+
+// How a new view relates to the one counted last.
+enum class ViewOrder {
+  kNewer,       // later by the API's clock, or a move forward in the lifecycle at the same time
+  kSame,        // the same status at the same time (or no time to tell)
+  kStale,       // older than what was counted
+  kConflict,    // the same time, but a status that cannot follow the counted one
+  kRecreated,   // a newer created_at: the job was deleted and created again under the same id
+};
+ViewOrder CompareViews(const StatusView& counted, const StatusView& view);
+
+// What a job's finished tasks added up to when they were counted last.
+struct TaskBaseline {
+  std::optional<int64_t> job_updated_at;  // the job's status_last_updated_at in the details counted
+  std::map<std::pair<std::string, std::string>, int64_t> finished;  // (terminal status, reason class) -> tasks
+  std::vector<std::string> failed_targets;  // sorted; kept only while node failures are counted
+  // A retry was counted at this API time: the first details at or after it replace the baseline.
+  std::optional<int64_t> replace_from;
+  bool operator==(const TaskBaseline&) const = default;
+};
+
+// What was counted of one job: the state that reloads carry over and the state file keeps.
+struct JobHistory {
+  std::optional<StatusView> counted;  // the view the latest counted status came from
+  std::optional<TaskBaseline> tasks;  // none before the first details counted
+  bool operator==(const JobHistory&) const = default;
+};
+
+// What the poller carries from one config to the next (a reload) and from one process to the next (the state file,
+// history_file.h): per project, where history starts and how far the API's clock was seen, and what was counted
+// of every job it knows.
+struct ProjectHistory {
+  int64_t since = 0;  // API time from which history is counted (the first start without a stored state)
+  // A job seen for the first time counts what happened after this: the process's start, or after a restart the
+  // watermark the stored history reached (what was seen before it is history already, counted or not news).
+  int64_t first_views_after = 0;
+  int64_t watermark = 0;  // the latest API time seen in the project (status_last_updated_at, created_at)
+  std::map<std::string, JobHistory> jobs;  // by job id
+  bool operator==(const ProjectHistory&) const = default;
+};
+
+struct HistoryState {
+  int shard = 0;
+  int total_shards = 1;
+  std::map<std::string, ProjectHistory> projects;  // by project id
+  bool operator==(const HistoryState&) const = default;
+};
+
+// The history a new process resumes from a state file: first views count only from the stored watermark's second on.
+// A job the stored history does not know was never seen (created while the exporter was down, say), or was
+// forgotten, or was counted by another replica before a resharding: only what happened since then can be news.
+HistoryState ResumeAfterRestart(HistoryState stored);
+
+// ---- Transitions: what the counting reports ----
+
+namespace transition {
+struct Seen {};  // first seen by this process: the counters of its type start at 0
+struct Finished {
+  std::string status;
+  std::optional<double> duration_seconds;
+};
+struct Retried {};
+struct Started {
+  double wait_seconds;
+};
+struct TasksFinished {
+  std::string status;
+  std::string reason_class;
+  int64_t count;
+};
+struct NodeTaskFailed {
+  std::string target_id;
+};
+struct ImplausibleDuration {};
+struct StaleAnswer {
+  ViewSource source;
+};
+struct DuplicateListing {};
+struct InvalidJobId {};
+}  // namespace transition
+
+using TransitionEvent =
+    std::variant<transition::Seen, transition::Finished, transition::Retried, transition::Started,
+                 transition::TasksFinished, transition::NodeTaskFailed, transition::ImplausibleDuration,
+                 transition::StaleAnswer, transition::DuplicateListing, transition::InvalidJobId>;
+
+struct Transition {
+  std::string project_id;
+  std::string job_type;
+  TransitionEvent event;
+};
+
+// Hands a transition to the observer method that takes it.
+void Deliver(const Transition& transition, PollObserver& observer);
+// One line per transition, for logs and tests: "finished Failed 300", "tasks Failed image_pull 2", "retried".
+std::string Describe(const Transition& transition);
+
+// ---- The rules ----
+
+struct CountContext {
+  std::string_view project_id;
+  std::string_view job_type;
+  int64_t first_views_after = 0;  // first views count what happened after this API time (ProjectHistory)
+};
+
+// Counts what `view` tells after `history.counted`, moves `history` on and appends the transitions. Returns the
+// order of the view relative to what was counted before (kNewer for a first view).
+ViewOrder CountStatus(JobHistory& history, const StatusView& view, const CountContext& context,
+                      std::vector<Transition>& out);
+
+// Counts the tasks of a job's details (`tally`, from details whose job status_last_updated_at is
+// `job_updated_at`). Without a baseline, the tasks are counted only when `count_first` (the job appeared after
+// history started); else they are the baseline. `count_nodes`: report failing nodes (and keep their ids).
+void CountTasks(JobHistory& history, const TaskTally& tally, std::optional<int64_t> job_updated_at, bool count_first,
+                bool count_nodes, const CountContext& context, std::vector<Transition>& out);
+
+}  // namespace ief

@@ -1,0 +1,727 @@
+#include "poll/job_tracker.h"
+
+#include <algorithm>
+
+#include "util/log.h"
+#include "util/text.h"
+
+namespace ief {
+
+struct JobTracker::Project {
+  std::shared_ptr<const ProjectContext> context;
+  ProjectSnapshot state;
+  bool discovery_enabled = false;
+  std::optional<DiscoveryFilter> filter;
+  Duration discovery_interval{};
+  SteadyTime next_list_at{};
+  std::optional<int64_t> job_count;  // from the latest list walk
+  bool listed_this_round = false;
+  std::string last_list_failure;     // for logging a failing list once
+  std::set<std::string> logged_invalid_ids;
+  int64_t since = 0;              // history counts what happened after this API time (shown on the landing page)
+  int64_t first_views_after = 0;  // jobs seen for the first time count what happened after this (ProjectHistory)
+  int64_t watermark = 0;          // the latest API time seen here
+};
+
+// How a job's first details are fetched.
+enum class FirstDetails {
+  kNews,      // a configured job, or one that appeared after its project was first listed: urgent
+  kBaseline,  // found by its project's first listing (the start-up fill): background work
+};
+
+// A failing job's back-off.
+struct FailureStreak {
+  std::string last_message;  // of the latest failure; empty after a success
+  int consecutive = 0;
+  int rounds_to_skip = 0;
+};
+
+struct JobTracker::Job {
+  size_t project_index = 0;
+  std::string job_id;
+  JobSource source = JobSource::kConfig;
+  // The latest list summary, while a list covers the job.
+  std::optional<BatchJob> listed;
+  bool listed_this_round = false;
+  int fetches_for_listing = 0;  // successful detail fetches since `listed` last changed
+  // Fetching.
+  bool in_flight = false;
+  FirstDetails first_details = FirstDetails::kNews;
+  std::optional<SteadyTime> details_at;   // when details last arrived
+  std::optional<SteadyTime> answered_at;  // when the API last answered about it (a 404 included)
+  bool render_stale = false;              // carried over a reload that changed how jobs are rendered
+  bool expired = false;                   // finished longer ago than finished_job_retention: no series
+  FailureStreak failures;
+  // History.
+  JobHistory history;
+  bool count_first_tasks = false;  // its first details' finished tasks finished after history started
+  bool announced = false;          // reported as seen by this process
+  bool stale_logged = false;       // a stale answer about it was logged
+  // What scrapes see.
+  std::shared_ptr<const JobSnapshot> published;
+};
+
+namespace {
+
+// Invalid ids are logged once each, up to this many per project.
+constexpr size_t kMaxLoggedInvalidIds = 100;
+
+// An API time further ahead of the local clock than this is taken for bad data: it does not move the watermark.
+constexpr int64_t kMaxClockAheadSeconds = 24 * 3600;
+
+int64_t WholeSeconds(WallTime time) { return static_cast<int64_t>(UnixSeconds(time)); }
+
+std::string_view RequestIdForLog(const FetchError& error) {
+  return error.request_id.empty() ? std::string_view("-") : std::string_view(error.request_id);
+}
+
+}  // namespace
+
+JobTracker::JobTracker(TrackerOptions options, std::vector<TrackedProject> projects, const Snapshot* previous,
+                       HistoryState history, Moment now)
+    : options_(std::move(options)) {
+  std::sort(projects.begin(), projects.end(), [](const TrackedProject& a, const TrackedProject& b) {
+    return a.context->project_id < b.context->project_id;
+  });
+  const int64_t started = WholeSeconds(options_.started_at);
+  for (const TrackedProject& tracked : projects) {
+    Project project;
+    project.context = tracked.context;
+    project.state.project_id = tracked.context->project_id;
+    project.discovery_enabled = tracked.discovery.enabled;
+    project.state.discovery_filter = DescribeFilter(tracked.discovery);
+    if (tracked.discovery.enabled) {
+      project.filter.emplace(tracked.discovery);
+      project.discovery_interval = tracked.discovery.interval.value_or(options_.poll_interval);
+    }
+    project.since = project.first_views_after = project.watermark = started;
+    projects_.push_back(std::move(project));
+  }
+  AdoptHistory(std::move(history));
+  for (size_t i = 0; i < projects.size(); ++i) {
+    for (const std::string& job_id : projects[i].job_ids) {
+      if (InShard(job_id, options_.shard, options_.total_shards)) AddJob(i, job_id, JobSource::kConfig);
+    }
+  }
+  if (previous != nullptr) SeedFrom(*previous, now);
+  for (size_t i = 0; i < projects_.size(); ++i) {
+    if (!projects_[i].discovery_enabled) ForgetUnclaimedHistory(i, now);  // no listing will claim it
+  }
+}
+
+JobTracker::~JobTracker() = default;
+
+// What was counted before: each project's start and watermark, and the jobs' histories, claimed by the jobs as
+// they are tracked again. Jobs of another shard and projects no longer configured are left out.
+void JobTracker::AdoptHistory(HistoryState history) {
+  for (Project& project : projects_) {
+    auto stored = history.projects.find(project.state.project_id);
+    if (stored == history.projects.end()) continue;
+    project.since = stored->second.since;
+    project.first_views_after = stored->second.first_views_after;
+    project.watermark = std::max(stored->second.watermark, stored->second.since);
+    for (auto& [job_id, job_history] : stored->second.jobs) {
+      if (!InShard(job_id, options_.shard, options_.total_shards)) continue;
+      unclaimed_[{project.state.project_id, job_id}] = std::move(job_history);
+    }
+  }
+  for (Project& project : projects_) project.state.history_since = FromApiSeconds(project.since);
+}
+
+JobTracker::Job& JobTracker::AddJob(size_t project_index, const std::string& job_id, JobSource source) {
+  const std::string& project_id = projects_[project_index].state.project_id;
+  const JobKey key{project_id, job_id};
+  Job& job = jobs_[key];
+  job.project_index = project_index;
+  job.job_id = job_id;
+  job.source = source;
+  if (auto carried = unclaimed_.find(key); carried != unclaimed_.end()) {
+    job.history = std::move(carried->second);
+    unclaimed_.erase(carried);
+  } else if (auto dropped = dropped_.find(key); dropped != dropped_.end()) {
+    job.history = std::move(dropped->second.history);  // back after a short absence: only what changed counts
+    dropped_.erase(dropped);
+  }
+  auto initial = std::make_shared<JobSnapshot>();
+  initial->project_id = project_id;
+  initial->job_id = job_id;
+  initial->source = source;
+  job.published = std::move(initial);
+  ++history_version_;
+  return job;
+}
+
+// Carries over what the previous poller showed: project states, configured jobs still listed, and discovered jobs
+// of projects that still discover (the first listing then confirms or drops them). Carried details count as fresh,
+// so a reload does not set off a wave of refreshes.
+void JobTracker::SeedFrom(const Snapshot& previous, Moment now) {
+  last_round_seconds_ = previous.last_round_seconds;
+  has_completed_round_ = previous.has_completed_round;
+  rounds_overrun_ = previous.rounds_overrun;
+  for (Project& project : projects_) {
+    for (const ProjectSnapshot& old : previous.projects) {
+      if (old.project_id != project.state.project_id) continue;
+      const std::string filter = project.state.discovery_filter;
+      const WallTime since = project.state.history_since;
+      project.state = old;
+      project.state.history_since = since;
+      // Jobs that match only under a new filter were there before: the first listing is a baseline again, so
+      // they are background work and their finished tasks are not news.
+      if (old.discovery_filter != filter) {
+        project.state.listed = false;
+        project.state.discovery_filter = filter;
+      }
+    }
+  }
+  auto discovering_project = [&](const std::string& project_id) -> std::optional<size_t> {
+    for (size_t i = 0; i < projects_.size(); ++i) {
+      if (projects_[i].state.project_id == project_id && projects_[i].discovery_enabled) return i;
+    }
+    return std::nullopt;
+  };
+  for (const auto& old : previous.expired_jobs) {
+    if (jobs_.contains({old->project_id, old->job_id})) continue;  // configured now: it starts afresh, with series
+    std::optional<size_t> project = discovering_project(old->project_id);
+    if (!project || !InShard(old->job_id, options_.shard, options_.total_shards)) continue;
+    Job& job = AddJob(*project, old->job_id, JobSource::kDiscovery);
+    job.published = old;
+    job.expired = true;
+  }
+  for (const auto& old : previous.jobs) {
+    auto it = jobs_.find({old->project_id, old->job_id});
+    Job* job = it != jobs_.end() ? &it->second : nullptr;
+    if (job == nullptr && old->source == JobSource::kDiscovery &&
+        InShard(old->job_id, options_.shard, options_.total_shards)) {
+      if (std::optional<size_t> project = discovering_project(old->project_id)) {
+        job = &AddJob(*project, old->job_id, JobSource::kDiscovery);
+      }
+    }
+    if (job == nullptr) continue;
+    auto carried = std::make_shared<JobSnapshot>(*old);
+    carried->source = job->source;
+    if (carried->has_details) {
+      job->details_at = now.steady;
+      job->answered_at = now.steady;
+      job->render_stale = options_.rerender_carried_jobs;
+    } else {
+      job->first_details = FirstDetails::kBaseline;  // its first details were still to come: background work
+      if (carried->last_good && options_.rerender_carried_jobs && options_.render_job) {
+        carried->rendered = options_.render_job(*carried, *carried->last_good);
+      }
+    }
+    job->published = std::move(carried);
+  }
+}
+
+// History carried over for jobs that are not tracked (any more) is remembered like a dropped job's.
+void JobTracker::ForgetUnclaimedHistory(size_t project_index, Moment now) {
+  const std::string& project_id = projects_[project_index].state.project_id;
+  for (auto it = unclaimed_.lower_bound({project_id, ""}); it != unclaimed_.end() && it->first.first == project_id;) {
+    if (dropped_.size() < kMaxRememberedDropped) dropped_[it->first] = Dropped{std::move(it->second), now.steady};
+    it = unclaimed_.erase(it);
+  }
+  ++history_version_;
+}
+
+HistoryState JobTracker::History() const {
+  HistoryState state{.shard = options_.shard, .total_shards = options_.total_shards};
+  for (const Project& project : projects_) {
+    ProjectHistory& stored = state.projects[project.state.project_id];
+    stored.since = project.since;
+    stored.first_views_after = project.first_views_after;
+    stored.watermark = project.watermark;
+  }
+  auto keep = [&](const JobKey& key, const JobHistory& history) {
+    if (!history.counted) return;  // nothing seen: nothing to remember
+    auto project = state.projects.find(key.first);
+    if (project != state.projects.end()) project->second.jobs[key.second] = history;
+  };
+  for (const auto& [key, dropped] : dropped_) keep(key, dropped.history);
+  for (const auto& [key, history] : unclaimed_) keep(key, history);
+  for (const auto& [key, job] : jobs_) keep(key, job.history);
+  return state;
+}
+
+// ---- Lists ----
+
+std::shared_ptr<const ProjectContext> JobTracker::Context(size_t project_index) const {
+  return projects_[project_index].context;
+}
+
+bool JobTracker::ListDue(const Project& project, SteadyTime now) const {
+  if (project.discovery_enabled) {
+    // Half a poll interval of slack: a listing due "at the next round" must not slip a whole round because the
+    // round started a few microseconds early.
+    return now + options_.poll_interval / 2 >= project.next_list_at;
+  }
+  // Configured jobs only: read the list when a walk costs fewer calls than polling the active jobs one by one
+  // (never when every active job is read every round anyway).
+  if (options_.active_refresh_interval == Duration(0)) return false;
+  long polled = 0;
+  for (auto it = jobs_.lower_bound({project.state.project_id, ""});
+       it != jobs_.end() && it->first.first == project.state.project_id; ++it) {
+    const JobSnapshot& shown = *it->second.published;
+    if (shown.has_details && IsActiveStatus(shown.last_good->status)) ++polled;
+  }
+  return polled > ListWalkPages(project.job_count, options_.list_page_size);
+}
+
+std::vector<size_t> JobTracker::StartRound(Moment now) {
+  std::vector<size_t> due;
+  for (auto& [key, job] : jobs_) job.listed_this_round = false;
+  for (size_t i = 0; i < projects_.size(); ++i) {
+    Project& project = projects_[i];
+    project.listed_this_round = false;
+    if (!ListDue(project, now.steady)) continue;
+    project.next_list_at = now.steady + project.discovery_interval;
+    due.push_back(i);
+  }
+  return due;
+}
+
+void JobTracker::ApplyListing(size_t project_index, const Fetched<BatchJobList>& listing, Moment now) {
+  Project& project = projects_[project_index];
+  const std::string& project_id = project.state.project_id;
+  if (!listing.ok() && listing.error().kind == ErrorKind::kCancelled) return;
+  project.state.has_answered = true;
+  project.state.up = listing.ok() || listing.error().api_reachable();
+  if (!listing.ok()) {
+    const FetchError& error = listing.error();
+    if (error.message != project.last_list_failure) {
+      log::Warn("Job list failed; tracked jobs are kept", {{"project_id", project_id},
+                                                           {"kind", ErrorKindName(error.kind)},
+                                                           {"request_id", RequestIdForLog(error)},
+                                                           {"err", error.message}});
+    }
+    project.last_list_failure = error.message;
+    return;
+  }
+  project.last_list_failure.clear();
+  ForgetDroppedLongAgo(now.steady);
+  project.job_count = listing->job_count;
+  project.listed_this_round = true;
+  const size_t tracked_before = jobs_.size();
+  std::set<std::string> matched;
+  for (const BatchJob* summary : NewestViewPerJob(project_index, *listing)) {
+    AdvanceWatermark(project, summary->status_last_updated_at, now);
+    AdvanceWatermark(project, summary->created_at, now);
+    TrackListedJob(project_index, *summary, matched, now);
+  }
+  if (!project.state.listed && jobs_.size() > tracked_before) {
+    log::Info("Discovered batch jobs", {{"project_id", project_id}, {"jobs", jobs_.size() - tracked_before}});
+  }
+  DropUnlisted(project_index, matched, now);
+  ForgetUnclaimedHistory(project_index, now);  // what the list no longer shows is gone
+  project.state.listed = true;
+}
+
+// A job listed more than once in one walk (a page boundary moved while jobs were added, or a confused server) is
+// one job: its newest view wins. Copies that disagree are counted.
+std::vector<const BatchJob*> JobTracker::NewestViewPerJob(size_t project_index, const BatchJobList& listing) {
+  std::vector<const BatchJob*> views;
+  std::map<std::string_view, size_t> position;
+  for (const BatchJob& summary : listing.jobs) {
+    auto [it, added] = position.emplace(summary.job_id, views.size());
+    if (added) {
+      views.push_back(&summary);
+      continue;
+    }
+    const BatchJob*& kept = views[it->second];
+    if (!SummaryDiffers(*kept, summary) && kept->created_at == summary.created_at) continue;
+    Report(projects_[project_index].state.project_id, transition::DuplicateListing{});
+    const StatusView kept_view = StatusView::Of(*kept, ViewSource::kList);
+    const ViewOrder order = CompareViews(kept_view, StatusView::Of(summary, ViewSource::kList));
+    if (order == ViewOrder::kNewer || order == ViewOrder::kRecreated) kept = &summary;
+  }
+  return views;
+}
+
+bool JobTracker::LogInvalidId(Project& project, const std::string& job_id) {
+  Report(project.state.project_id, transition::InvalidJobId{});
+  std::string shown_id = TruncateUtf8(job_id, kMaxIdLength);  // what is kept and logged is bounded
+  if (project.logged_invalid_ids.size() < kMaxLoggedInvalidIds && project.logged_invalid_ids.insert(shown_id).second) {
+    log::Warn("Listed batch job has an invalid id; skipped",
+              {{"project_id", project.state.project_id}, {"job_id", QuoteForLog(shown_id)}});
+  }
+  return false;
+}
+
+void JobTracker::TrackListedJob(size_t project_index, const BatchJob& summary, std::set<std::string>& matched,
+                                Moment now) {
+  Project& project = projects_[project_index];
+  const std::string& project_id = project.state.project_id;
+  // Anything that came from the network is hostile until checked.
+  if (!IsSafePathSegment(summary.job_id)) {
+    LogInvalidId(project, summary.job_id);
+    return;
+  }
+  if (!InShard(summary.job_id, options_.shard, options_.total_shards)) return;
+  auto it = jobs_.find({project_id, summary.job_id});
+  const bool wanted = project.discovery_enabled && project.filter->Matches(summary, now.wall);
+  if (it == jobs_.end()) {
+    if (!wanted) return;
+    const bool back = dropped_.contains({project_id, summary.job_id});
+    Job& added = AddJob(project_index, summary.job_id, JobSource::kDiscovery);
+    const bool appeared_since_listed = project.state.listed && !back;
+    added.first_details = project.state.listed ? FirstDetails::kNews : FirstDetails::kBaseline;
+    // All of a new job's tasks finished while history was counted; not those of one back after a short absence.
+    added.count_first_tasks = appeared_since_listed;
+    if (project.state.listed) {
+      log::Info("Discovered batch job", {{"project_id", project_id}, {"job_id", summary.job_id}});
+    }
+    it = jobs_.find({project_id, summary.job_id});
+  } else if (!wanted && it->second.source == JobSource::kDiscovery) {
+    return;  // no longer matches the filters (too old, say): DropUnlisted lets it go
+  }
+  Job& job = it->second;
+  matched.insert(summary.job_id);
+  job.listed_this_round = true;
+  if (!job.listed || SummaryDiffers(*job.listed, summary)) job.fetches_for_listing = 0;
+  job.listed = summary;
+  Count(job, summary, ViewSource::kList);
+  SetExpired(job, job.source == JobSource::kDiscovery && FinishedLongAgo(summary, now));
+  if (job.expired) {
+    KeepListedSummary(job, summary);
+  } else if (!job.published->has_details) {
+    ShowListedValues(job, summary, now);
+  }
+}
+
+void JobTracker::AdvanceWatermark(Project& project, const std::optional<int64_t>& api_time, Moment now) {
+  if (!api_time || *api_time <= project.watermark) return;
+  if (*api_time > WholeSeconds(now.wall) + kMaxClockAheadSeconds) return;  // from the far future: bad data
+  project.watermark = *api_time;
+  ++watermark_version_;
+}
+
+// A discovered job whose series have outlived finished_job_retention: it stays known (a retry brings it back, and
+// its history is counted right), but it has no series and costs no API call.
+bool JobTracker::FinishedLongAgo(const BatchJob& summary, Moment now) const {
+  if (options_.finished_job_retention == Duration(0) || !IsFinishedStatus(summary.status)) return false;
+  if (!summary.status_last_updated_at) return false;
+  return FromApiSeconds(*summary.status_last_updated_at) < now.wall - options_.finished_job_retention;
+}
+
+void JobTracker::SetExpired(Job& job, bool expired) {
+  if (job.expired == expired) return;
+  job.expired = expired;
+  if (expired) queue_.Remove({projects_[job.project_index].state.project_id, job.job_id});
+  if (!expired) job.first_details = FirstDetails::kNews;  // retried: its details are a new job's, not background
+  log::Debug(expired ? "Batch job finished long ago: its series go" : "Batch job active again: its series return",
+             {{"project_id", projects_[job.project_index].state.project_id}, {"job_id", job.job_id}});
+}
+
+// An expired job keeps its summary only (no text, no tally): what a reload needs to carry it over.
+void JobTracker::KeepListedSummary(Job& job, const BatchJob& summary) {
+  const JobSnapshot& shown = *job.published;
+  if (shown.last_good && !shown.rendered && !shown.tally && !SummaryDiffers(*shown.last_good, summary)) return;
+  auto kept = std::make_shared<JobSnapshot>();
+  kept->project_id = shown.project_id;
+  kept->job_id = shown.job_id;
+  kept->source = shown.source;
+  kept->last_good = std::make_shared<const BatchJob>(summary);
+  job.published = std::move(kept);
+}
+
+// A job without details yet is shown with what the list says of it.
+void JobTracker::ShowListedValues(Job& job, const BatchJob& summary, Moment now) {
+  auto next = std::make_shared<JobSnapshot>(*job.published);
+  next->last_fetch_ok = true;
+  next->last_success = now.wall;
+  const bool changed = !next->last_good || SummaryDiffers(*next->last_good, summary) ||
+                       next->last_good->job_name != summary.job_name;
+  if (changed) {
+    next->last_good = std::make_shared<const BatchJob>(summary);
+    next->rendered = options_.render_job ? options_.render_job(*next, summary) : nullptr;
+  }
+  job.published = std::move(next);
+}
+
+// Discovered jobs that left the list (deleted) or no longer match stop being tracked; configured jobs the list
+// no longer shows stay, polled one by one again.
+void JobTracker::DropUnlisted(size_t project_index, const std::set<std::string>& matched, Moment now) {
+  const Project& project = projects_[project_index];
+  const std::string& project_id = project.state.project_id;
+  for (auto it = jobs_.lower_bound({project_id, ""}); it != jobs_.end() && it->first.first == project_id;) {
+    Job& job = it->second;
+    auto current = it++;
+    if (matched.count(job.job_id) != 0) continue;
+    if (job.source == JobSource::kConfig) {
+      job.listed.reset();
+    } else if (project.discovery_enabled && !job.in_flight) {
+      log::Info("Batch job no longer listed; dropped", {{"project_id", project_id}, {"job_id", job.job_id}});
+      DropDiscovered(current, now);
+    }
+  }
+}
+
+// ---- What to fetch ----
+
+std::optional<FetchReason> JobTracker::RefreshIfDue(const Job& job, std::string_view status, SteadyTime now) const {
+  if (!IsActiveStatus(status)) return std::nullopt;
+  return RefreshDue(job, now);
+}
+
+std::optional<FetchReason> JobTracker::RefreshDue(const Job& job, SteadyTime now) const {
+  if (options_.active_refresh_interval == Duration(0)) return FetchReason::kChanged;  // "every round", as asked
+  if (!job.details_at || now - *job.details_at >= options_.active_refresh_interval) return FetchReason::kRefresh;
+  return std::nullopt;
+}
+
+// Details that are older than the list (a lagging replica answered): once the fetches a list version may cost are
+// spent, they are re-read on the refresh schedule, finished job or not, so the job does not show old details forever.
+bool JobTracker::DetailsBehindList(const Job& job) const {
+  const BatchJob& shown = *job.published->last_good;
+  return job.listed && job.listed->status_last_updated_at && shown.status_last_updated_at &&
+         *shown.status_last_updated_at < *job.listed->status_last_updated_at;
+}
+
+std::optional<FetchReason> JobTracker::NeedsFetch(Job& job, SteadyTime now) const {
+  if (job.in_flight || job.expired) return std::nullopt;  // never queue a job twice
+  if (job.failures.rounds_to_skip > 0) {                 // backing off after repeated failures
+    --job.failures.rounds_to_skip;
+    return std::nullopt;
+  }
+  const JobSnapshot& shown = *job.published;
+  if (!shown.has_details) {
+    if (job.source == JobSource::kConfig || job.first_details == FirstDetails::kNews) return FetchReason::kNew;
+    const bool active = !shown.last_good || IsActiveStatus(shown.last_good->status);
+    if (!active) return FetchReason::kFillFinished;
+    // active_refresh_interval 0s asks for every active job every round: its first read included.
+    return options_.active_refresh_interval == Duration(0) ? FetchReason::kChanged : FetchReason::kFillActive;
+  }
+  if (job.render_stale) return FetchReason::kRefresh;
+  const Project& project = projects_[job.project_index];
+  const bool covered_by_list = job.listed && (project.discovery_enabled || job.listed_this_round);
+  if (covered_by_list) {
+    if (job.listed_this_round && SummaryDiffers(*job.listed, *shown.last_good) &&
+        job.fetches_for_listing < kMaxFetchesPerListing) {
+      return FetchReason::kChanged;
+    }
+    if (DetailsBehindList(job)) return RefreshDue(job, now);
+    return RefreshIfDue(job, job.listed->status, now);
+  }
+  if (job.source == JobSource::kDiscovery) return RefreshIfDue(job, shown.last_good->status, now);
+  // A configured job no list covers: nothing but its details can tell whether it changed.
+  if (IsActiveStatus(shown.last_good->status)) return FetchReason::kChanged;
+  if (!job.answered_at || now - *job.answered_at >= options_.terminal_recheck_interval) return FetchReason::kRefresh;
+  return std::nullopt;
+}
+
+// Whether this round's list says the job's details are current: it agrees with them (or they were read twice since
+// the list last changed), and the latest fetch did not fail; a job backing off after failures stays failed.
+bool JobTracker::ListConfirmsDetails(const Job& job) const {
+  const JobSnapshot& shown = *job.published;
+  if (!job.listed_this_round || !job.listed || !shown.has_details || !shown.last_good) return false;
+  if (job.in_flight || job.expired || !shown.last_fetch_ok) return false;
+  return !SummaryDiffers(*job.listed, *shown.last_good) || job.fetches_for_listing >= kMaxFetchesPerListing;
+}
+
+void JobTracker::QueueDueFetches(Moment now) {
+  for (auto& [key, job] : jobs_) {
+    std::optional<FetchReason> reason = NeedsFetch(job, now.steady);
+    if (reason) {
+      // Refreshes go oldest first; the others in the order they were asked for.
+      queue_.Push(key, *reason, *reason == FetchReason::kRefresh ? job.details_at.value_or(now.steady) : now.steady);
+    } else if (ListConfirmsDetails(job)) {
+      // The list confirms the details are current: that counts as a successful look at the job.
+      auto confirmed = std::make_shared<JobSnapshot>(*job.published);
+      confirmed->last_fetch_ok = true;
+      confirmed->last_success = now.wall;
+      job.published = std::move(confirmed);
+    }
+  }
+}
+
+void JobTracker::FinishRound(double seconds, bool overran) {
+  last_round_seconds_ = seconds;
+  has_completed_round_ = true;
+  if (overran) ++rounds_overrun_;
+}
+
+std::optional<JobTracker::FetchTicket> JobTracker::NextFetch(
+    const std::function<bool(const ProjectContext&, FetchReason)>& admit) {
+  auto next = queue_.Pop([&](const JobKey& key, FetchReason reason) {
+    return admit(*projects_[jobs_.at(key).project_index].context, reason);
+  });
+  if (!next) return std::nullopt;
+  Job& job = jobs_.at(next->first);
+  job.in_flight = true;
+  ++in_flight_;
+  if (IsUrgent(next->second)) ++urgent_in_flight_;
+  return FetchTicket{next->first, next->second, projects_[job.project_index].context};
+}
+
+// ---- Details ----
+
+void JobTracker::ApplyDetails(const FetchTicket& ticket, const Fetched<BatchJob>& result, Digest digest, Moment now) {
+  auto it = jobs_.find(ticket.key);
+  if (it == jobs_.end() || it->second.in_flight) {  // (an answer nobody asked for, in tests, is applied all the same)
+    --in_flight_;
+    if (IsUrgent(ticket.reason)) --urgent_in_flight_;
+  }
+  if (it == jobs_.end()) return;
+  Job& job = it->second;
+  job.in_flight = false;
+  if (!result.ok() && result.error().kind == ErrorKind::kCancelled) return;  // stopping: nothing was learnt
+  Project& project = projects_[job.project_index];
+  project.state.has_answered = true;
+  project.state.up = result.ok() || result.error().api_reachable();
+
+  if (!result.ok() && result.error().kind == ErrorKind::kNotFound && job.source == JobSource::kDiscovery) {
+    log::Info("Discovered batch job answers 404; dropped", {{"project_id", ticket.key.first},
+                                                           {"job_id", ticket.key.second}});
+    DropDiscovered(it, now);
+    return;
+  }
+  if (result.ok()) {
+    AdvanceWatermark(project, result->status_last_updated_at, now);
+    AdvanceWatermark(project, result->created_at, now);
+    Count(job, *result, ViewSource::kDetails);
+    if (digest.tally) {
+      CountTasks(job.history, *digest.tally, result->status_last_updated_at, FirstTasksAreNews(job, *result),
+                 options_.count_node_failures, ContextFor(job, *result), transitions_);
+      ++history_version_;
+    }
+    ShowDetails(job, *result, std::move(digest), now);
+  } else {
+    auto failed = std::make_shared<JobSnapshot>(*job.published);
+    failed->last_fetch_ok = false;
+    job.published = std::move(failed);
+  }
+  if (result.ok() || result.error().api_reachable()) job.answered_at = now.steady;
+  RecordOutcome(job, result);
+}
+
+// Details replace what is shown, unless they are older than the details shown already (a lagging replica).
+void JobTracker::ShowDetails(Job& job, const BatchJob& details, Digest digest, Moment now) {
+  const JobSnapshot& shown = *job.published;
+  const bool older = shown.has_details && shown.last_good && shown.last_good->status_last_updated_at &&
+                     details.status_last_updated_at &&
+                     *details.status_last_updated_at < *shown.last_good->status_last_updated_at;
+  auto next = std::make_shared<JobSnapshot>(shown);
+  next->last_fetch_ok = true;
+  next->last_success = now.wall;
+  if (!older) {
+    // With the text rendered, the tasks are not needed any more: keep the summary only (memory).
+    next->last_good = std::make_shared<const BatchJob>(digest.rendered ? SummaryOf(details) : details);
+    next->rendered = std::move(digest.rendered);
+    next->tally = std::move(digest.tally);
+    next->has_details = true;
+  }
+  job.published = std::move(next);
+  job.details_at = now.steady;
+  job.render_stale = false;
+  if (job.listed) ++job.fetches_for_listing;
+}
+
+// Failure back-off and logging: one warning when a job starts failing or fails differently, one info line when
+// it recovers; repeats of the same failure go to debug, so a job that stays broken does not flood the log.
+void JobTracker::RecordOutcome(Job& job, const Fetched<BatchJob>& result) {
+  FailureStreak& failures = job.failures;
+  const std::string previous_failure = failures.last_message;
+  failures.last_message = result.ok() ? "" : result.error().message;
+  failures.consecutive = result.ok() ? 0 : failures.consecutive + 1;
+  // 0, 1, 3, 3... rounds skipped after the 1st, 2nd, 3rd... failure in a row.
+  failures.rounds_to_skip = std::min((1 << std::min(std::max(failures.consecutive - 1, 0), 4)) - 1, kMaxSkippedRounds);
+
+  const std::string& project_id = projects_[job.project_index].state.project_id;
+  if (result.ok()) {
+    if (!previous_failure.empty()) log::Info("Job fetch recovered", {{"project_id", project_id}, {"job_id", job.job_id}});
+    return;
+  }
+  const FetchError& error = result.error();
+  const bool repeated = previous_failure == error.message;
+  if (repeated && !log::Enabled(log::Level::kDebug)) return;
+  log::Write(repeated ? log::Level::kDebug : log::Level::kWarn, "Job fetch failed",
+             {{"project_id", project_id},
+              {"job_id", job.job_id},
+              {"kind", ErrorKindName(error.kind)},
+              {"status", error.http_status},
+              {"request_id", RequestIdForLog(error)},
+              {"err", error.message}});
+}
+
+// ---- History ----
+
+CountContext JobTracker::ContextFor(const Job& job, const BatchJob& view) const {
+  const Project& project = projects_[job.project_index];
+  return CountContext{
+      .project_id = project.state.project_id, .job_type = view.job_type, .first_views_after = project.first_views_after};
+}
+
+void JobTracker::Count(Job& job, const BatchJob& view, ViewSource source) {
+  if (view.status.empty()) return;
+  const CountContext context = ContextFor(job, view);
+  if (!job.announced) {
+    job.announced = true;
+    transitions_.push_back({std::string(context.project_id), view.job_type, transition::Seen{}});
+  }
+  const JobHistory before = job.history;
+  const ViewOrder order = CountStatus(job.history, StatusView::Of(view, source), context, transitions_);
+  if (job.history != before) ++history_version_;
+  if (order == ViewOrder::kRecreated) {
+    job.count_first_tasks = true;
+    log::Info("Batch job was created again under the same id: counted as a new job",
+              {{"project_id", context.project_id}, {"job_id", job.job_id}});
+  }
+  if ((order == ViewOrder::kStale || order == ViewOrder::kConflict) && !job.stale_logged) {
+    job.stale_logged = true;
+    const StatusView& counted = *job.history.counted;
+    log::Warn("An answer older than what was already seen of a job is ignored (logged once per job)",
+              {{"project_id", context.project_id},
+               {"job_id", job.job_id},
+               {"source", ViewSourceName(source)},
+               {"status", view.status},
+               {"status_last_updated_at", view.status_last_updated_at.value_or(0)},
+               {"seen_status", counted.status},
+               {"seen_status_last_updated_at", counted.updated_at.value_or(0)},
+               {"seen_from", ViewSourceName(counted.source)}});
+  }
+}
+
+// Whether the tasks of a job's first details are news: it appeared while the exporter watched its project's list,
+// or it was created after history started (here, or after the watermark the stored history reached).
+bool JobTracker::FirstTasksAreNews(const Job& job, const BatchJob& details) const {
+  return job.count_first_tasks ||
+         (details.created_at && *details.created_at > projects_[job.project_index].first_views_after);
+}
+
+void JobTracker::Report(const std::string& project_id, TransitionEvent event) {
+  transitions_.push_back({project_id, "", std::move(event)});
+}
+
+void JobTracker::DropDiscovered(JobMap::iterator job, Moment now) {
+  if (job->second.history.counted && dropped_.size() < kMaxRememberedDropped) {
+    dropped_[job->first] = Dropped{std::move(job->second.history), now.steady};
+  }
+  EraseJob(job);
+}
+
+void JobTracker::ForgetDroppedLongAgo(SteadyTime now) {
+  const size_t before = dropped_.size();
+  std::erase_if(dropped_, [&](const auto& entry) { return now - entry.second.dropped_at >= kRememberDroppedFor; });
+  if (dropped_.size() != before) ++history_version_;
+}
+
+void JobTracker::EraseJob(JobMap::iterator job) {
+  queue_.Remove(job->first);
+  jobs_.erase(job);
+  ++history_version_;
+}
+
+std::shared_ptr<Snapshot> JobTracker::MakeSnapshot() const {
+  auto snapshot = std::make_shared<Snapshot>();
+  snapshot->projects.reserve(projects_.size());
+  for (const Project& project : projects_) snapshot->projects.push_back(project.state);
+  snapshot->jobs.reserve(jobs_.size());
+  for (const auto& [key, job] : jobs_) {
+    (job.expired ? snapshot->expired_jobs : snapshot->jobs).push_back(job.published);
+  }
+  snapshot->last_round_seconds = last_round_seconds_;
+  snapshot->has_completed_round = has_completed_round_;
+  snapshot->rounds_overrun = rounds_overrun_;
+  return snapshot;
+}
+
+}  // namespace ief

@@ -1,0 +1,202 @@
+// JobTracker: what the poller knows of its projects and jobs, and every decision it makes from that: which projects
+// to list, which jobs are worth a ShowBatchJob and why, what a list walk or a detail answer changes, what scrapes
+// see, and which transitions the history counts (history.h has the counting rules).
+//
+// Plain code: no threads, no locks, no clock of its own (each call is told the time). The Poller owns one, calls
+// it under its lock, does the I/O it asks for and hands the transitions on; tests drive it directly, step by step.
+//
+// What is fetched, in short (README "Spending the tenant's API quota"):
+//   - a job's details, when the list summary differs from what its last details showed (at most
+//     kMaxFetchesPerListing times per list version), when the job is new, or when an active job's details are older
+//     than active_refresh_interval;
+//   - in a project without a list this round, configured active jobs every round and finished ones every
+//     terminal_recheck_interval;
+//   - never a job twice at once; a job that keeps failing is skipped for 1, then 3 rounds.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "poll/discovery.h"
+#include "poll/fetch_queue.h"
+#include "poll/history.h"
+#include "poll/snapshot.h"
+#include "upstream/ief_client.h"
+#include "util/clock.h"
+#include "util/duration.h"
+
+namespace ief {
+
+struct TrackedProject {
+  std::shared_ptr<const ProjectContext> context;
+  std::vector<std::string> job_ids;  // explicit jobs (config)
+  DiscoveryConfig discovery;         // enabled = false: explicit jobs only
+};
+
+// Renders a job's exposition text (from its details or its list summary).
+using JobRenderHook = std::function<std::shared_ptr<const RenderedJob>(const JobSnapshot& identity,
+                                                                     const BatchJob& job)>;
+
+// The time a call happens at: steady time for intervals, wall time for what is shown and compared with the API.
+struct Moment {
+  SteadyTime steady;
+  WallTime wall;
+  static Moment Now(const Clock& clock) { return {clock.Steady(), clock.Wall()}; }
+};
+
+struct TrackerOptions {
+  Duration poll_interval = std::chrono::seconds(30);
+  Duration terminal_recheck_interval = std::chrono::minutes(10);
+  Duration active_refresh_interval = std::chrono::minutes(5);  // 0: every round, at urgent priority
+  int shard = 0;
+  int total_shards = 1;
+  long list_page_size = 100;
+  // When set, jobs are rendered as they arrive and only their summary is kept; else rendering happens at scrape.
+  JobRenderHook render_job = nullptr;
+  // A reload changed how jobs are rendered: carried-over details are fetched again (in the background).
+  bool rerender_carried_jobs = false;
+  // A discovered job's series go this long after it finished (its status_last_updated_at); 0: never.
+  Duration finished_job_retention = std::chrono::hours(72);
+  // History starts here for projects the carried history does not know (the process's start).
+  WallTime started_at{};
+  // Report failing nodes (and keep the ids of failed targets to tell new failures from known ones).
+  bool count_node_failures = false;
+};
+
+// A list summary that keeps differing from the details after this many fetches is left to the refresh schedule:
+// a list and a detail answer that disagree for good must not cost a call every round.
+inline constexpr int kMaxFetchesPerListing = 2;
+
+// A job that keeps failing is skipped for 1, then 3 rounds (at most this many) before it is asked again.
+inline constexpr int kMaxSkippedRounds = 3;
+
+// How long a dropped discovered job's history is remembered, and for how many jobs at most: one that comes back
+// (a walk skipped it while jobs were deleted, a transient 404) is not counted again.
+inline constexpr Duration kRememberDroppedFor = std::chrono::minutes(10);
+inline constexpr size_t kMaxRememberedDropped = 10000;
+
+class JobTracker {
+ public:
+  using JobKey = FetchQueue::Key;
+
+  // `previous`: the last snapshot of the poller this one replaces (a reload), whose jobs carry on without a gap.
+  // `history`: what was counted before (a reload's or the state file's); projects it does not know start now.
+  JobTracker(TrackerOptions options, std::vector<TrackedProject> projects, const Snapshot* previous,
+             HistoryState history, Moment now);
+  ~JobTracker();
+  JobTracker(const JobTracker&) = delete;
+  JobTracker& operator=(const JobTracker&) = delete;
+
+  // ---- A round ----
+  // Starts a round: the projects whose list is due now, in order.
+  std::vector<size_t> StartRound(Moment now);
+  std::shared_ptr<const ProjectContext> Context(size_t project_index) const;
+  // A project's list walk (or its failure).
+  void ApplyListing(size_t project_index, const Fetched<BatchJobList>& listing, Moment now);
+  // Queues the details worth a call now; jobs the list confirms count as freshly looked at.
+  void QueueDueFetches(Moment now);
+  void FinishRound(double seconds, bool overran);
+
+  // ---- Details ----
+  struct FetchTicket {
+    JobKey key;
+    FetchReason reason;
+    std::shared_ptr<const ProjectContext> project;
+  };
+  // The next fetch that `admit` lets go (urgent work first, see FetchQueue), marked in flight.
+  std::optional<FetchTicket> NextFetch(const std::function<bool(const ProjectContext&, FetchReason)>& admit);
+  // What a worker made of a job's details before handing them in: its text and its tasks' tally.
+  struct Digest {
+    std::shared_ptr<const RenderedJob> rendered;
+    std::shared_ptr<const TaskTally> tally;
+  };
+  void ApplyDetails(const FetchTicket& ticket, const Fetched<BatchJob>& result, Digest digest, Moment now);
+
+  // ---- Outputs ----
+  std::shared_ptr<Snapshot> MakeSnapshot() const;
+  // Transitions decided since the last call, in order.
+  std::vector<Transition> TakeTransitions() { return std::exchange(transitions_, {}); }
+  bool HasTransitions() const { return !transitions_.empty(); }
+  // Everything counted so far, for the next tracker or the state file.
+  HistoryState History() const;
+  // Grows whenever what History() says of jobs changes: worth saving soon.
+  uint64_t history_version() const { return history_version_; }
+  // Grows when only a project's watermark moved: worth saving now and then (an older one only makes a restart
+  // judge jobs it never saw against an earlier point).
+  uint64_t watermark_version() const { return watermark_version_; }
+
+  size_t urgent_pending() const { return queue_.urgent() + urgent_in_flight_; }
+  bool idle() const { return queue_.empty() && in_flight_ == 0; }
+
+ private:
+  struct Job;
+  struct Project;
+  struct Dropped {
+    JobHistory history;
+    SteadyTime dropped_at;
+  };
+  using JobMap = std::map<JobKey, Job>;
+
+  Job& AddJob(size_t project_index, const std::string& job_id, JobSource source);
+  void AdoptHistory(HistoryState history);
+  void SeedFrom(const Snapshot& previous, Moment now);
+  void ForgetUnclaimedHistory(size_t project_index, Moment now);
+  bool ListDue(const Project& project, SteadyTime now) const;
+
+  // Lists.
+  std::vector<const BatchJob*> NewestViewPerJob(size_t project_index, const BatchJobList& listing);
+  void TrackListedJob(size_t project_index, const BatchJob& summary, std::set<std::string>& matched, Moment now);
+  bool LogInvalidId(Project& project, const std::string& job_id);
+  void DropUnlisted(size_t project_index, const std::set<std::string>& matched, Moment now);
+  void ShowListedValues(Job& job, const BatchJob& summary, Moment now);
+  void KeepListedSummary(Job& job, const BatchJob& summary);
+  bool FinishedLongAgo(const BatchJob& summary, Moment now) const;
+  void SetExpired(Job& job, bool expired);
+  void AdvanceWatermark(Project& project, const std::optional<int64_t>& api_time, Moment now);
+
+  // What to fetch.
+  std::optional<FetchReason> NeedsFetch(Job& job, SteadyTime now) const;
+  std::optional<FetchReason> RefreshIfDue(const Job& job, std::string_view status, SteadyTime now) const;
+  std::optional<FetchReason> RefreshDue(const Job& job, SteadyTime now) const;
+  bool DetailsBehindList(const Job& job) const;
+  bool ListConfirmsDetails(const Job& job) const;
+
+  // Details.
+  void ShowDetails(Job& job, const BatchJob& details, Digest digest, Moment now);
+  void RecordOutcome(Job& job, const Fetched<BatchJob>& result);
+
+  // History.
+  void Count(Job& job, const BatchJob& view, ViewSource source);
+  CountContext ContextFor(const Job& job, const BatchJob& view) const;
+  bool FirstTasksAreNews(const Job& job, const BatchJob& details) const;
+  void Report(const std::string& project_id, TransitionEvent event);
+
+  void DropDiscovered(JobMap::iterator job, Moment now);
+  void ForgetDroppedLongAgo(SteadyTime now);
+  void EraseJob(JobMap::iterator job);
+
+  TrackerOptions options_;
+  std::vector<Project> projects_;
+  JobMap jobs_;  // sorted, so snapshots come out in a stable order
+  // History of jobs no tracked job holds: dropped lately (forgotten after kRememberDroppedFor), or carried over and
+  // not claimed yet (kept until the project's first listing shows whether the job is still there).
+  std::map<JobKey, Dropped> dropped_;
+  std::map<JobKey, JobHistory> unclaimed_;
+  FetchQueue queue_;
+  size_t in_flight_ = 0;
+  size_t urgent_in_flight_ = 0;
+  double last_round_seconds_ = 0;
+  bool has_completed_round_ = false;
+  uint64_t rounds_overrun_ = 0;
+  std::vector<Transition> transitions_;
+  uint64_t history_version_ = 0;
+  uint64_t watermark_version_ = 0;
+};
+
+}  // namespace ief

@@ -1,0 +1,334 @@
+// Rollout history end to end: ief_simulator made to lag, repeat itself and move timestamps backwards, the exporter
+// reloaded, killed and restarted with --storage.path; every history counter must equal the real transitions, added
+// up across restarts as Prometheus's increase() adds across a counter reset.
+#include <catch2/catch.hpp>
+#include <signal.h>
+
+#include <filesystem>
+#include <random>
+#include <thread>
+
+#include "support/fixtures.h"
+#include "support/integration.h"
+
+using namespace ief::testing;
+
+namespace {
+
+constexpr const char* kProject = "0123456789abcdef0123456789abcdef";
+using Metrics = std::map<std::string, double>;
+
+long Now() { return static_cast<long>(time(nullptr)); }
+
+const char* kTwoTasksOneFailed =
+    R"([{"task_id":"a","status":"Successful","target_id":"n-a"},)"
+    R"({"task_id":"b","status":"Failed","reason":"image pull failed","target_id":"n-b"}])";
+const char* kTwoTasksRunning =
+    R"([{"task_id":"a","status":"Running","target_id":"n-a"},{"task_id":"b","status":"Running","target_id":"n-b"}])";
+
+std::string Doc(const std::string& id, const std::string& status, long updated, long created,
+                const std::string& tasks = "[]") {
+  return R"({"job_id":")" + id + R"(","job_name":"rollout-)" + id +
+         R"(","job_type":"deployment_upgrade","status":")" + status + R"(","created_at":)" + std::to_string(created) +
+         R"(,"status_last_updated_at":)" + std::to_string(updated) + R"(,"tasks":)" + tasks + "}";
+}
+
+void Put(const RunningProcess& sim, const std::string& id, const std::string& document) {
+  REQUIRE(Http("PUT", sim.url + "/sim/jobs/" + id, document).status == 200);
+}
+
+std::string Config(const std::string& endpoint, const std::string& extra_global = "") {
+  return "global:\n  poll_interval: 1s\n  request_timeout: 3s\n" + extra_global + "projects:\n  - project_id: " +
+         kProject + "\n    endpoint: " + endpoint + "\n    auth: {token: demo-token}\n    discovery:\n      enabled: true\n";
+}
+
+// The sum of every series of a family (name{...}).
+double Sum(const Metrics& metrics, const std::string& family) {
+  double sum = 0;
+  for (const auto& [series, value] : metrics) {
+    if (series.starts_with(family + "{") || series == family) sum += value;
+  }
+  return sum;
+}
+
+std::string Finished(const std::string& status) {
+  return std::string("ief_batch_jobs_finished_total{job_type=\"deployment_upgrade\",project_id=\"") + kProject +
+         "\",status=\"" + status + "\"}";
+}
+
+// Waits until the exporter has read the list `walks` more times (each walk is one page here).
+void WaitForListWalks(const RunningProcess& sim, long walks) {
+  const long target = SimulatorCount(sim, "list") + walks;
+  REQUIRE(Eventually([&] { return SimulatorCount(sim, "list") >= target; }));
+}
+
+// Remembers every counter-like series (counters, histogram buckets, sums and counts) and notes any that went down.
+struct CounterWatch {
+  Metrics last;
+  std::vector<std::string> decreased;
+  void Observe(const Metrics& metrics) {
+    for (const auto& [series, value] : metrics) {
+      const std::string name = series.substr(0, series.find('{'));
+      if (!name.ends_with("_total") && !name.ends_with("_bucket") && !name.ends_with("_count") &&
+          !name.ends_with("_sum")) {
+        continue;
+      }
+      if (name.starts_with("process_")) continue;
+      auto it = last.find(series);
+      if (it != last.end() && value < it->second) decreased.push_back(series);
+      last[series] = value;
+    }
+  }
+};
+
+}  // namespace
+
+TEST_CASE("history: each transition counted once while the API lags, repeats itself and goes backwards, across reloads") {
+  RunningProcess sim = StartListening({IEF_SIMULATOR_BIN, "--web.listen-address=127.0.0.1:0",
+                                       std::string("--project-id=") + kProject, "--jobs=0"});
+  REQUIRE_FALSE(sim.url.empty());
+  const long t = Now();
+  for (int i = 0; i < 6; ++i) Put(sim, "job-" + std::to_string(i), Doc("job-" + std::to_string(i), "Running", t - 10, t - 100));
+  TempFile config(Config(sim.url), ".yml");
+  RunningProcess exporter = StartExporter(config.path());
+  INFO(exporter.process->Output());
+  REQUIRE_FALSE(exporter.url.empty());
+
+  CounterWatch watch;
+  auto observe = [&] {
+    Metrics metrics = Scrape(exporter);
+    watch.Observe(metrics);
+    return metrics;
+  };
+  auto value = [&](const std::string& series) { return Value(observe(), series).value_or(-1); };
+  const std::string retries = std::string("ief_batch_job_retries_total{job_type=\"deployment_upgrade\",project_id=\"") +
+                              kProject + "\"}";
+  // A read replica three seconds behind, and every walk showing each job twice: as it is and as it was.
+  REQUIRE(Http("PUT", sim.url + "/sim/consistency", R"({"details_lag_ms": 3000, "duplicate_list_items": true})").status ==
+          200);
+
+  // Three jobs fail.
+  for (int i = 0; i < 3; ++i) Put(sim, "job-" + std::to_string(i), Doc("job-" + std::to_string(i), "Failed", t + 1, t - 100));
+  CHECK(Eventually([&] { return value(Finished("Failed")) == 3; }));
+
+  // A reload, and job 0's status_last_updated_at moving backwards three times.
+  exporter.process->Signal(SIGHUP);
+  for (int back = 1; back <= 3; ++back) {
+    Put(sim, "job-0", Doc("job-0", "Failed", t + 1 - back, t - 100));
+    WaitForListWalks(sim, 2);
+  }
+  CHECK(value(Finished("Failed")) == 3);
+
+  // Job 1 retried, then successful.
+  Put(sim, "job-1", Doc("job-1", "Running", t + 5, t - 100));
+  CHECK(Eventually([&] { return value(retries) == 1; }));
+  Put(sim, "job-1", Doc("job-1", "Successful", t + 6, t - 100));
+  CHECK(Eventually([&] { return value(Finished("Successful")) == 1; }));
+
+  // Job 2 deleted and created again under the same id: a new job, whose failure counts, and no retry.
+  REQUIRE(Http("DELETE", sim.url + "/sim/jobs/job-2").status == 200);
+  WaitForListWalks(sim, 2);
+  Put(sim, "job-2", Doc("job-2", "Running", t + 7, t + 7));
+  WaitForListWalks(sim, 2);
+  Put(sim, "job-2", Doc("job-2", "Failed", t + 8, t + 7));
+  CHECK(Eventually([&] { return value(Finished("Failed")) == 4; }));
+
+  // Job 3 fails while its ShowBatchJob answers 500, then three reloads: still one finish.
+  REQUIRE(Http("PUT", sim.url + "/sim/faults/job-3", R"({"kind":"http_500"})").status == 200);
+  Put(sim, "job-3", Doc("job-3", "Failed", t + 9, t - 100));
+  CHECK(Eventually([&] { return value(Finished("Failed")) == 5; }));
+  for (int reload = 0; reload < 3; ++reload) {
+    exporter.process->Signal(SIGHUP);
+    WaitForListWalks(sim, 3);
+    CHECK(value(Finished("Failed")) == 5);
+  }
+
+  const Metrics metrics = observe();
+  CHECK(Value(metrics, Finished("Failed")) == 5);
+  CHECK(Value(metrics, Finished("Successful")) == 1);
+  CHECK(Value(metrics, retries) == 1);
+  CHECK(Sum(metrics, "ief_batch_job_duration_seconds_count") == 6);
+  CHECK(Sum(metrics, "ief_discovery_duplicate_jobs_total") > 0);
+  CHECK(Sum(metrics, "ief_api_stale_answers_total") > 0);
+  CHECK(watch.decreased.empty());
+}
+
+TEST_CASE("history: the overrun counter and the round duration survive a reload") {
+  RunningProcess sim = StartListening({IEF_SIMULATOR_BIN, "--web.listen-address=127.0.0.1:0",
+                                       std::string("--project-id=") + kProject, "--jobs=0"});
+  REQUIRE_FALSE(sim.url.empty());
+  Put(sim, "slow", Doc("slow", "Running", Now(), Now() - 100));
+  REQUIRE(Http("PUT", sim.url + "/sim/faults/slow", R"({"kind":"delay","delay_ms":1300})").status == 200);
+  TempFile config("global:\n  poll_interval: 1s\n  request_timeout: 3s\nprojects:\n  - project_id: " +
+                      std::string(kProject) + "\n    endpoint: " + sim.url + "\n    auth: {token: demo-token}\n"
+                      "    jobs: [slow]\n",
+                  ".yml");
+  RunningProcess exporter = StartExporter(config.path());
+  REQUIRE_FALSE(exporter.url.empty());
+  REQUIRE(Eventually([&] { return Value(Scrape(exporter), "ief_poll_rounds_overrun_total").value_or(0) >= 2; }));
+  const double overruns = *Value(Scrape(exporter), "ief_poll_rounds_overrun_total");
+  exporter.process->Signal(SIGHUP);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  int scrapes = 0;
+  while (std::chrono::steady_clock::now() < until) {
+    const Metrics metrics = Scrape(exporter);
+    CHECK(Value(metrics, "ief_poll_rounds_overrun_total").value_or(-1) >= overruns);
+    CHECK(Value(metrics, "ief_poll_round_duration_seconds").has_value());
+    ++scrapes;
+  }
+  CHECK(scrapes > 10);
+  CHECK(Eventually([&] { return Value(Scrape(exporter), "ief_exporter_config_last_reload_successful") == 1.0; }));
+}
+
+TEST_CASE("history survives restarts: what finished during a kill -9 or a graceful restart counts once") {
+  RunningProcess sim = StartListening({IEF_SIMULATOR_BIN, "--web.listen-address=127.0.0.1:0",
+                                       std::string("--project-id=") + kProject, "--jobs=0"});
+  REQUIRE_FALSE(sim.url.empty());
+  const long t = Now();
+  auto id = [](int i) { return "job-" + std::to_string(i); };
+  for (int i = 0; i < 20; ++i) Put(sim, id(i), Doc(id(i), "Running", t - 10, t - 100, kTwoTasksRunning));
+  auto finish = [&](int from, int to) {
+    for (int i = from; i < to; ++i) Put(sim, id(i), Doc(id(i), "Failed", Now(), t - 100, kTwoTasksOneFailed));
+  };
+  TempDirectory storage;
+  TempFile config(Config(sim.url), ".yml");
+  const std::vector<std::string> storage_flag = {"--storage.path=" + storage.path()};
+  const std::string tasks = "ief_batch_tasks_finished_total";
+  auto settled = [&](const RunningProcess& exporter, double jobs, double finished_tasks) {
+    return Eventually([&] {
+      const Metrics metrics = Scrape(exporter);
+      return Value(metrics, Finished("Failed")) == jobs && Sum(metrics, tasks) == finished_tasks;
+    });
+  };
+
+  RunningProcess first = StartExporter(config.path(), storage_flag);
+  REQUIRE_FALSE(first.url.empty());
+  // Every job's first details are in (its tasks' baseline) before anything finishes.
+  REQUIRE(Eventually([&] { return Sum(Scrape(first), "ief_batch_job_tasks_by_status") == 40; }));
+  finish(0, 5);
+  CHECK(settled(first, 5, 10));
+  first.process->Stop(SIGKILL);
+
+  finish(5, 10);  // while it is down
+  RunningProcess second = StartExporter(config.path(), storage_flag);
+  INFO(second.process->Output());
+  REQUIRE_FALSE(second.url.empty());
+  CHECK(settled(second, 5, 10));  // 5 + 5 across the kill
+  CHECK(second.process->Stop(SIGTERM) == 0);
+
+  finish(10, 13);  // during a graceful restart
+  RunningProcess third = StartExporter(config.path(), storage_flag);
+  REQUIRE_FALSE(third.url.empty());
+  CHECK(settled(third, 3, 6));  // 5 + 5 + 3
+  WaitForListWalks(sim, 3);
+  CHECK(Value(Scrape(third), Finished("Failed")) == 3);  // and nothing more
+  const std::string page = Http("GET", third.url + "/").body;
+  CHECK(page.find("History counted since") != std::string::npos);
+}
+
+TEST_CASE("history: kills at random moments during a rollout never count a job twice") {
+  RunningProcess sim = StartListening({IEF_SIMULATOR_BIN, "--web.listen-address=127.0.0.1:0",
+                                       std::string("--project-id=") + kProject, "--jobs=0"});
+  REQUIRE_FALSE(sim.url.empty());
+  const long t = Now();
+  constexpr int kJobs = 30;
+  auto id = [](int i) { return "job-" + std::to_string(i); };
+  for (int i = 0; i < kJobs; ++i) Put(sim, id(i), Doc(id(i), "Running", t - 10, t - 100));
+  TempDirectory storage;
+  TempFile config(Config(sim.url), ".yml");
+  const std::vector<std::string> storage_flag = {"--storage.path=" + storage.path()};
+
+  RunningProcess exporter = StartExporter(config.path(), storage_flag);
+  REQUIRE_FALSE(exporter.url.empty());
+  std::thread rollout([&] {  // one job fails every 400 ms, from now on
+    for (int i = 0; i < kJobs; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(400));
+      Http("PUT", sim.url + "/sim/jobs/" + id(i), Doc(id(i), "Failed", Now(), t - 100));
+    }
+  });
+  std::mt19937 random(20261204);
+  double counted = 0;  // what Prometheus would add up: each life's last scraped value
+  std::string lives;
+  for (int life = 0; life < 6; ++life) {
+    if (life > 0) exporter = StartExporter(config.path(), storage_flag);
+    REQUIRE_FALSE(exporter.url.empty());
+    const bool last = life == 5;
+    const auto until = std::chrono::steady_clock::now() +
+                       std::chrono::milliseconds(last ? 0 : std::uniform_int_distribution<int>(800, 4000)(random));
+    double seen = 0;
+    while (std::chrono::steady_clock::now() < until) {
+      seen = Value(Scrape(exporter), Finished("Failed")).value_or(seen);
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (last) {
+      rollout.join();
+      Eventually([&] { return counted + Value(Scrape(exporter), Finished("Failed")).value_or(0) >= kJobs; });
+      WaitForListWalks(sim, 3);
+      seen = Value(Scrape(exporter), Finished("Failed")).value_or(0);
+    }
+    lives += " " + std::to_string(static_cast<int>(seen));
+    counted += seen;
+    exporter.process->Stop(SIGKILL);
+  }
+  INFO("counted in each life:" << lives);
+  CHECK(counted <= kJobs);      // never twice
+  // A kill can only lose what was saved and published but not scraped yet: here a few jobs at most.
+  CHECK(counted >= kJobs - 3);
+}
+
+TEST_CASE("history: a damaged state file is moved aside, the exporter serves, and old finishes are not counted") {
+  RunningProcess sim = StartListening({IEF_SIMULATOR_BIN, "--web.listen-address=127.0.0.1:0",
+                                       std::string("--project-id=") + kProject, "--jobs=0"});
+  REQUIRE_FALSE(sim.url.empty());
+  Put(sim, "old", Doc("old", "Failed", Now() - 3600, Now() - 7200));
+  TempDirectory storage;
+  const std::string state = storage / "history-shard-0.json";
+  for (const std::string& damage : {std::string(""), std::string("{\"format\":\"ief_exporter history\",\"vers"),
+                                    std::string("\x89PNG\r\n\x1a\n garbage")}) {
+    { std::ofstream(state, std::ios::binary) << damage; }
+    TempFile config(Config(sim.url), ".yml");
+    RunningProcess exporter = StartExporter(config.path(), {"--storage.path=" + storage.path()});
+    INFO(exporter.process->Output());
+    REQUIRE_FALSE(exporter.url.empty());
+    const Metrics metrics = Scrape(exporter);
+    CHECK(Value(metrics, "ief_exporter_state_read_errors_total") == 1);
+    CHECK(Sum(metrics, "ief_batch_jobs_finished_total") == 0);
+    CHECK(exporter.process->Stop(SIGTERM) == 0);
+    CHECK(std::filesystem::exists(state));  // written afresh at the stop
+  }
+  int aside = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(storage.path())) {
+    aside += entry.path().filename().string().find(".bad-") != std::string::npos;
+  }
+  CHECK(aside >= 1);  // moved aside (two within one second share a name)
+}
+
+TEST_CASE("history: an unwritable storage path is logged and counted, and the exporter serves") {
+  RunningProcess sim = StartListening({IEF_SIMULATOR_BIN, "--web.listen-address=127.0.0.1:0",
+                                       std::string("--project-id=") + kProject, "--jobs=0"});
+  REQUIRE_FALSE(sim.url.empty());
+  Put(sim, "a", Doc("a", "Running", Now() - 10, Now() - 100));
+  TempFile config(Config(sim.url), ".yml");
+  RunningProcess exporter = StartExporter(config.path(), {"--storage.path=/proc/ief-exporter-cannot-write-here"});
+  INFO(exporter.process->Output());
+  REQUIRE_FALSE(exporter.url.empty());
+  Put(sim, "a", Doc("a", "Failed", Now(), Now() - 100));
+  CHECK(Eventually([&] {
+    const Metrics metrics = Scrape(exporter);
+    return Value(metrics, Finished("Failed")) == 1 && Value(metrics, "ief_exporter_state_write_errors_total") >= 1;
+  }));
+  CHECK(exporter.process->Stop(SIGTERM) == 0);
+}
+
+TEST_CASE("history: two exporters never share a storage path") {
+  RunningProcess sim = StartListening({IEF_SIMULATOR_BIN, "--web.listen-address=127.0.0.1:0",
+                                       std::string("--project-id=") + kProject, "--jobs=0"});
+  TempDirectory storage;
+  TempFile config(Config(sim.url), ".yml");
+  RunningProcess first = StartExporter(config.path(), {"--storage.path=" + storage.path()});
+  REQUIRE_FALSE(first.url.empty());
+  ChildProcess second({IEF_EXPORTER_BIN, "--config.file=" + config.path(), "--web.listen-address=127.0.0.1:0",
+                       "--storage.path=" + storage.path()});
+  CHECK(second.WaitForExit() == 1);
+  CHECK(second.Output().find("is locked") != std::string::npos);
+}

@@ -1,0 +1,298 @@
+// The counting rules as a table: given this sequence of list walks, detail answers, reloads and restarts, expect
+// exactly these transitions. Each row drives a JobTracker directly (no threads, no sockets), as the poller would.
+#include "poll/job_tracker.h"
+
+#include <catch2/catch.hpp>
+
+#include "poll/history_file.h"
+#include "support/manual_clock.h"
+
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr int64_t kStart = 1700000000;    // the exporter starts here (the tracker's started_at)
+constexpr int64_t kCreated = kStart - 600;  // jobs were created ten minutes before that, unless a row says otherwise
+
+struct TaskSpec {
+  std::string status;
+  std::string reason;
+};
+
+// A job as the API shows it: `updated` and `created` are offsets from kStart.
+ief::BatchJob View(const std::string& status, int64_t updated, int64_t created = kCreated - kStart,
+                   std::vector<TaskSpec> tasks = {}, const std::string& id = "j") {
+  ief::BatchJob job;
+  job.job_id = id;
+  job.job_name = "name-" + id;
+  job.job_type = "node_upgrade";
+  job.status = status;
+  job.status_last_updated_at = kStart + updated;
+  job.created_at = kStart + created;
+  job.has_tasks = !tasks.empty();
+  int n = 0;
+  for (const TaskSpec& spec : tasks) {
+    ief::BatchTask task;
+    task.task_id = "t" + std::to_string(n);
+    task.target_id = "node-" + std::to_string(n++);
+    task.status = spec.status;
+    task.reason = spec.reason;
+    job.tasks.push_back(task);
+  }
+  return job;
+}
+
+ief::BatchJob Untimed(ief::BatchJob job) {
+  job.status_last_updated_at.reset();
+  return job;
+}
+
+struct Step {
+  enum class Kind { kList, kDetails, kDetailsFail, kReload, kRestart, kWait };
+  Kind kind;
+  std::vector<ief::BatchJob> views;    // kList: the walk's items; kDetails: the one answer
+  std::vector<std::string> expected;   // transitions in order ("seen" left out)
+  std::chrono::seconds wait{30};       // time that passes before the step
+};
+
+Step List(std::vector<ief::BatchJob> items, std::vector<std::string> expected = {}) {
+  return {Step::Kind::kList, std::move(items), std::move(expected)};
+}
+Step Details(ief::BatchJob answer, std::vector<std::string> expected = {}) {
+  return {Step::Kind::kDetails, {std::move(answer)}, std::move(expected)};
+}
+Step DetailsFail() { return {Step::Kind::kDetailsFail, {}, {}}; }
+Step Reload(std::vector<std::string> expected = {}) { return {Step::Kind::kReload, {}, std::move(expected)}; }
+// A graceful restart: the history saved (through the state file's encoding) and read back by a new process.
+Step Restart() { return {Step::Kind::kRestart, {}, {}}; }
+Step Wait(std::chrono::seconds seconds) { return {Step::Kind::kWait, {}, {}, seconds}; }
+
+struct Row {
+  std::string name;
+  std::vector<Step> steps;
+};
+
+// Drives one JobTracker (and the ones that replace it) through a row's steps.
+class Harness {
+ public:
+  Harness() { Build(nullptr, {}); }
+
+  std::vector<std::string> Run(const Step& step) {
+    clock_.Advance(step.wait);
+    const ief::Moment now = ief::Moment::Now(clock_);
+    switch (step.kind) {
+      case Step::Kind::kList: {
+        tracker_->StartRound(now);
+        ief::BatchJobList list;
+        list.jobs = step.views;
+        list.job_count = static_cast<int64_t>(list.jobs.size());
+        tracker_->ApplyListing(0, list, now);
+        break;
+      }
+      case Step::Kind::kDetails:
+      case Step::Kind::kDetailsFail: {
+        ief::JobTracker::FetchTicket ticket{{"p", "j"}, ief::FetchReason::kChanged, tracker_->Context(0)};
+        if (step.kind == Step::Kind::kDetailsFail) {
+          tracker_->ApplyDetails(ticket, ief::FetchError{.kind = ief::ErrorKind::kHttpStatus, .message = "HTTP 500"},
+                                 {}, now);
+        } else {
+          const ief::BatchJob& answer = step.views.front();
+          auto tally = std::make_shared<const ief::TaskTally>(ief::TallyTasks(answer));
+          tracker_->ApplyDetails(ticket, answer, {.tally = answer.has_tasks ? tally : nullptr}, now);
+        }
+        break;
+      }
+      case Step::Kind::kReload: {
+        auto previous = tracker_->MakeSnapshot();
+        Build(previous.get(), tracker_->History());
+        break;
+      }
+      case Step::Kind::kRestart: {
+        ief::Result<ief::HistoryState> read = ief::DecodeHistory(ief::EncodeHistory(tracker_->History()));
+        REQUIRE(read.ok());
+        options_.started_at = clock_.Wall();
+        Build(nullptr, ief::ResumeAfterRestart(*read));
+        break;
+      }
+      case Step::Kind::kWait:
+        break;
+    }
+    std::vector<std::string> described;
+    for (const ief::Transition& transition : tracker_->TakeTransitions()) {
+      std::string text = ief::Describe(transition);
+      if (text != "seen") described.push_back(text);
+    }
+    return described;
+  }
+
+  ief::JobTracker& tracker() { return *tracker_; }
+
+ private:
+  void Build(const ief::Snapshot* previous, ief::HistoryState history) {
+    if (options_.started_at == ief::WallTime{}) options_.started_at = clock_.Wall();
+    options_.count_node_failures = true;
+    auto context = std::make_shared<ief::ProjectContext>();
+    context->project_id = "p";
+    ief::TrackedProject project{context, {}, {}};
+    project.discovery.enabled = true;
+    project.discovery.interval = 0s;
+    tracker_ = std::make_unique<ief::JobTracker>(options_, std::vector<ief::TrackedProject>{project}, previous,
+                                                 std::move(history), ief::Moment::Now(clock_));
+  }
+
+  ief::testing::ManualClock clock_{static_cast<double>(kStart)};
+  ief::TrackerOptions options_;
+  std::unique_ptr<ief::JobTracker> tracker_;
+};
+
+const TaskSpec kOk{"Successful", ""};
+const TaskSpec kRunning{"Running", ""};
+const TaskSpec kPullFailed{"Failed", "image pull failed"};
+const TaskSpec kOffline{"Failed", "node is offline"};
+
+const std::vector<Row>& Rows() {
+  static const std::vector<Row> rows = {
+      // ---- The README's counting rules ----
+      {"a start-up that lists an old finished job counts nothing",
+       {List({View("Failed", -3600)}), List({View("Failed", -3600)})}},
+      {"a job followed from Running to Failed counts one finish with its duration",
+       {List({View("Running", -60)}), List({View("Failed", 300)}, {"finished Failed 900"}),
+        List({View("Failed", 300)})}},
+      {"a job first seen finished after the start counts",
+       {List({View("Successful", 5)}, {"finished Successful 605"})}},
+      {"Waiting to Running observes the wait",
+       {List({View("Waiting", -10)}), List({View("Running", 50)}, {"started 650"})}},
+      {"a job first seen running after the start observes its wait",
+       {List({View("Running", 20, 10)}, {"started 10"})}},
+      {"a retry seen running, then a success: one retry, one finish",
+       {List({View("Failed", -3600)}), List({View("Running", 100)}, {"retried"}),
+        List({View("Successful", 200)}, {"finished Successful 800"})}},
+      {"a retry and a new finish between two looks show only as a new time: one retry, one finish",
+       {List({View("Failed", 10)}, {"finished Failed 610"}), List({View("Failed", 900)}, {"retried", "finished Failed 1500"})}},
+      {"re-reads of an unchanged job, by list and by details, count nothing",
+       {List({View("Running", -60)}), Details(View("Running", -60)), List({View("Running", -60)}),
+        Details(View("Running", -60))}},
+      {"a status change within the same second counts when it moves forward",
+       {List({View("Running", 100)}, {"started 700"}), List({View("Failed", 100)}, {"finished Failed 700"})}},
+      {"without status_last_updated_at, every change of status counts",
+       {List({Untimed(View("Running", 0))}), List({Untimed(View("Failed", 0))}, {"finished Failed -"}),
+        List({Untimed(View("Running", 0))}, {"retried"})}},
+
+      // ---- The adversarial rounds ----
+      {"a finish while the details answer 500, then three reloads: one finish",
+       {List({View("Running", -60)}), DetailsFail(), List({View("Failed", 60)}, {"finished Failed 660"}),
+        DetailsFail(), Reload(), List({View("Failed", 60)}), Reload(), List({View("Failed", 60)}), Reload(),
+        List({View("Failed", 60)}), Details(View("Failed", 60))}},
+      {"details lagging the list: the older answer is stale, not a retry",
+       {List({View("Running", -60)}), List({View("Failed", 120)}, {"finished Failed 720"}),
+        Details(View("Running", -60), {"stale details"}), Details(View("Failed", 120)), List({View("Failed", 120)})}},
+      {"a finished job's status_last_updated_at moving backwards nine times counts nothing",
+       {List({View("Failed", 1000)}, {"finished Failed 1600"}), List({View("Failed", 999)}, {"stale list"}),
+        List({View("Failed", 998)}, {"stale list"}), List({View("Failed", 997)}, {"stale list"}),
+        List({View("Failed", 996)}, {"stale list"}), List({View("Failed", 995)}, {"stale list"}),
+        List({View("Failed", 994)}, {"stale list"}), List({View("Failed", 993)}, {"stale list"}),
+        List({View("Failed", 992)}, {"stale list"}), List({View("Failed", 991)}, {"stale list"})}},
+      {"a job listed twice in one walk with two statuses is one job: the newest view wins, the conflict counted",
+       {List({View("Running", -60)}),
+        List({View("Running", -60), View("Failed", 100)}, {"duplicate", "finished Failed 700"}),
+        List({View("Failed", 100), View("Running", -60)}, {"duplicate"}),
+        List({View("Running", -60), View("Failed", 100)}, {"duplicate"})}},
+      {"a job deleted and created again under the same id is a new job, not a retry",
+       {List({View("Failed", 100, -300)}, {"finished Failed 400"}), List({}),
+        List({View("Running", 200, 150)}, {"started 50"}), List({View("Successful", 400, 150)}, {"finished Successful 250"})}},
+      {"a stale view of the job's earlier incarnation counts nothing",
+       {List({View("Running", 200, 150)}, {"started 50"}), Details(View("Failed", 100, -300), {"stale details"})}},
+      {"a status_last_updated_at in the year 2286: the finish counts, its duration is rejected",
+       {List({View("Running", -60)}),
+        List({View("Failed", 9'999'999'999LL - kStart)}, {"implausible duration", "finished Failed -"})}},
+      {"a finish before its creation: the duration is rejected",
+       {List({View("Running", -60, 500)}), List({View("Failed", 100, 500)}, {"implausible duration", "finished Failed -"})}},
+      {"the same time with a status that cannot follow is a contradiction, not a transition",
+       {List({View("Successful", 100)}, {"finished Successful 700"}), Details(View("Failed", 100), {"stale details"}),
+        Details(View("Running", 100), {"stale details"})}},
+      {"a job a walk skipped is not counted again when it is back within ten minutes",
+       {List({View("Running", -60)}), List({View("Failed", 60)}, {"finished Failed 660"}), List({}),
+        List({View("Failed", 60)}), List({}), Wait(9min), List({View("Failed", 60)})}},
+
+      // ---- Tasks ----
+      {"a job's first details are a baseline for its tasks; later ones count what finished since",
+       {List({View("Running", -60)}), Details(View("Running", -60, -600, {kOk, kRunning})),
+        Details(View("Running", -60, -600, {kOk, kPullFailed}), {"tasks Failed image_pull 1", "node node-1"}),
+        Details(View("Running", -60, -600, {kOk, kPullFailed}))}},
+      {"lagging details with fewer finished tasks count nothing and do not lower the baseline",
+       {List({View("Running", -60)}), Details(View("Running", -60, -600, {kRunning, kRunning, kRunning})),
+        Details(View("Running", -60, -600, {kOk, kOk, kRunning}), {"tasks Successful none 2"}),
+        Details(View("Running", -60, -600, {kOk, kRunning, kRunning})),
+        Details(View("Running", -60, -600, {kOk, kOk, kOk}), {"tasks Successful none 1"})}},
+      {"details older than the task baseline count no task",
+       {List({View("Running", 100)}, {"started 700"}), Details(View("Running", 100, -600, {kOk, kRunning})),
+        Details(View("Failed", 200, -600, {kOk, kOk}), {"finished Failed 800", "tasks Successful none 1"}),
+        Details(View("Running", 100, -600, {kRunning, kRunning}), {"stale details"})}},
+      {"a job created after the start counts every task its first details show",
+       {List({View("Running", 20, 10)}, {"started 10"}),
+        Details(View("Running", 20, 10, {kOk, kOffline}),
+                {"tasks Failed node_offline 1", "tasks Successful none 1", "node node-1"})}},
+      {"after a retry, tasks that fail again are counted again",
+       {List({View("Running", -60)}), Details(View("Running", -60, -600, {kRunning, kRunning})),
+        Details(View("Failed", 100, -600, {kOk, kPullFailed}),
+                {"finished Failed 700", "tasks Failed image_pull 1", "tasks Successful none 1", "node node-1"}),
+        List({View("Running", 200)}, {"retried"}), Details(View("Running", 200, -600, {kOk, kRunning})),
+        Details(View("Failed", 300, -600, {kOk, kPullFailed}), {"finished Failed 900", "tasks Failed image_pull 1",
+                                                                "node node-1"})}},
+
+      // ---- Reloads and restarts ----
+      {"a reload carries everything counted: nothing again, news still counted",
+       {List({View("Running", -60)}), Details(View("Running", -60, -600, {kRunning})),
+        List({View("Failed", 60)}, {"finished Failed 660"}), Reload(), List({View("Failed", 60)}),
+        Details(View("Failed", 60, -600, {kPullFailed}), {"tasks Failed image_pull 1", "node node-0"}), Reload(),
+        Details(View("Failed", 60, -600, {kPullFailed}))}},
+      {"a restart resumes: what finished meanwhile counts once, what was counted does not",
+       {List({View("Running", -60, -600, {}, "j")}), Details(View("Running", -60, -600, {kRunning, kRunning})),
+        Restart(), Wait(5min), List({View("Failed", 400)}, {"finished Failed 1000"}),
+        Details(View("Failed", 400, -600, {kOk, kPullFailed}),
+                {"tasks Failed image_pull 1", "tasks Successful none 1", "node node-1"}),
+        Restart(), List({View("Failed", 400)}), Details(View("Failed", 400, -600, {kOk, kPullFailed}))}},
+      {"a job created while the exporter was down counts its finish and all its tasks after the restart",
+       {List({}), Restart(), Wait(10min), List({View("Failed", 500, 300)}, {"finished Failed 200"}),
+        Details(View("Failed", 500, 300, {kOk, kOffline}),
+                {"tasks Failed node_offline 1", "tasks Successful none 1", "node node-1"})}},
+      {"after a restart, a job unseen before that finished before the stored point counts nothing",
+       {List({View("Running", 100, 50, {}, "other")}, {"started 50"}), Restart(), List({View("Failed", 40, -300)})}},
+  };
+  return rows;
+}
+
+}  // namespace
+
+TEST_CASE("the counting rules, step by step") {
+  for (const Row& row : Rows()) {
+    DYNAMIC_SECTION(row.name) {
+      Harness harness;
+      for (size_t i = 0; i < row.steps.size(); ++i) {
+        INFO("step " << i + 1);
+        CHECK(harness.Run(row.steps[i]) == row.steps[i].expected);
+      }
+    }
+  }
+}
+
+TEST_CASE("a reload keeps the round's figures: the overrun counter never goes down") {
+  Harness harness;
+  harness.tracker().FinishRound(0.5, true);
+  harness.tracker().FinishRound(0.7, true);
+  harness.Run(Reload());
+  auto snapshot = harness.tracker().MakeSnapshot();
+  CHECK(snapshot->rounds_overrun == 2);
+  CHECK(snapshot->has_completed_round);
+  CHECK(snapshot->last_round_seconds == 0.7);
+}
+
+TEST_CASE("the history says since when it counts, and a restart keeps that start") {
+  Harness harness;
+  CHECK(harness.tracker().MakeSnapshot()->projects[0].history_since == ief::FromApiSeconds(kStart));
+  harness.Run(List({View("Running", 100)}));
+  harness.Run(Restart());
+  CHECK(harness.tracker().MakeSnapshot()->projects[0].history_since == ief::FromApiSeconds(kStart));
+  const ief::HistoryState history = harness.tracker().History();
+  CHECK(history.projects.at("p").watermark == kStart + 100);
+}
