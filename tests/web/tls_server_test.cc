@@ -154,6 +154,14 @@ TEST_CASE("TLS 1.2 and 1.3 are served on IPv4 and IPv6, TLS 1.1 and plain HTTP a
   }
   // Renegotiation, which a client could otherwise ask for at will, is off (sslscan checks it end to end too).
   CHECK((SSL_CTX_get_options(context->native()) & SSL_OP_NO_RENEGOTIATION) != 0);
+  // No session is ever resumed: the server hands out nothing a client could offer again (against a server that
+  // resumes, s_client writes the session here, and offering it again makes the next handshake say "Reused").
+  for (const char* version : {"-tls1_2", "-tls1_3"}) {
+    INFO(version);
+    TempFile session("", ".session");
+    CHECK(OpensslClient(port, {"-CAfile", pki.ca.cert.path(), version, "-sess_out", session.path()}).ok);
+    CHECK(FileContent(session.path()).empty());
+  }
 }
 
 TEST_CASE("every client_auth_type against no certificate, one from another CA and a valid one") {
