@@ -18,9 +18,11 @@
 #include "util/memory.h"
 #include "util/signals.h"
 #include "version.h"
-#include "web/exporter_web.h"
 #include "web/basic_auth.h"
+#include "web/exporter_web.h"
 #include "web/http_server.h"
+#include "web/tls_collector.h"
+#include "web/tls_server.h"
 
 namespace ief {
 namespace {
@@ -46,7 +48,7 @@ bool StopWithin(std::unique_ptr<HttpServer> server, std::chrono::milliseconds bu
 struct Flags {
   std::string config_file = "ief_exporter.yml";
   bool config_check = false;
-  std::string listen_address = "0.0.0.0:10038";
+  std::vector<std::string> listen_addresses = {":10038"};
   std::string telemetry_path = "/metrics";
   std::string web_config_file;
   std::string storage_path;
@@ -74,7 +76,7 @@ Result<Config> StartDemo(Demo& demo) {
   options.tasks_per_job = 5;
   options.new_job_every = std::chrono::seconds(45);
   demo.simulator = std::make_unique<Simulator>(options);
-  auto server = HttpServer::Start({.listen_address = "127.0.0.1:0",
+  auto server = HttpServer::Start({.listen_addresses = {"127.0.0.1:0"},
                                    .num_threads = 8,
                                    .request_timeout_ms = 30000,
                                    .max_request_body_bytes = 1 << 20,
@@ -99,6 +101,44 @@ Result<Config> StartDemo(Demo& demo) {
   return config;
 }
 
+// What --web.config.file asks of the web server: TLS, basic auth, headers, a rate limit. Owns what the server's
+// options point to.
+struct WebSecurity {
+  std::shared_ptr<TlsServerContext> tls;
+  std::unique_ptr<BasicAuthVerifier> basic_auth;
+};
+
+// Loads the web config (certificates included) into `options`; false, with the reason printed, when it is bad.
+bool ApplyWebConfig(const std::string& path, HttpServerOptions& options, WebSecurity& security) {
+  Result<WebConfig> web_config = LoadWebConfigFile(path);
+  if (web_config.ok() && web_config->tls) {
+    Result<std::shared_ptr<TlsServerContext>> tls = TlsServerContext::Create(*web_config->tls);
+    if (!tls.ok()) web_config = tls.error();
+    if (tls.ok()) security.tls = *tls;
+  }
+  if (!web_config.ok()) {
+    std::fprintf(stderr, "%s\n", web_config.error().message.c_str());
+    log::Error("Invalid web configuration", {{"file", path}});
+    return false;
+  }
+  options.tls = security.tls;
+  options.response_headers = web_config->http.headers;
+  options.rate_limit_interval = web_config->rate_limit.interval;
+  options.rate_limit_burst = web_config->rate_limit.burst;
+  if (!web_config->basic_auth_users.empty()) {
+    security.basic_auth = std::make_unique<BasicAuthVerifier>(web_config->basic_auth_users);
+    options.authorize = [verifier = security.basic_auth.get()](const ServerRequest& request) {
+      return verifier->Check(request.Header("authorization"));
+    };
+    log::Info("Basic authentication enabled", {{"users", static_cast<long>(web_config->basic_auth_users.size())}});
+  }
+  if (security.tls) {
+    // As exporter-toolkit logs it. HTTP/2 is accepted in the config, but this server answers in HTTP/1.1.
+    log::Info("TLS is enabled", {{"http2", "false"}, {"client_auth", std::string(ClientAuthName(web_config->tls->client_auth))}});
+  }
+  return true;
+}
+
 int Run(const Flags& flags) {
   Demo demo;
   Result<Config> config = flags.demo ? StartDemo(demo) : LoadConfigFile(flags.config_file);
@@ -107,32 +147,21 @@ int Run(const Flags& flags) {
     log::Error("Invalid configuration", {{"file", flags.config_file}});
     return 1;
   }
+  // Workers, timeouts and queue keep their hardened defaults (web/http_server.h, README "Protecting the endpoint").
+  // No endpoint takes a body, so none is accepted: nobody can hold a worker by trickling one in.
+  HttpServerOptions server_options{.listen_addresses = flags.listen_addresses, .max_request_body_bytes = 0};
+  WebSecurity security;
+  if (!flags.web_config_file.empty() && !ApplyWebConfig(flags.web_config_file, server_options, security)) return 1;
   if (flags.config_check) {
     std::printf("%s: config is valid (%zu projects)\n", flags.config_file.c_str(), config->projects.size());
+    if (!flags.web_config_file.empty()) std::printf("%s: web config is valid\n", flags.web_config_file.c_str());
     return 0;
   }
 
-  // Workers, timeouts and queue keep their hardened defaults (web/http_server.h, README "Protecting the endpoint").
-  // No endpoint takes a body, so none is accepted: nobody can hold a worker by trickling one in.
-  HttpServerOptions server_options{.listen_address = flags.listen_address, .max_request_body_bytes = 0};
-  std::unique_ptr<BasicAuthVerifier> basic_auth;
-  if (!flags.web_config_file.empty()) {
-    Result<WebConfig> web_config = LoadWebConfigFile(flags.web_config_file);
-    if (!web_config.ok()) {
-      std::fprintf(stderr, "%s\n", web_config.error().message.c_str());
-      log::Error("Invalid web configuration", {{"file", flags.web_config_file}});
-      return 1;
-    }
-    if (!web_config->basic_auth_users.empty()) {
-      basic_auth = std::make_unique<BasicAuthVerifier>(web_config->basic_auth_users);
-      server_options.authorize = [&basic_auth](const ServerRequest& request) {
-        return basic_auth->Check(request.Header("authorization"));
-      };
-      log::Info("Basic authentication enabled", {{"users", static_cast<long>(web_config->basic_auth_users.size())}});
-    }
-  }
-
+  std::unique_ptr<TlsCollector> tls_metrics;
+  if (security.tls) tls_metrics = std::make_unique<TlsCollector>(security.tls);
   ExporterApp app(ShardAssignment{flags.shard, flags.total_shards});
+  if (tls_metrics) app.AddCollectable(tls_metrics.get());
   if (!flags.storage_path.empty()) {
     if (Status opened = app.OpenStorage(flags.storage_path); !opened.ok()) {
       log::Error("Cannot use the storage path", {{"path", flags.storage_path}, {"err", opened.error().message}});
@@ -153,9 +182,11 @@ int Run(const Flags& flags) {
   }
   std::unique_ptr<HttpServer> server = std::move(started).value();
   app.Start(std::move(config).value());
-  std::string host = flags.listen_address.substr(0, flags.listen_address.rfind(':'));
-  log::Info("Listening on", {{"address", (host.empty() ? "0.0.0.0" : host) + ":" + std::to_string(server->port())},
-                             {"telemetry_path", flags.telemetry_path}});
+  for (const HostPort& address : server->addresses()) {
+    log::Info("Listening on", {{"address", address.ToString()},
+                               {"tls", security.tls ? "true" : "false"},
+                               {"telemetry_path", flags.telemetry_path}});
+  }
 
   int signal_number;
   while ((signal_number = WaitForProcessSignal()) == SIGHUP) {
@@ -186,13 +217,15 @@ int main(int argc, char** argv) {
                "ief_exporter"};
   app.add_option("--config.file", flags.config_file, "Path to the YAML config file")->capture_default_str();
   app.add_flag("--config.check", flags.config_check, "Validate the config file and exit (0: valid, 1: invalid)");
-  app.add_option("--web.listen-address", flags.listen_address, "IPv4 HOST:PORT to serve metrics on")
+  app.add_option("--web.listen-address", flags.listen_addresses,
+                 "HOST:PORT to serve metrics on; repeat it for several. :PORT is every address of both families, "
+                 "[::1]:PORT an IPv6 address, 0.0.0.0:PORT every IPv4 address")
       ->capture_default_str();
   app.add_option("--web.telemetry-path", flags.telemetry_path, "Path under which to expose metrics")
       ->capture_default_str()
       ->check([](const std::string& path) { return path.starts_with("/") ? "" : "must start with /"; });
   app.add_option("--web.config.file", flags.web_config_file,
-                 "Path to a web config (exporter-toolkit format) enabling basic authentication");
+                 "Path to a web config (exporter-toolkit format): TLS and mutual TLS, basic authentication, headers");
   app.add_option("--storage.path", flags.storage_path,
                  "Directory for the small state that lets the rollout history survive restarts (none: history "
                  "restarts from zero at every start)")

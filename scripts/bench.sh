@@ -31,7 +31,7 @@ echo "== scrape of ${JOBS} jobs x ${TASKS} tasks over HTTP (median of 5), export
 printf "%-8s %12s %12s %8s %12s %12s %8s\n" encoding "exporter ms" "baseline ms" ratio "exporter MB" "baseline MB" ratio
 for encoding in plain gzip; do
   e=$("$bench/scrape_compare" exporter "$JOBS" "$TASKS" 5 "$encoding")
-  b=$("$bench/scrape_compare" baseline "$JOBS" "$TASKS" 5 "$encoding")
+  b=$("$bench/scrape_compare_baseline" baseline "$JOBS" "$TASKS" 5 "$encoding")
   ems=$(echo "$e" | field scrape_ms); bms=$(echo "$b" | field scrape_ms)
   erss=$(echo "$e" | field rss_mb); brss=$(echo "$b" | field rss_mb)
   printf "%-8s %12s %12s %8.3f %12s %12s %8.3f\n" "$encoding" "$ems" "$bms" "$(echo "$ems / $bms" | bc -l)" \

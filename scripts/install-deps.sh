@@ -8,18 +8,21 @@
 # Idempotent: packages already present are skipped, so `make` stays fast on a prepared machine.
 set -euo pipefail
 
+# The HTTP server, CivetWeb, is built from third_party/civetweb (with OpenSSL 3 and IPv6): no libcivetweb-dev.
+# prometheus-cpp-dev still pulls Debian's in for its pull library, which nothing here links.
 BUILD_PACKAGES=(
   cmake g++ make pkg-config git ca-certificates
-  prometheus-cpp-dev libcivetweb-dev libcurl4-openssl-dev libyaml-cpp-dev
+  prometheus-cpp-dev libcurl4-openssl-dev libyaml-cpp-dev
   libsimdjson-dev nlohmann-json3-dev libcli11-dev libssl-dev libcrypt-dev zlib1g-dev
 )
-# catch2: unit tests; prometheus: promtool for the exposition checks; clang + its runtime: libFuzzer targets;
-# stunnel4 + openssl: the README's TLS-termination recipe is tested for real; prometheus-alertmanager: the
+# catch2: unit tests; prometheus: promtool for the exposition checks and the real Prometheus of the real-stack
+# and HTTPS tests; clang + its runtime: libFuzzer targets; openssl (throw-away CAs and certificates, s_client),
+# curl and sslscan: the HTTPS endpoint is checked with real clients and a TLS scanner; prometheus-alertmanager: the
 # real-stack test; bc: the benchmark script's ratios; dpkg-dev (dpkg-shlibdeps),
 # lintian and systemd (systemd-analyze): the Debian package and its unit; docker-compose: `config -q` of the
 # compose file; chromium: the landing page is loaded and screenshotted in a real (headless) browser. Node.js and
 # npm run the Kubernetes and Grafana schema checks (see below).
-TEST_PACKAGES=(catch2 prometheus prometheus-alertmanager curl clang libclang-rt-14-dev stunnel4 openssl bc
+TEST_PACKAGES=(catch2 prometheus prometheus-alertmanager curl clang libclang-rt-14-dev openssl sslscan bc
                dpkg-dev lintian systemd docker-compose chromium)
 # buildah builds the Dockerfile, podman runs the images, skopeo reads their config; debootstrap makes the base
 # images (scripts/base-image.sh); runc (crun fails here), conmon, catatonit and the CNI plugins are what

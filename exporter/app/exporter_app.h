@@ -43,6 +43,9 @@ class ExporterApp {
   // True once a first poll round has finished; stays true across reloads.
   bool Ready();
   const Exposition& exposition() const { return exposition_; }
+  // One more source for the telemetry page (the web server's TLS metrics); before the web server starts. It must
+  // outlive the app.
+  void AddCollectable(const prometheus::Collectable* source) { exposition_.Add(source); }
   const SnapshotStore& snapshots() const { return store_; }
   // Each endpoint's rate limiter, for the landing page.
   std::vector<std::pair<std::string, RateLimiterStats>> RateLimits() { return upstream_.RateLimits(); }

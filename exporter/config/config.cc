@@ -78,31 +78,6 @@ void ReadGlobal(ConfigReader& r, const YAML::Node& node, GlobalConfig& g) {
   ReadBuckets(r, node, "job_duration_buckets", g.job_duration_buckets);
 }
 
-void ReadSecretPair(ConfigReader& r, const YAML::Node& node, std::string_view inline_key,
-                    std::string_view file_key, std::string& inline_value, std::string& file_value,
-                    bool required) {
-  auto inline_v = r.String(node, inline_key, false);
-  auto file_v = r.String(node, file_key, false);
-  if (inline_v && file_v) {
-    r.Fail(ConfigReader::Child(node, file_key).Mark(),
-           "give either " + std::string(inline_key) + " or " + std::string(file_key) + ", not both");
-    return;
-  }
-  if (!inline_v && !file_v && required && !ConfigReader::Child(node, inline_key).IsDefined() &&
-      !ConfigReader::Child(node, file_key).IsDefined()) {
-    r.Fail(node.Mark(), "missing " + std::string(inline_key) + " or " + std::string(file_key));
-    return;
-  }
-  if (inline_v) {
-    if (inline_v->empty()) r.Fail(ConfigReader::Child(node, inline_key).Mark(), std::string(inline_key) + " is empty");
-    inline_value = *inline_v;
-  }
-  if (file_v) {
-    r.CheckReadableFile(node, file_key, *file_v);
-    file_value = *file_v;
-  }
-}
-
 void ReadUrl(ConfigReader& r, const YAML::Node& node, std::string_view key, std::string& out) {
   auto url = r.String(node, key, true);
   if (!url) return;

@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/depthguard.h>
 
+#include <filesystem>
+
 namespace ief {
 
 std::string Quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
@@ -22,6 +24,34 @@ void CheckNoTabs(ConfigReader& reader, std::string_view text) {
     } else {
       ++column;
     }
+  }
+}
+
+void ReadSecretPair(ConfigReader& r, const YAML::Node& node, std::string_view inline_key, std::string_view file_key,
+                    std::string& inline_value, std::string& file_value, bool required, const std::string& base_dir) {
+  auto inline_v = r.String(node, inline_key, false);
+  auto file_v = r.String(node, file_key, false);
+  if (inline_v && file_v) {
+    r.Fail(ConfigReader::Child(node, file_key).Mark(),
+           "give either " + std::string(inline_key) + " or " + std::string(file_key) + ", not both");
+    return;
+  }
+  if (!inline_v && !file_v && required && !ConfigReader::Child(node, inline_key).IsDefined() &&
+      !ConfigReader::Child(node, file_key).IsDefined()) {
+    r.Fail(node.Mark(), "missing " + std::string(inline_key) + " or " + std::string(file_key));
+    return;
+  }
+  if (inline_v) {
+    if (inline_v->empty()) r.Fail(ConfigReader::Child(node, inline_key).Mark(), std::string(inline_key) + " is empty");
+    inline_value = *inline_v;
+  }
+  if (file_v) {
+    std::string path = *file_v;
+    if (!base_dir.empty() && !path.empty() && !path.starts_with('/')) {
+      path = (std::filesystem::path(base_dir) / path).lexically_normal().string();
+    }
+    r.CheckReadableFile(node, file_key, path);
+    file_value = path;
   }
 }
 

@@ -31,10 +31,11 @@ class ConfigReader {
  public:
   explicit ConfigReader(std::string source) : source_(std::move(source)) {}
 
-  void Fail(const YAML::Mark& mark, const std::string& message) {
+  void Fail(const YAML::Mark& mark, const std::string& message) { errors_.push_back(Where(mark) + ": " + message); }
+  // "file:line:column" of a position, for errors found after the file was read (a certificate that fails to load).
+  std::string Where(const YAML::Mark& mark) const {
     // yaml-cpp gives 0-based positions, or -1 for nodes it made up; report those at 1:1.
-    errors_.push_back(source_ + ":" + std::to_string(std::max(mark.line, 0) + 1) + ":" +
-                      std::to_string(std::max(mark.column, 0) + 1) + ": " + message);
+    return source_ + ":" + std::to_string(std::max(mark.line, 0) + 1) + ":" + std::to_string(std::max(mark.column, 0) + 1);
   }
   bool HasErrors() const { return !errors_.empty(); }
   std::string JoinedErrors() const {
@@ -214,6 +215,13 @@ class ConfigReader {
   std::string source_;
   std::vector<std::string> errors_;
 };
+
+// A secret (or any text) given either inline under `inline_key` or as a file under `file_key`: at most one of them,
+// and one when `required`; a file must be readable. A relative file path is taken from `base_dir` when given
+// (the web config's paths are relative to the web config, as in exporter-toolkit) and stored joined with it.
+void ReadSecretPair(ConfigReader& r, const YAML::Node& node, std::string_view inline_key, std::string_view file_key,
+                    std::string& inline_value, std::string& file_value, bool required,
+                    const std::string& base_dir = "");
 
 // Reports the first tab character: YAML forbids tabs for indentation and they hide alignment mistakes.
 void CheckNoTabs(ConfigReader& reader, std::string_view text);

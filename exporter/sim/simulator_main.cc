@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
 
   ief::Simulator simulator(options);
   // Generous settings: the simulator serves tests and benchmarks on loopback, not a hostile network.
-  auto server = ief::HttpServer::Start({.listen_address = listen_address,
+  auto server = ief::HttpServer::Start({.listen_addresses = {listen_address},
                                         .num_threads = 16,
                                         .request_timeout_ms = 60000,
                                         .max_request_body_bytes = 1 << 24,
@@ -81,8 +81,7 @@ int main(int argc, char** argv) {
     ief::log::Error("Cannot start the simulator", {{"err", server.error().message}});
     return 1;
   }
-  std::string host = listen_address.substr(0, listen_address.rfind(':'));
-  ief::log::Info("Listening on", {{"address", host + ":" + std::to_string((*server)->port())},
+  ief::log::Info("Listening on", {{"address", (*server)->addresses().front().ToString()},
                                   {"project_id", options.project_id}});
   while (ief::WaitForProcessSignal() == SIGHUP) {
   }

@@ -1,5 +1,6 @@
 #include "util/url.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 
@@ -15,28 +16,67 @@ int HexValue(char c) {
 
 Error Invalid(std::string message) { return Error(ErrorKind::kInvalidArgument, std::move(message)); }
 
-// Splits "host[:port]" and checks the port.
-Status SplitAuthority(Url& url) {
-  std::string_view authority = url.authority;
-  if (authority.find('@') != std::string_view::npos) return Invalid("must not carry credentials");
-  size_t colon = authority.rfind(':');
-  bool bracketed = authority.starts_with('[');
-  if (colon != std::string_view::npos && (!bracketed || authority.find(']') < colon)) {
-    std::string_view port = authority.substr(colon + 1);
-    int value = 0;
-    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-    if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value < 1 || value > 65535) {
-      return Invalid("has an invalid port");
-    }
-    url.port = value;
-    authority = authority.substr(0, colon);
+// Characters of host names and IP addresses (and of an IPv6 zone such as %eth0).
+bool IsHostCharacter(char c, bool in_brackets) {
+  if (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_') return true;
+  return in_brackets && (c == ':' || c == '%');
+}
+
+Result<int> ParsePort(std::string_view text) {
+  int value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value < 0 || value > 65535) {
+    return Invalid("has an invalid port");
   }
-  if (authority.empty()) return Invalid("has no host");
-  url.host = std::string(authority);
+  return value;
+}
+
+// Checks the host and port of a URL's authority.
+Status SplitAuthority(Url& url) {
+  if (url.authority.find('@') != std::string::npos) return Invalid("must not carry credentials");
+  Result<HostPort> split = SplitHostPort(url.authority);
+  if (!split.ok()) return split.error();
+  if (split->host.empty()) return Invalid("has no host");
+  if (split->port == 0) return Invalid("has an invalid port");
+  url.host = split->host;
+  url.port = split->port.value_or(0);
   return Status::Ok();
 }
 
 }  // namespace
+
+std::string HostPort::ToString() const { return port ? host + ":" + std::to_string(*port) : host; }
+
+Result<HostPort> SplitHostPort(std::string_view authority) {
+  HostPort split;
+  std::string_view rest = authority;
+  if (authority.starts_with('[')) {
+    size_t close = authority.find(']');
+    if (close == std::string_view::npos || close == 1) return Invalid("has an unterminated or empty IPv6 address");
+    split.host = std::string(authority.substr(0, close + 1));
+    rest = authority.substr(close + 1);
+    if (!rest.empty() && !rest.starts_with(':')) return Invalid("has text after the IPv6 address");
+  } else {
+    size_t colon = authority.rfind(':');
+    split.host = std::string(authority.substr(0, colon));
+    rest = colon == std::string_view::npos ? std::string_view() : authority.substr(colon);
+    bool ipv6_like = split.host.find(':') != std::string::npos &&
+                     std::all_of(split.host.begin(), split.host.end(),
+                                 [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.'; });
+    if (ipv6_like) return Invalid("has an IPv6 address without brackets");
+  }
+  const bool bracketed = split.IsIpv6();
+  std::string_view inner = bracketed ? std::string_view(split.host).substr(1, split.host.size() - 2) : split.host;
+  for (char c : inner) {
+    if (!IsHostCharacter(c, bracketed)) return Invalid("has an invalid host");
+  }
+  if (rest.starts_with(':')) {
+    Result<int> port = ParsePort(rest.substr(1));
+    if (!port.ok()) return port.error();
+    split.port = *port;
+  }
+  return split;
+}
 
 Result<Url> ParseHttpUrl(std::string_view text) {
   for (char c : text) {

@@ -1,10 +1,7 @@
 #include "web/http_server.h"
 
-#include <CivetServer.h>
 #include <civetweb.h>
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
+#include <netdb.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -13,9 +10,11 @@
 #include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <mutex>
 #include <thread>
 
 #include "util/log.h"
+#include "util/text.h"
 
 namespace ief {
 namespace {
@@ -34,11 +33,6 @@ int OnCivetLog(const mg_connection*, const char* message) {
     log::Debug("CivetWeb", {{"detail", message}});
   }
   return 1;
-}
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
 }
 
 const char* ReasonPhrase(int status) {
@@ -93,31 +87,96 @@ std::optional<std::string> ServerRequest::QueryParam(const std::string& name) co
   return std::nullopt;
 }
 
-Result<std::string> ToCivetListeningPort(const std::string& listen_address) {
-  if (listen_address.find('[') != std::string::npos) {
-    return Error(ErrorKind::kInvalidArgument,
-                 "IPv6 listen addresses are not supported by this build (CivetWeb without IPv6): use an IPv4 "
-                 "address such as 0.0.0.0:10038");
+Result<HostPort> ParseListenAddress(std::string_view text) {
+  Result<HostPort> address = SplitHostPort(text);
+  if (!address.ok()) {
+    return Error(ErrorKind::kInvalidArgument, "listen address \"" + std::string(text) + "\" " + address.error().message);
   }
-  size_t colon = listen_address.rfind(':');
-  if (colon == std::string::npos) {
-    return Error(ErrorKind::kInvalidArgument, "listen address must be HOST:PORT, got \"" + listen_address + "\"");
+  if (!address->port) {
+    return Error(ErrorKind::kInvalidArgument, "listen address must be HOST:PORT, got \"" + std::string(text) + "\"");
   }
-  std::string host = listen_address.substr(0, colon);
-  std::string port = listen_address.substr(colon + 1);
-  if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit) || std::stoi(port) > 65535) {
-    return Error(ErrorKind::kInvalidArgument, "invalid port in listen address \"" + listen_address + "\"");
-  }
-  return host.empty() ? port : host + ":" + port;
+  return address;
 }
 
+std::string ToCivetListeningPort(const HostPort& address, bool ipv6_available) {
+  std::string port = std::to_string(address.port.value_or(0));
+  if (!address.host.empty()) return address.host + ":" + port;
+  return ipv6_available ? "+" + port : port;
+}
+
+namespace {
+
+// Whether this system can make IPv6 sockets at all (a kernel booted with ipv6.disable=1 cannot).
+bool Ipv6Available() {
+  int fd = ::socket(AF_INET6, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  ::close(fd);
+  return true;
+}
+
+// exporter-toolkit's rate_limit: Go's rate.Limiter with a burst, refilled one token per interval.
+class TokenBucket {
+ public:
+  TokenBucket(std::chrono::milliseconds interval, int burst)
+      : interval_(interval), burst_(burst), tokens_(burst), last_(std::chrono::steady_clock::now()) {}
+  bool enabled() const { return interval_.count() > 0; }
+  bool TryTake() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto now = std::chrono::steady_clock::now();
+    tokens_ = std::min<double>(burst_, tokens_ + std::chrono::duration<double>(now - last_) / interval_);
+    last_ = now;
+    if (tokens_ < 1) return false;
+    tokens_ -= 1;
+    return true;
+  }
+
+ private:
+  const std::chrono::milliseconds interval_;
+  const int burst_;
+  std::mutex mutex_;
+  double tokens_;
+  std::chrono::steady_clock::time_point last_;
+};
+
+// How a bound listener reads in the log: the address as given with the port actually bound; ":PORT" shows the
+// families it listens on.
+HostPort Bound(const HostPort& requested, const mg_server_port& bound) {
+  HostPort address = requested;
+  address.port = bound.port;
+  if (address.host.empty()) address.host = bound.protocol == 1 ? "0.0.0.0" : "[::]";
+  return address;
+}
+
+}  // namespace
+
 // Dispatches every request to the route table.
-struct HttpServer::Impl : public CivetHandler {
-  std::vector<Route> routes;
-  size_t max_body_bytes = 0;
-  std::function<AuthDecision(const ServerRequest&)> authorize;
-  std::unique_ptr<CivetServer> server;
-  std::string knock_host;  // where a connection reaches the listening socket (to wake it for a stop)
+struct HttpServer::Impl {
+  explicit Impl(const HttpServerOptions& options, std::vector<Route> route_table)
+      : routes(std::move(route_table)),
+        max_body_bytes(options.max_request_body_bytes),
+        authorize(options.authorize),
+        response_headers(options.response_headers),
+        rate_limit(options.rate_limit_interval, options.rate_limit_burst),
+        tls(options.tls) {}
+  ~Impl() {
+    if (context != nullptr) mg_stop(context);  // joins every worker: no handler runs after this
+  }
+
+  const std::vector<Route> routes;
+  const size_t max_body_bytes;
+  const std::function<AuthDecision(const ServerRequest&)> authorize;
+  const std::vector<std::pair<std::string, std::string>> response_headers;
+  TokenBucket rate_limit;
+  const std::shared_ptr<TlsServerContext> tls;  // outlives the CivetWeb context that serves with it
+  mg_context* context = nullptr;
+
+  static int OnRequest(mg_connection* conn, void* self) { return static_cast<Impl*>(self)->Handle(conn); }
+
+  // CivetWeb serves with our SSL_CTX as it is (it neither configures nor frees it).
+  static int ProvideSslContext(void** ssl_ctx, void* self) {
+    if (*ssl_ctx == nullptr) *ssl_ctx = static_cast<Impl*>(self)->tls->native();
+    return 1;
+  }
 
   const Route* Find(const std::string& path) const {
     for (const Route& route : routes) {
@@ -127,7 +186,8 @@ struct HttpServer::Impl : public CivetHandler {
     return nullptr;
   }
 
-  bool Handle(CivetServer*, mg_connection* conn) {
+  // The status answered (CivetWeb keeps it for its logs).
+  int Handle(mg_connection* conn) {
     const mg_request_info* info = mg_get_request_info(conn);
     ServerRequest request = RequestHead(info);
     ServerReply reply;
@@ -138,7 +198,7 @@ struct HttpServer::Impl : public CivetHandler {
       reply = PlainReply(500, "internal error\n");
     }
     Send(conn, request.method == "HEAD", reply);
-    return true;
+    return reply.status;
   }
 
   static ServerRequest RequestHead(const mg_request_info* info) {
@@ -147,12 +207,12 @@ struct HttpServer::Impl : public CivetHandler {
     request.path = info->local_uri ? info->local_uri : "";
     request.query = info->query_string ? info->query_string : "";
     for (int i = 0; i < info->num_headers; ++i) {
-      request.headers[Lower(info->http_headers[i].name)] = info->http_headers[i].value;
+      request.headers[ToLowerAscii(info->http_headers[i].name)] = info->http_headers[i].value;
     }
     return request;
   }
 
-  ServerReply Answer(mg_connection* conn, const mg_request_info* info, ServerRequest& request) const {
+  ServerReply Answer(mg_connection* conn, const mg_request_info* info, ServerRequest& request) {
     const bool has_body = info->content_length > 0 || !request.Header("transfer-encoding").empty();
     if (std::optional<ServerReply> refusal = Refusal(info, request, has_body)) {
       // After a reply CivetWeb reads (and waits for) whatever is left of the body, one slow byte after another if
@@ -166,8 +226,9 @@ struct HttpServer::Impl : public CivetHandler {
     return route->handler(request);
   }
 
-  // Authorization comes first, so a client without credentials never gets to send a body.
-  std::optional<ServerReply> Refusal(const mg_request_info* info, const ServerRequest& request, bool has_body) const {
+  // The rate limit and authorization come first, so a client without credentials never gets to send a body.
+  std::optional<ServerReply> Refusal(const mg_request_info* info, const ServerRequest& request, bool has_body) {
+    if (rate_limit.enabled() && !rate_limit.TryTake()) return PlainReply(429, "Too Many Requests\n");
     AuthDecision decision = authorize ? authorize(request) : AuthDecision::kAllowed;
     if (decision == AuthDecision::kRefused) {
       return PlainReply(401, "Unauthorized\n",
@@ -199,7 +260,20 @@ struct HttpServer::Impl : public CivetHandler {
     return true;
   }
 
-  static void Send(mg_connection* conn, bool head_only, const ServerReply& reply) {
+  // The status line and headers: the reply's own, then the configured ones it does not set itself.
+  std::string Head(const ServerReply& reply, const std::string& framing) const {
+    std::string head = "HTTP/1.1 " + std::to_string(reply.status) + " " + ReasonPhrase(reply.status) + "\r\n" +
+                       "Content-Type: " + reply.content_type + "\r\n" + framing + "\r\n";
+    for (const auto& [name, value] : reply.headers) head += name + ": " + value + "\r\n";
+    for (const auto& [name, value] : response_headers) {
+      bool overridden = std::any_of(reply.headers.begin(), reply.headers.end(),
+                                    [&](const auto& own) { return EqualsIgnoringCase(own.first, name); });
+      if (!overridden) head += name + ": " + value + "\r\n";
+    }
+    return head + "\r\n";
+  }
+
+  void Send(mg_connection* conn, bool head_only, const ServerReply& reply) const {
     if (reply.close_connection) {
       // The one call that makes CivetWeb close the connection after the reply (its own plain-text error page).
       mg_send_http_error(conn, reply.status, "%s", reply.body.c_str());
@@ -211,11 +285,7 @@ struct HttpServer::Impl : public CivetHandler {
     }
     size_t length = reply.body.size();
     for (std::string_view piece : reply.body_pieces) length += piece.size();
-    std::string head = "HTTP/1.1 " + std::to_string(reply.status) + " " + ReasonPhrase(reply.status) + "\r\n" +
-                       "Content-Type: " + reply.content_type + "\r\n" +
-                       "Content-Length: " + std::to_string(length) + "\r\n";
-    for (const auto& [name, value] : reply.headers) head += name + ": " + value + "\r\n";
-    head += "\r\n";
+    std::string head = Head(reply, "Content-Length: " + std::to_string(length));
     mg_write(conn, head.data(), head.size());
     if (head_only) return;
     if (!reply.body.empty()) mg_write(conn, reply.body.data(), reply.body.size());
@@ -229,11 +299,8 @@ struct HttpServer::Impl : public CivetHandler {
            mg_write(conn, "\r\n", 2) > 0;
   }
 
-  static void SendChunked(mg_connection* conn, bool head_only, const ServerReply& reply) {
-    std::string head = "HTTP/1.1 " + std::to_string(reply.status) + " " + ReasonPhrase(reply.status) + "\r\n" +
-                       "Content-Type: " + reply.content_type + "\r\nTransfer-Encoding: chunked\r\n";
-    for (const auto& [name, value] : reply.headers) head += name + ": " + value + "\r\n";
-    head += "\r\n";
+  void SendChunked(mg_connection* conn, bool head_only, const ServerReply& reply) const {
+    std::string head = Head(reply, "Transfer-Encoding: chunked");
     if (mg_write(conn, head.data(), head.size()) <= 0 || head_only) return;
     if (!reply.body.empty() && !WriteChunk(conn, reply.body)) return;
     std::string chunk;
@@ -265,25 +332,14 @@ struct HttpServer::Impl : public CivetHandler {
     }
     if (!buffer.empty()) mg_write(conn, buffer.data(), buffer.size());
   }
-
-  bool handleGet(CivetServer* s, mg_connection* c) override { return Handle(s, c); }
-  bool handlePost(CivetServer* s, mg_connection* c) override { return Handle(s, c); }
-  bool handlePut(CivetServer* s, mg_connection* c) override { return Handle(s, c); }
-  bool handleDelete(CivetServer* s, mg_connection* c) override { return Handle(s, c); }
-  bool handleHead(CivetServer* s, mg_connection* c) override { return Handle(s, c); }
 };
 
-Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& options, std::vector<Route> routes) {
-  Result<std::string> ports = ToCivetListeningPort(options.listen_address);
-  if (!ports.ok()) return ports.error();
-  auto impl = std::make_unique<Impl>();
-  impl->routes = std::move(routes);
-  impl->max_body_bytes = options.max_request_body_bytes;
-  impl->authorize = options.authorize;
-  const std::string host = options.listen_address.substr(0, options.listen_address.rfind(':'));
-  impl->knock_host = host.empty() || host == "0.0.0.0" ? "127.0.0.1" : host;
-  std::vector<std::string> civet_options = {
-      "listening_ports", *ports,
+namespace {
+
+// CivetWeb's options for these settings; its own error pages carry the configured headers too.
+std::vector<std::string> CivetOptions(const HttpServerOptions& options, const std::string& listening_ports) {
+  std::vector<std::string> civet = {
+      "listening_ports", listening_ports,
       "num_threads", std::to_string(options.num_threads),
       "request_timeout_ms", std::to_string(options.request_timeout_ms),
       "keep_alive_timeout_ms", std::to_string(options.keep_alive_timeout_ms),
@@ -295,53 +351,108 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& o
       // every keep-alive request by ~40 ms.
       "tcp_nodelay", "1",
   };
-  CivetCallbacks callbacks;
-  callbacks.log_message = OnCivetLog;
-  std::string start_log;
-  t_start_log = &start_log;
-  try {
-    impl->server = std::make_unique<CivetServer>(civet_options, &callbacks);
-    t_start_log = nullptr;
-  } catch (const CivetException& e) {
-    t_start_log = nullptr;
-    std::string reason = start_log.empty() ? e.what() : start_log;
-    return Error(ErrorKind::kIo, "cannot listen on " + options.listen_address + ": " + reason);
-  }
-  impl->server->addHandler("/", impl.get());
-  std::vector<int> bound = impl->server->getListeningPorts();
-  int port = bound.empty() ? 0 : bound.front();
-  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl), port));
+  std::string lines;
+  for (const auto& [name, value] : options.response_headers) lines += name + ": " + value + "\r\n";
+  if (!lines.empty()) civet.insert(civet.end(), {"additional_header", lines});
+  return civet;
 }
 
-HttpServer::HttpServer(std::unique_ptr<Impl> impl, int port) : impl_(std::move(impl)), port_(port) {}
+}  // namespace
+
+Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& options, std::vector<Route> routes) {
+  if (options.listen_addresses.empty()) return Error(ErrorKind::kInvalidArgument, "no listen address");
+  std::vector<HostPort> requested;
+  std::string ports;
+  const bool ipv6 = Ipv6Available();
+  for (const std::string& text : options.listen_addresses) {
+    Result<HostPort> address = ParseListenAddress(text);
+    if (!address.ok()) return address.error();
+    ports += (ports.empty() ? "" : ",") + ToCivetListeningPort(*address, ipv6) + (options.tls ? "s" : "");
+    requested.push_back(*address);
+  }
+  // OpenSSL and IPv6 set up once for the process; later calls only count.
+  static const unsigned kFeatures = mg_init_library(MG_FEATURES_TLS | MG_FEATURES_IPV6);
+  if (options.tls && (kFeatures & MG_FEATURES_TLS) == 0) {
+    return Error(ErrorKind::kIo, "CivetWeb could not initialise TLS");
+  }
+
+  auto impl = std::make_unique<Impl>(options, std::move(routes));
+  std::vector<std::string> civet_options = CivetOptions(options, ports);
+  std::vector<const char*> option_pointers;
+  for (const std::string& option : civet_options) option_pointers.push_back(option.c_str());
+  option_pointers.push_back(nullptr);
+  mg_callbacks callbacks{};
+  callbacks.log_message = OnCivetLog;
+  if (options.tls) callbacks.external_ssl_ctx = &Impl::ProvideSslContext;
+  mg_init_data init{&callbacks, impl.get(), option_pointers.data()};
+  char error_text[256] = "";
+  mg_error_data error{nullptr, error_text, sizeof error_text};
+
+  std::string start_log;
+  t_start_log = &start_log;
+  impl->context = mg_start2(&init, &error);
+  t_start_log = nullptr;
+  std::string joined;
+  for (const std::string& text : options.listen_addresses) joined += (joined.empty() ? "" : ", ") + text;
+  if (impl->context == nullptr) {
+    return Error(ErrorKind::kIo, "cannot listen on " + joined + ": " + (start_log.empty() ? error_text : start_log));
+  }
+  mg_set_request_handler(impl->context, "/", &Impl::OnRequest, impl.get());
+
+  std::vector<mg_server_port> bound(requested.size());
+  int count = mg_get_server_ports(impl->context, static_cast<int>(bound.size()), bound.data());
+  if (count != static_cast<int>(requested.size())) {
+    return Error(ErrorKind::kIo, "cannot listen on " + joined + ": CivetWeb reports " + std::to_string(count) +
+                                     " listeners for " + std::to_string(requested.size()) + " addresses");
+  }
+  std::vector<HostPort> addresses;
+  for (size_t i = 0; i < requested.size(); ++i) addresses.push_back(Bound(requested[i], bound[i]));
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl), std::move(addresses)));
+}
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl, std::vector<HostPort> addresses)
+    : impl_(std::move(impl)), addresses_(std::move(addresses)) {}
 
 namespace {
 
+// The loopback address that reaches a listener bound to `host` ("0.0.0.0" and "[::]" listen on every address).
+std::string KnockHost(const std::string& host) {
+  if (host.empty() || host == "0.0.0.0") return "127.0.0.1";
+  if (host == "[::]") return "::1";
+  if (host.size() > 2 && host.front() == '[') return host.substr(1, host.size() - 2);
+  return host;
+}
+
 // CivetWeb's master thread waits for connections in polls of up to 2 s (SOCKET_TIMEOUT_QUANTUM) and sees a stop
 // only when one ends, so a stop took up to 2 s. A connection wakes it: knock (connect and hang up at once) until
-// the stop is done. A knock that comes before the stop is an empty connection a worker drops at once.
-void KnockUntil(const std::string& host, int port, const std::atomic<bool>& stopped) {
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  if (inet_pton(AF_INET, host.c_str(), &address.sin_addr) != 1) return;
+// the stop is done. One listener is enough: the master thread polls them all at once. A knock that comes before the
+// stop is an empty connection a worker drops at once.
+void KnockUntil(const HostPort& listener, const std::atomic<bool>& stopped) {
+  addrinfo hints{};
+  hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  const std::string port = std::to_string(listener.port.value_or(0));
+  if (::getaddrinfo(KnockHost(listener.host).c_str(), port.c_str(), &hints, &found) != 0) return;
   while (!stopped) {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = ::socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd >= 0) {
-      (void)::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address);
+      (void)::connect(fd, found->ai_addr, found->ai_addrlen);
       ::close(fd);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  ::freeaddrinfo(found);
 }
 
 }  // namespace
 
 HttpServer::~HttpServer() {
-  if (!impl_ || !impl_->server) return;
+  if (!impl_ || impl_->context == nullptr) return;
   std::atomic<bool> stopped{false};
-  std::thread knocker(KnockUntil, std::cref(impl_->knock_host), port_, std::cref(stopped));
-  impl_->server->close();
+  std::thread knocker(KnockUntil, std::cref(addresses_.front()), std::cref(stopped));
+  mg_stop(impl_->context);
+  impl_->context = nullptr;
   stopped = true;
   knocker.join();
 }

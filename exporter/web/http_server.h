@@ -2,16 +2,19 @@
 // IEF simulator use it; handlers are ordinary functions, so tests can call them without a socket.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "util/result.h"
+#include "util/url.h"
+#include "web/tls_server.h"
 
 namespace ief {
 
@@ -66,11 +69,12 @@ enum class AuthDecision {
 };
 
 // The defaults are the exporter's, sized for a hostile network (README, "Protecting the endpoint"). CivetWeb 1.15
-// gives every open connection a worker thread of its own, from accept until close, so idle and slow clients are
-// bounded in number by the workers and in time by the timeouts. Fields keep their historical order so positional
-// initializers still compile; prefer designated ones.
+// gives every open connection a worker thread of its own, from accept until close (TLS handshake included), so
+// idle, slow and stalled clients are bounded in number by the workers and in time by the timeouts. Prefer
+// designated initializers.
 struct HttpServerOptions {
-  std::string listen_address;  // HOST:PORT (IPv4); PORT 0 picks a free port
+  // HOST:PORT each (ParseListenAddress); PORT 0 picks a free port. At least one.
+  std::vector<std::string> listen_addresses;
   // Threads are cheap here (CivetWeb's workers run on 100 KiB stacks: about 16 KiB of memory each while idle, about
   // 100 KiB once they have served a gzip scrape, whose compressor each keeps; workers take requests in turn),
   // and a worker is what an idle or slow connection takes away from a scraper: keep far more than any legitimate
@@ -80,7 +84,10 @@ struct HttpServerOptions {
   // measured: a byte every 200 ms is still cut at this deadline). A real client sends its head in one packet; 5 s
   // leaves room for a slow network and frees a worker held by a silent connection soon. While a reply is written
   // it bounds each stall (a client that stops reading is dropped after it), not the whole transfer: a client
-  // that reads a trickle keeps its worker, which the worker count has to absorb.
+  // that reads a trickle keeps its worker, which the worker count has to absorb. With TLS it is also the
+  // handshake's deadline: CivetWeb gives up on a handshake that has not finished within it (a client that
+  // connects and never says hello, or stalls half-way), so a TLS connection holds a worker at most twice this
+  // long before its first request.
   int request_timeout_ms = 5000;
   // Requests with a bigger body are refused (413) and their connection closed without reading the body. 0: no
   // request may carry a body at all (the exporter's endpoints take none), so none can be trickled in.
@@ -95,28 +102,45 @@ struct HttpServerOptions {
   // it. Only used once every worker is busy: then new connections wait their turn instead of being refused.
   int connection_queue = 64;
   int listen_backlog = 1024;
+  // HTTPS on every address with this context; null: plain HTTP.
+  std::shared_ptr<TlsServerContext> tls;
+  // Added to every answer, CivetWeb's own error pages included (web config http_server_config.headers); a route's
+  // own header of the same name wins.
+  std::vector<std::pair<std::string, std::string>> response_headers;
+  // exporter-toolkit's rate_limit: at most `rate_limit_burst` requests at once, refilled one per
+  // `rate_limit_interval`, all clients together; beyond it requests are answered 429. 0: no limit.
+  std::chrono::milliseconds rate_limit_interval{0};
+  int rate_limit_burst = 0;
 };
 
-// Turns a Prometheus-style HOST:PORT into CivetWeb's listening_ports spelling. IPv6 is refused: Debian's CivetWeb
-// is built without it.
-Result<std::string> ToCivetListeningPort(const std::string& listen_address);
+// A --web.listen-address: HOST:PORT with the port required (0 picks a free one). HOST may be empty (every address
+// of both families, as Go exporters read ":PORT"), an IPv4 address (0.0.0.0: every IPv4 address), an IPv6 address
+// in brackets ([::]: every IPv6 address), or a host name (resolved once, at start).
+Result<HostPort> ParseListenAddress(std::string_view text);
+
+// CivetWeb's listening_ports spelling of a parsed listen address: ":PORT" becomes "+PORT" (one socket for both
+// families) where the system has IPv6, and "PORT" (IPv4 only) where it has none.
+std::string ToCivetListeningPort(const HostPort& address, bool ipv6_available);
 
 class HttpServer {
  public:
-  // Starts listening; the error carries CivetWeb's own reason (port in use, bad address...).
+  // Starts listening on every address; the error carries CivetWeb's own reason (port in use, bad address...).
   static Result<std::unique_ptr<HttpServer>> Start(const HttpServerOptions& options, std::vector<Route> routes);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  // The port actually bound (useful with port 0).
-  int port() const { return port_; }
+  // The port actually bound for the first address (useful with port 0).
+  int port() const { return addresses_.front().port.value_or(0); }
+  // Each listen address with the port actually bound, in the order given; ":PORT" reads "[::]:PORT" when it
+  // listens on both families, "0.0.0.0:PORT" otherwise (what the "Listening on" log lines show).
+  const std::vector<HostPort>& addresses() const { return addresses_; }
 
  private:
   struct Impl;
-  explicit HttpServer(std::unique_ptr<Impl> impl, int port);
+  HttpServer(std::unique_ptr<Impl> impl, std::vector<HostPort> addresses);
   std::unique_ptr<Impl> impl_;
-  int port_;
+  std::vector<HostPort> addresses_;
 };
 
 }  // namespace ief

@@ -1,9 +1,12 @@
 // One side of the scrape comparison, in its own process so resident memory is measured fairly:
-//   scrape_compare exporter JOBS TASKS [REPEATS] [gzip]   the exporter's way: pre-rendered job text served by
-//                                                         its CivetWeb server as pieces
-//   scrape_compare baseline JOBS TASKS [REPEATS] [gzip]   plain prometheus-cpp: a Family<Gauge> per metric in a
-//                                                         Registry served by prometheus-cpp's Exposer, holding
-//                                                         the identical series
+//   scrape_compare exporter JOBS TASKS [REPEATS] [gzip]            the exporter's way: pre-rendered job text
+//                                                                  served by its CivetWeb server as pieces
+//   scrape_compare_baseline baseline JOBS TASKS [REPEATS] [gzip]   plain prometheus-cpp: a Family<Gauge> per metric
+//                                                                  in a Registry served by prometheus-cpp's
+//                                                                  Exposer, holding the identical series
+// The two sides are two programs built from this file (IEF_BENCH_BASELINE picks the side): the baseline links
+// prometheus-cpp's pull library, which brings Debian's CivetWeb, and the exporter side links the exporter's own
+// CivetWeb; one program holding both copies would mix their symbols.
 // Each scrapes itself over HTTP on 127.0.0.1 with libcurl (Accept-Encoding: gzip when asked) and prints one line of
 // key=value figures: bytes, scrape_ms (median of repeated scrapes), rss_mb (after the first scrape).
 #include <curl/curl.h>
@@ -27,9 +30,11 @@
 #include "metrics/api_metrics.h"
 #include "metrics/exposition.h"
 #include "metrics/process_collector.h"
-#include "web/exporter_web.h"
-
+#if defined(IEF_BENCH_BASELINE)
 #include <prometheus/exposer.h>
+#else
+#include "web/exporter_web.h"
+#endif
 
 namespace {
 
@@ -87,6 +92,36 @@ double MedianMilliseconds(int repeats, Scrape scrape, size_t& bytes) {
   return times[times.size() / 2];
 }
 
+#if !defined(IEF_BENCH_BASELINE)
+int RunExporter(int jobs, int tasks, int repeats) {
+  ief::SnapshotStore store;
+  store.Publish(ief::bench::MakeSnapshot(jobs, tasks));
+  prometheus::Registry registry;
+  ief::ApiMetrics api(registry);
+  ief::ExporterInfoMetrics info(registry, {});
+  ief::ProcessCollector process;
+  ief::Exposition exposition;
+  exposition.SetSnapshotSource(&store);
+  exposition.Add(&registry);
+  exposition.Add(&process);
+  auto routes = ief::ExporterRoutes({"/metrics"}, exposition, [] { return true; }, [] { return ief::Status::Ok(); });
+  auto server = ief::HttpServer::Start({{"127.0.0.1:0"}, 8, 120000, 1 << 16, nullptr}, std::move(routes));
+  if (!server.ok()) return 1;
+  std::string url = "http://127.0.0.1:" + std::to_string((*server)->port()) + "/metrics";
+  malloc_trim(0);
+  size_t bytes = HttpScrape(url);
+  double rss = ResidentMegabytes();
+  double ms = MedianMilliseconds(repeats, [&] { return HttpScrape(url); }, bytes);
+  std::printf("mode=exporter jobs=%d tasks=%d gzip=%d bytes=%zu scrape_ms=%.2f rss_mb=%.1f\n", jobs, tasks,
+              g_gzip, bytes, ms, rss);
+  if (const char* hold = std::getenv("IEF_BENCH_HOLD_SECONDS")) {  // keep serving, for scraping by other tools
+    std::printf("url=%s\n", url.c_str());
+    std::fflush(stdout);
+    std::this_thread::sleep_for(std::chrono::seconds(std::atoi(hold)));
+  }
+  return 0;
+}
+#else
 // name{a="b",...} value -> (name, labels, value); enough for the text this project writes.
 bool ParseSample(const std::string& line, std::string& name, std::map<std::string, std::string>& labels,
                  double& value) {
@@ -113,35 +148,6 @@ bool ParseSample(const std::string& line, std::string& name, std::map<std::strin
   }
   value = std::strtod(line.c_str() + space + 1, nullptr);
   return true;
-}
-
-int RunExporter(int jobs, int tasks, int repeats) {
-  ief::SnapshotStore store;
-  store.Publish(ief::bench::MakeSnapshot(jobs, tasks));
-  prometheus::Registry registry;
-  ief::ApiMetrics api(registry);
-  ief::ExporterInfoMetrics info(registry, {});
-  ief::ProcessCollector process;
-  ief::Exposition exposition;
-  exposition.SetSnapshotSource(&store);
-  exposition.Add(&registry);
-  exposition.Add(&process);
-  auto routes = ief::ExporterRoutes({"/metrics"}, exposition, [] { return true; }, [] { return ief::Status::Ok(); });
-  auto server = ief::HttpServer::Start({"127.0.0.1:0", 8, 120000, 1 << 16, nullptr}, std::move(routes));
-  if (!server.ok()) return 1;
-  std::string url = "http://127.0.0.1:" + std::to_string((*server)->port()) + "/metrics";
-  malloc_trim(0);
-  size_t bytes = HttpScrape(url);
-  double rss = ResidentMegabytes();
-  double ms = MedianMilliseconds(repeats, [&] { return HttpScrape(url); }, bytes);
-  std::printf("mode=exporter jobs=%d tasks=%d gzip=%d bytes=%zu scrape_ms=%.2f rss_mb=%.1f\n", jobs, tasks,
-              g_gzip, bytes, ms, rss);
-  if (const char* hold = std::getenv("IEF_BENCH_HOLD_SECONDS")) {  // keep serving, for scraping by other tools
-    std::printf("url=%s\n", url.c_str());
-    std::fflush(stdout);
-    std::this_thread::sleep_for(std::chrono::seconds(std::atoi(hold)));
-  }
-  return 0;
 }
 
 int RunBaseline(int jobs, int tasks, int repeats) {
@@ -174,6 +180,7 @@ int RunBaseline(int jobs, int tasks, int repeats) {
               tasks, g_gzip, series, bytes, ms, rss);
   return 0;
 }
+#endif
 
 }  // namespace
 
@@ -186,5 +193,12 @@ int main(int argc, char** argv) {
   int jobs = std::atoi(argv[2]), tasks = std::atoi(argv[3]);
   int repeats = argc > 4 ? std::atoi(argv[4]) : 7;
   g_gzip = argc > 5 && std::string(argv[5]) == "gzip";
-  return mode == "baseline" ? RunBaseline(jobs, tasks, repeats) : RunExporter(jobs, tasks, repeats);
+#if defined(IEF_BENCH_BASELINE)
+  if (mode == "baseline") return RunBaseline(jobs, tasks, repeats);
+#else
+  if (mode == "exporter") return RunExporter(jobs, tasks, repeats);
+#endif
+  std::fprintf(stderr, "%s: mode %s is not built into this program (scrape_compare: exporter, "
+                       "scrape_compare_baseline: baseline)\n", argv[0], mode.c_str());
+  return 2;
 }

@@ -3,12 +3,14 @@
 #   1. the image: built from the Dockerfile with buildah (Docker format), its config (numeric non-root user,
 #      HEALTHCHECK, port, default command), its size; run with its default command (the demo): /metrics through
 #      promtool, the HEALTHCHECK, the user it runs as, and a clean exit (code 0) on SIGTERM
-#   2. docker-compose.yml's simulator and exporter, as the compose file runs them, in one pod: ief_up 1
+#   2. docker-compose.yml's tls, simulator and exporter services, as the compose file runs them, in one pod: the
+#      certificate made, the exporter serving HTTPS with it (its HEALTHCHECK too), ief_up 1
 #   3. the Kubernetes StatefulSet's pod template with `podman kube play`: the shard derived from the pod
-#      ordinal, the ConfigMap mounted and loaded, the readiness and liveness probes answering
+#      ordinal, the ConfigMap mounted and loaded, HTTPS with the certificate of the TLS Secret, the readiness and
+#      liveness probes answering
 #   4. the Debian package under a real systemd (PID 1 in a container made from the same base image): install
 #      (the unit starts), the sandbox in force, the switch from the demo to a config, reload by
-#      `systemctl reload` on a system without procps, purge (the user stays)
+#      `systemctl reload` on a system without procps, HTTPS from /etc/ief_exporter/tls, purge (the user stays)
 # Containers run with `--network none` (the pod's own loopback) and are reached with `podman exec`: no bridge
 # network, no port on the host. Everything this run creates is removed on exit, also on failure, except the
 # cache that keeps reruns fast: the base images and the build layers (tagged localhost/ief-exporter-cache), in
@@ -37,6 +39,7 @@ cleanup() {
   fi
   podman pod ls --quiet --filter name="^$run_id" | xargs -r podman pod rm --force >/dev/null 2>&1
   podman ps --all --quiet --filter name="^$run_id" | xargs -r podman rm --force --time 0 >/dev/null 2>&1
+  podman volume ls --quiet --filter name="^$run_id" | xargs -r podman volume rm --force >/dev/null 2>&1
   podman rmi "$image" "$systemd_image" >/dev/null 2>&1  # only untags them once the cache tags exist
   # The pods' infra image, when this run made it.
   comm -13 <(echo "$pause_images_before") <(podman images --quiet --filter reference='localhost/podman-pause' | sort) |
@@ -68,8 +71,28 @@ exec_until() {
     sleep 0.5
   done
 }
-# Prints an HTTP body fetched inside a container (its own loopback).
-http_get() { podman exec "$1" curl -fsS --max-time 5 "http://127.0.0.1:$2$3"; }
+# The CA file (inside the container) of the containers that serve HTTPS; the others serve plain HTTP.
+declare -A https_ca=()
+# Prints an HTTP body fetched inside a container (its own loopback), over HTTPS with its CA when it has one.
+http_get() {
+  if [ -n "${https_ca[$1]:-}" ]; then
+    podman exec "$1" curl -fsS --max-time 5 --cacert "${https_ca[$1]}" "https://127.0.0.1:$2$3"
+  else
+    podman exec "$1" curl -fsS --max-time 5 "http://127.0.0.1:$2$3"
+  fi
+}
+# A throw-away CA and a server certificate for 127.0.0.1 signed by it, as DIR/ca.crt, DIR/tls.crt and
+# DIR/tls.key (readable by the container's user).
+make_tls() {
+  mkdir -p "$1"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj "/CN=container-test CA" \
+    -keyout "$1/ca.key" -out "$1/ca.crt" 2>/dev/null
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj "/CN=ief-exporter" \
+    -extensions v3_req -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" -CA "$1/ca.crt" -CAkey "$1/ca.key" \
+    -keyout "$1/tls.key" -out "$1/tls.crt" 2>/dev/null
+  rm "$1/ca.key"
+  chmod 0755 "$1" && chmod 0644 "$1"/*
+}
 # Polls CONTAINER's /metrics on PORT until a line matches the extended regex, for at most DEADLINE seconds.
 metrics_until() {
   local deadline=$((SECONDS + $1)) container="$2" port="$3" pattern="$4"
@@ -152,36 +175,50 @@ pod="$run_id-compose"
 # --add-host on a pod without a network, hence a hosts file.)
 podman pod create --name "$pod" --network none >/dev/null
 echo "127.0.0.1 localhost simulator" > "$work/hosts"
-# Runs a compose service's entrypoint, command and volumes in the pod.
+# Runs a compose service's entrypoint, command, user and volumes in the pod. Named volumes get this run's prefix.
 run_service() {
-  local service="$1" entrypoint command volumes options=()
+  local service="$1" entrypoint command volumes user options=()
   mapfile -t entrypoint < <(inputs compose-args docker-compose.yml "$service" entrypoint)
   mapfile -t command < <(inputs compose-args docker-compose.yml "$service" command)
   mapfile -t volumes < <(inputs compose-args docker-compose.yml "$service" volumes)
+  mapfile -t user < <(inputs compose-args docker-compose.yml "$service" user)
   [ ${#entrypoint[@]} -gt 0 ] && options+=(--entrypoint "${entrypoint[0]}")  # one JSON line, podman's form
-  for volume in "${volumes[@]}"; do options+=(--volume "$volume"); done
+  [ ${#user[@]} -gt 0 ] && options+=(--user "${user[0]}")
+  for volume in "${volumes[@]}"; do
+    [[ "$volume" == /* ]] || volume="$run_id-$volume"
+    options+=(--volume "$volume")
+  done
   podman run --detach --pod "$pod" --name "$pod-$service" --volume "$work/hosts:/etc/hosts:ro" "${options[@]}" \
     "$image" "${command[@]}" >/dev/null 2>>"$work/podman.log"
 }
+# The tls service makes the certificate the exporter serves (the exporter waits for it to finish, as compose does).
+run_service tls
+[ "$(podman wait "$pod-tls")" = 0 ] || { podman logs "$pod-tls" >&2; fail "the tls service failed"; }
 run_service simulator
 run_service exporter
+https_ca[$pod-exporter]=/etc/ief_exporter/tls/ca.crt
 metrics_until 60 "$pod-exporter" 10038 '^ief_up\{project_id="demo0000000000000000000000000000"\} 1$'
 metrics_until 30 "$pod-exporter" 10038 '^ief_batch_job_info\{'
 promtool_check "$pod-exporter" 10038
-echo "    ief_up 1, jobs discovered from the simulator service"
+podman exec "$pod-exporter" curl -fsS http://127.0.0.1:10038/-/healthy >/dev/null 2>&1 && fail "plain HTTP answered"
+podman healthcheck run "$pod-exporter" 2>>"$work/podman.log" || fail "the image's HEALTHCHECK fails over HTTPS"
+echo "    certificate made by the tls service, HTTPS with it, HEALTHCHECK passing, ief_up 1, jobs discovered"
 
 step "Kubernetes: the StatefulSet's pod template (podman kube play)"
 # The pod of ordinal 1, whose shard must come out as 1 of 3; a stand-in for the credentials Secret.
 kube_pod="$run_id-ief-exporter-1"
 mkdir -p "$work/secrets/ief-exporter-credentials"
 echo "not-a-real-secret-key" > "$work/secrets/ief-exporter-credentials/secret_key"
+make_tls "$work/secrets/ief-exporter-tls"  # what cert-manager would put in the Secret
 mkdir -p "$work/secrets/claims/state" && chown 10038:10038 "$work/secrets/claims/state"  # the replica's volume
 chmod -R a+rX "$work"
 inputs kube-pod config/kubernetes/statefulset.yaml "$image" "$kube_pod" "$work/secrets" > "$work/pod.yaml"
 podman kube play --network none "$work/pod.yaml" > "$work/kube.log" 2>&1 || { cat "$work/kube.log" >&2; fail "kube play"; }
 kube_container="$kube_pod-ief-exporter"
+https_ca[$kube_container]=/run/secrets/ief-tls/ca.crt
 # readinessProbe and livenessProbe, as the kubelet would ask them (port resolved from the name by the conversion).
-exec_until 60 "$kube_container" curl -fsS http://127.0.0.1:10038/-/ready || fail "readiness probe never answered 200"
+exec_until 60 "$kube_container" curl -fsS --cacert /run/secrets/ief-tls/ca.crt https://127.0.0.1:10038/-/ready ||
+  fail "readiness probe never answered 200"
 http_get "$kube_container" 10038 /-/healthy >/dev/null || fail "liveness probe"
 podman healthcheck run "$kube_container" 2>>"$work/podman.log" || fail "the livenessProbe, as podman's healthcheck, failed"
 http_get "$kube_container" 10038 /metrics > "$work/kube-metrics"
@@ -195,7 +232,7 @@ grep -q '^ief_up{project_id="0123456789abcdef0123456789abcdef"}' "$work/kube-met
 podman exec "$kube_container" touch /probe-write 2>/dev/null && fail "the root filesystem is writable"
 podman exec "$kube_container" grep -qE '^CapEff:\s+0+$' /proc/1/status || fail "the pod's process has capabilities"
 podman pod rm --force "$kube_pod" >/dev/null 2>>"$work/podman.log"
-echo "    shard 1 of 3, ConfigMap loaded, probes answering, uid 10038, read-only root, no capabilities"
+echo "    shard 1 of 3, ConfigMap loaded, HTTPS from the Secret, probes answering, uid 10038, read-only root, no capabilities"
 
 step "Debian package under systemd"
 host="$run_id-systemd"
@@ -293,7 +330,25 @@ http_get "$host" 10038 /metrics | grep -qE "$failed 2$" || fail "the restart cou
 in_host test -s /var/lib/ief-exporter/history-shard-0.json || fail "no state file in /var/lib/ief-exporter"
 echo "    history: 2 + 2 finishes across systemctl stop/start, state in /var/lib/ief-exporter"
 
-# Purge: the service stops and its files go; the user stays, as with Debian's exporters.
+# HTTPS as /etc/default/ief-exporter describes it: certificate and key in /etc/ief_exporter/tls (group
+# ief-exporter, 0640), a web config naming them, ARGS, a restart. The sandboxed service can read them.
+make_tls "$work/package-tls"
+in_host mkdir -p /etc/ief_exporter/tls
+for file in ca.crt tls.crt tls.key; do podman cp "$work/package-tls/$file" "$host:/etc/ief_exporter/tls/$file"; done
+in_host sh -c 'chown -R root:ief-exporter /etc/ief_exporter/tls && chmod 0750 /etc/ief_exporter/tls &&
+  chmod 0640 /etc/ief_exporter/tls/* &&
+  printf "tls_server_config:\n  cert_file: tls/tls.crt\n  key_file: tls/tls.key\n" > /etc/ief_exporter/web.yml &&
+  chown root:ief-exporter /etc/ief_exporter/web.yml && chmod 0640 /etc/ief_exporter/web.yml &&
+  sed -i "s|^ARGS=.*|ARGS=\"--web.config.file=/etc/ief_exporter/web.yml\"|" /etc/default/ief-exporter'
+in_host systemctl restart ief-exporter || fail "restart with TLS"
+https_ca[$host]=/etc/ief_exporter/tls/ca.crt
+metrics_until 30 "$host" 10038 '^ief_exporter_tls_certificate_reload_errors_total 0$'
+pid_before="$(in_host systemctl show --property MainPID --value ief-exporter)"
+echo "    HTTPS with the certificate in /etc/ief_exporter/tls"
+
+# Purge: the service stops and its files go; the user stays, as with Debian's exporters. (The certificate and web
+# config are the operator's own, which dpkg does not remove: the operator removes them.)
+in_host rm -r /etc/ief_exporter/tls /etc/ief_exporter/web.yml
 in_host dpkg --purge ief-exporter > "$work/purge.log" 2>&1 || { cat "$work/purge.log" >&2; fail "purge"; }
 in_host systemctl is-active --quiet ief-exporter && fail "the unit still runs after purge"
 in_host test ! -e "/proc/$pid_before" || fail "the exporter process outlived the purge"

@@ -17,7 +17,8 @@ fi
 dpkg-deb --contents "$deb" | awk '{ print $1, $6 }' > "$work/contents"
 for entry in "-rwxr-xr-x ./usr/bin/ief_exporter" "-rw-r--r-- ./lib/systemd/system/ief-exporter.service" \
              "-rw-r--r-- ./etc/default/ief-exporter" "-rw-r--r-- ./etc/ief_exporter/ief_exporter.yml" \
-             "-rw-r--r-- ./usr/share/doc/ief-exporter/copyright" "-rw-r--r-- ./usr/share/man/man1/ief_exporter.1.gz"; do
+             "-rw-r--r-- ./usr/share/doc/ief-exporter/copyright" "-rw-r--r-- ./usr/share/man/man1/ief_exporter.1.gz" \
+             "-rw-r--r-- ./usr/share/doc/ief-exporter/web.example.yml.gz"; do
   grep -qxF -- "$entry" "$work/contents" || fail "missing from the package: $entry"
 done
 
@@ -25,6 +26,11 @@ dpkg-deb --control "$deb" "$work/control"
 printf '/etc/default/ief-exporter\n/etc/ief_exporter/ief_exporter.yml\n' | diff - "$work/control/conffiles" ||
   fail "conffiles differ from the expected list"
 grep -q '^Depends:.*\badduser\b' "$work/control/control" || fail "Depends lacks adduser (postinst calls it)"
+# CivetWeb is built into the binary (third_party/civetweb, with OpenSSL 3): no second copy from Debian.
+grep -q '^Depends:.*civetweb' "$work/control/control" && fail "Depends names a CivetWeb library"
+grep -q '^Depends:.*\blibssl3\b' "$work/control/control" || fail "Depends lacks libssl3 (TLS is linked)"
+dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/share/doc/ief-exporter/copyright | grep -q '^Files: third_party/civetweb/' ||
+  fail "copyright lacks CivetWeb's notice"
 for script in postinst prerm postrm; do
   sh -n "$work/control/$script" || fail "$script: shell syntax"
 done

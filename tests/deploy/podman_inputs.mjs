@@ -3,13 +3,15 @@
 // they say rather than a copy of it:
 //   compose-args FILE SERVICE FIELD
 //       one line per entry of a docker-compose service's command or volumes (FIELD), with relative volume
-//       sources made absolute against FILE's folder; its entrypoint as one JSON line (podman's --entrypoint)
+//       sources made absolute against FILE's folder; its entrypoint as one JSON line (podman's --entrypoint);
+//       its user as one line
 //   kube-pod FILE IMAGE POD_NAME SECRETS_DIR
 //       the StatefulSet of FILE as the Pod its controller would create (podman runs Pods, not StatefulSets),
 //       followed by FILE's ConfigMaps. Test-only changes, each because podman 4.3 cannot do otherwise here:
 //       the image is IMAGE; Secret volumes become hostPath volumes of SECRETS_DIR/<secretName> (podman crashes
 //       on Secret volumes); container ports are dropped (refused without a bridge network) after named probe
-//       ports are resolved to their numbers.
+//       ports are resolved to their numbers; HTTPS probes become exec probes running curl without certificate
+//       checks, which is what the kubelet's HTTPS probes do (podman's own would check the certificate).
 // Usage: node podman_inputs.mjs --modules DIR (compose-args|kube-pod) ARGS...
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -34,6 +36,10 @@ function composeArgs(service, field) {
   const definition = compose.services?.[service];
   if (!definition) fail(`${file} has no service ${service}`);
   let value = definition[field] ?? [];
+  if (field === "user") {
+    if (value.length !== 0) console.log(String(value));
+    return;
+  }
   if (typeof value === "string") fail(`${file}: ${service}.${field} must be a list (exec form)`);
   if (field === "volumes") {
     value = value.map((volume) => {
@@ -61,6 +67,10 @@ function kubePod(image, podName, secretsDir) {
       if (httpGet && typeof httpGet.port === "string") {
         if (!ports.has(httpGet.port)) fail(`${probe} names port ${httpGet.port}, which the container does not declare`);
         httpGet.port = ports.get(httpGet.port);
+      }
+      if (httpGet?.scheme === "HTTPS") {
+        container[probe].exec = { command: ["curl", "-fsSk", `https://127.0.0.1:${httpGet.port}${httpGet.path}`] };
+        delete container[probe].httpGet;
       }
     }
     delete container.ports;

@@ -68,19 +68,6 @@ std::string ReadSource(const std::string& relative) {
   return text.str();
 }
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char pattern[] = "/tmp/ief_stack_XXXXXX";
-    path = mkdtemp(pattern);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string Write(const std::string& name, const std::string& content) const {
-    std::ofstream(path + "/" + name) << content;
-    return path + "/" + name;
-  }
-};
-
 // Records what Alertmanager posts.
 struct WebhookReceiver {
   std::mutex mutex;
@@ -88,7 +75,7 @@ struct WebhookReceiver {
   std::unique_ptr<ief::HttpServer> server;
 
   WebhookReceiver() {
-    auto started = ief::HttpServer::Start({"127.0.0.1:0", 2, 10000, 1 << 20, nullptr},
+    auto started = ief::HttpServer::Start({{"127.0.0.1:0"}, 2, 10000, 1 << 20, nullptr},
                                           {{"/alerts", [this](const ief::ServerRequest& request) {
                                               std::lock_guard<std::mutex> lock(mutex);
                                               notifications.push_back(Json::parse(request.body, nullptr, false));
@@ -175,7 +162,7 @@ TEST_CASE("real_stack: a real Prometheus and Alertmanager: dashboards have data,
   // A running rollout failing on 1 of its 20 finished nodes (5%), there from the start; the one failing on 30%
   // comes later (below).
   REQUIRE(Http("PUT", sim.url + "/sim/jobs/rollout-5pct", RunningJob("rollout-5pct", 19, 1, 10)).status == 200);
-  TempDir dir;
+  TempDirectory dir;
   std::string exporter_config = dir.Write(
       "ief.yml", std::string("global:\n  poll_interval: 1s\n  node_failure_metrics: true\n") +
                      "projects:\n  - project_id: " + std::string(kProject) + "\n    endpoint: " + sim.url +
@@ -191,7 +178,7 @@ TEST_CASE("real_stack: a real Prometheus and Alertmanager: dashboards have data,
                           "    webhook_configs:\n      - url: http://127.0.0.1:" +
                               std::to_string(webhook.server->port()) + "/alerts\n");
   ChildProcess alertmanager({"/usr/bin/prometheus-alertmanager", "--config.file=" + alertmanager_config,
-                             "--storage.path=" + dir.path + "/am", "--cluster.listen-address=",
+                             "--storage.path=" + dir.path() + "/am", "--cluster.listen-address=",
                              "--web.listen-address=127.0.0.1:" + std::to_string(alertmanager_port)});
 
   // The shipped rules, with every `for:` shortened so the test does not wait minutes (the shipped file is
@@ -202,20 +189,17 @@ TEST_CASE("real_stack: a real Prometheus and Alertmanager: dashboards have data,
   // The recording rules as shipped, but every group evaluated each second (the fleet-wide group says 1m).
   dir.Write("ief_recording.yml", std::regex_replace(ReadSource("config/prometheus/rules/ief_recording.yml"),
                                                     std::regex(R"(\n    interval: \S+)"), ""));
-  int prometheus_port = FreeLoopbackPort();
   std::string prometheus_config = dir.Write(
-      "prometheus.yml", "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files: [" + dir.path +
-                            "/ief_recording.yml, " + dir.path +
+      "prometheus.yml", "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files: [" + dir.path() +
+                            "/ief_recording.yml, " + dir.path() +
                             "/ief_alerts.yml]\nalerting:\n  alertmanagers:\n    - static_configs:\n"
                             "        - targets: ['127.0.0.1:" + std::to_string(alertmanager_port) + "']\n"
                             "scrape_configs:\n  - job_name: ief_exporter\n    static_configs:\n"
                             "      - targets: ['" + exporter.url.substr(7) + "']\n");
-  ChildProcess prometheus({"/usr/bin/prometheus", "--config.file=" + prometheus_config,
-                           "--storage.tsdb.path=" + dir.path + "/tsdb",
-                           "--web.listen-address=127.0.0.1:" + std::to_string(prometheus_port)});
-  std::string prometheus_url = "http://127.0.0.1:" + std::to_string(prometheus_port);
-  INFO(prometheus.Output());
-  REQUIRE(Eventually([&] { return Http("GET", prometheus_url + "/-/ready").status == 200; }, std::chrono::seconds(30)));
+  RunningPrometheus prometheus = StartPrometheus(prometheus_config, dir.path() + "/tsdb");
+  INFO(prometheus.process->Output());
+  REQUIRE_FALSE(prometheus.url.empty());
+  const std::string& prometheus_url = prometheus.url;
   REQUIRE(Eventually([&] { return Http("GET", "http://127.0.0.1:" + std::to_string(alertmanager_port) + "/-/ready").status == 200; },
                      std::chrono::seconds(30)));
 

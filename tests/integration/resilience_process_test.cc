@@ -143,15 +143,15 @@ TEST_CASE("a bcrypt web config refuses anonymous and wrong-password scrapes") {
   CHECK_THAT(exporter.process->Output(), !Catch::Contains("scrape-secret"));
 }
 
-TEST_CASE("a TLS web config is refused at start-up with a way forward") {
-  TempFile web("tls_server_config:\n  cert_file: /tmp/x.crt\n  key_file: /tmp/x.key\n", ".yml");
+TEST_CASE("a TLS web config whose certificate cannot be read stops the start with its position") {
+  TempFile web("tls_server_config:\n  cert_file: /nonexistent/x.crt\n  key_file: /nonexistent/x.key\n", ".yml");
   TempFile config("projects:\n  - project_id: p\n    endpoint: http://127.0.0.1:1\n    auth: {token: t}\n"
                   "    jobs: [a]\n", ".yml");
   ChildProcess exporter({IEF_EXPORTER_BIN, "--config.file=" + config.path(), "--web.config.file=" + web.path(),
                          "--web.listen-address=127.0.0.1:0"});
   CHECK(exporter.WaitForExit() == 1);
-  CHECK_THAT(exporter.Output(), Catch::Contains(web.path() + ":1:1: tls_server_config is not supported"));
-  CHECK_THAT(exporter.Output(), Catch::Contains("Terminate TLS in front"));
+  CHECK_THAT(exporter.Output(), Catch::Contains(web.path() + ":2:14: cert_file: cannot read /nonexistent/x.crt: "));
+  CHECK_THAT(exporter.Output(), Catch::Contains(web.path() + ":3:13: key_file: cannot read /nonexistent/x.key: "));
 }
 
 TEST_CASE("broken configs are refused with a position") {

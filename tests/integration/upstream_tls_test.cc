@@ -1,5 +1,5 @@
-// The upstream client over TLS, for real: stunnel with a throw-away certificate for "localhost" in front of a
-// local server. The certificate is trusted through SSL_CERT_FILE, so the test also shows that verification is on:
+// The upstream client over TLS, for real: the project's own HTTPS server with a throw-away certificate for
+// "localhost". The certificate is trusted through SSL_CERT_FILE, so the test also shows that verification is on:
 // the same server reached by IP address is refused.
 #include <cstdlib>
 
@@ -9,6 +9,7 @@
 #include "support/integration.h"
 #include "upstream/http/curl_transport.h"
 #include "web/http_server.h"
+#include "web/tls_server.h"
 
 using namespace ief::testing;
 
@@ -17,19 +18,19 @@ TEST_CASE("the upstream client verifies TLS certificates and host names") {
   REQUIRE(certificate.ok);
   setenv("SSL_CERT_FILE", certificate.cert.path().c_str(), 1);
 
-  auto server = ief::HttpServer::Start({"127.0.0.1:0", 2, 10000, 1 << 20, nullptr},
+  ief::TlsServerConfig tls;
+  tls.cert = {.file = certificate.cert.path(), .position = "test"};
+  tls.key = {.file = certificate.key.path(), .position = "test"};
+  auto context = ief::TlsServerContext::Create(tls);
+  REQUIRE(context.ok());
+  auto server = ief::HttpServer::Start({.listen_addresses = {"127.0.0.1:0"}, .num_threads = 2, .tls = *context},
                                        {{"/v2/p/productmgr/jobs/j", [](const ief::ServerRequest& request) {
                                           return ief::ServerReply{200, "application/json",
                                                                   "{\"token\":\"" + request.Header("x-auth-token") + "\"}",
                                                                   {}};
                                         }}});
   REQUIRE(server.ok());
-  int tls_port = FreeLoopbackPort();
-  TempFile stunnel_conf("foreground = yes\npid =\n\n[upstream]\naccept = 127.0.0.1:" + std::to_string(tls_port) +
-                            "\nconnect = 127.0.0.1:" + std::to_string((*server)->port()) +
-                            "\ncert = " + certificate.cert.path() + "\nkey = " + certificate.key.path() + "\n",
-                        ".conf");
-  ChildProcess stunnel({"/usr/bin/stunnel4", stunnel_conf.path()});
+  const int tls_port = (*server)->port();
 
   ief::CurlTransport transport({});
   ief::HttpRequest request;

@@ -1,6 +1,7 @@
 // The exporter's endpoint against hostile scrapers and careless operators (issue 13): idle and slowloris
-// connections, a wrong-password flood, user-name probing, the lifecycle API, configs nested thousands deep.
-// Everything runs on loopback, bounded in time and load.
+// connections, a wrong-password flood, user-name probing, the lifecycle API, configs nested thousands deep; and
+// over TLS (issue 19): idle TLS connections and clients that never finish the handshake. Everything runs on
+// loopback, bounded in time and load.
 #include <signal.h>
 
 #include <algorithm>
@@ -8,11 +9,13 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include <catch2/catch.hpp>
 
+#include "support/certificates.h"
 #include "support/deep_yaml.h"
 #include "support/fixtures.h"
 #include "support/integration.h"
@@ -23,8 +26,7 @@ using std::chrono::milliseconds;
 
 namespace {
 
-constexpr const char* kConfig =
-    "projects:\n  - project_id: p\n    endpoint: http://127.0.0.1:1\n    auth: {token: t}\n    jobs: [a]\n";
+constexpr const char* kConfig = kUnreachableProjectConfig;
 
 int PortOf(const RunningProcess& process) { return std::stoi(process.url.substr(process.url.rfind(':') + 1)); }
 
@@ -35,11 +37,13 @@ double Median(std::vector<double> values) {
 
 // `count` scrapes of /metrics one after another, `spacing` apart, each allowed `limit`; the seconds each took, or
 // a value above `limit` for one that failed.
+// Over TLS when `tls` is given (each scrape a new connection: the handshake counts).
 std::vector<double> TimedScrapes(int port, int count, milliseconds spacing, milliseconds limit,
-                                 const std::string& authorization = "") {
+                                 const std::string& authorization = "", const TlsClientOptions* tls = nullptr) {
   std::vector<double> seconds;
   for (int i = 0; i < count; ++i) {
-    TimedExchange exchange = Exchange(port, GetRequest("/metrics", authorization), limit);
+    std::string request = GetRequest("/metrics", authorization);
+    TimedExchange exchange = tls ? Exchange(port, request, limit, *tls) : Exchange(port, request, limit);
     bool ok = exchange.response && exchange.response->status == 200;
     seconds.push_back(ok ? exchange.seconds : 1e9);
     std::this_thread::sleep_for(spacing);
@@ -53,16 +57,17 @@ std::string Describe(const std::vector<double>& seconds) {
   return out;
 }
 
-// Attackers on their own threads until destroyed: `count` connections, each doing `attack` (which returns when
-// its connection is closed or `stop` is set); a closed connection is replaced at once, and counted.
+// Attackers on their own threads until destroyed: `count` connections (opened with `tls` when given), each doing
+// `attack` (which returns when its connection is closed or `stop` is set); a closed connection is replaced at
+// once, and counted.
 class Attackers {
  public:
   using Attack = std::function<void(RawConnection&, const std::atomic<bool>& stop)>;
-  Attackers(int port, int count, Attack attack) {
+  Attackers(int port, int count, Attack attack, std::optional<TlsClientOptions> tls = std::nullopt) {
     for (int i = 0; i < count; ++i) {
-      threads_.emplace_back([this, port, attack] {
+      threads_.emplace_back([this, port, attack, tls] {
         while (!stop_) {
-          RawConnection connection(port);
+          RawConnection connection = tls ? RawConnection(port, *tls) : RawConnection(port);
           if (connection.connected()) attack(connection, stop_);
           if (!stop_) ++reconnects_;
         }
@@ -248,4 +253,40 @@ TEST_CASE("configs nested thousands deep are refused by every path, and the expo
   }
   CHECK(Http("GET", exporter.url + "/metrics").status == 200);
   CHECK(exporter.process->Stop(SIGTERM) == 0);  // alive to the end, and stops cleanly
+}
+
+TEST_CASE("idle TLS connections and clients stalled in the handshake cost a TLS scrape nothing") {
+  TestCa ca("ief test CA");
+  TestCertificate server(ca, "ief-exporter", "IP:127.0.0.1", TestCertificate::Use::kServer);
+  REQUIRE(server.ok);
+  TlsExporter exporter(server, "");
+  REQUIRE(exporter.addresses.size() == 1);
+  const int port = exporter.Port();
+  const TlsClientOptions trusted{.ca_file = ca.cert.path()};
+
+  // 100 connections that finished the handshake and then say nothing ...
+  std::vector<std::unique_ptr<RawConnection>> idle;
+  for (int i = 0; i < 100; ++i) idle.push_back(std::make_unique<RawConnection>(port, trusted));
+  auto opened = std::chrono::steady_clock::now();
+  REQUIRE(std::all_of(idle.begin(), idle.end(), [](const auto& c) { return c->connected(); }));
+  // ... 30 that send their ClientHello and never answer the server's, and 20 that never say hello at all, each
+  // replaced as soon as the server cuts it.
+  auto hold = [](RawConnection& connection, const std::atomic<bool>& stop) {
+    while (!stop && !connection.SecondsUntilClosed(milliseconds(100))) {
+    }
+  };
+  Attackers stalled(port, 30, hold, TlsClientOptions{.stall_after_hello = true});
+  Attackers silent(port, 20, hold);
+  std::this_thread::sleep_for(milliseconds(300));  // let them start
+
+  // Scrapes spread over 6.5 s, past the 5 s handshake deadline: the attackers are cut and come back meanwhile.
+  std::vector<double> seconds = TimedScrapes(port, 10, milliseconds(650), milliseconds(2000), "", &trusted);
+  INFO("TLS scrapes (s): " << Describe(seconds) << "; stalled reconnects: " << stalled.reconnects()
+                           << "; silent reconnects: " << silent.reconnects());
+  CHECK(std::count_if(seconds.begin(), seconds.end(), [](double s) { return s < 2.0; }) == 10);
+  CHECK(stalled.reconnects() >= 30);  // every stalled handshake was cut at the deadline
+  CHECK(silent.reconnects() >= 20);
+  // The idle TLS connections were cut by the request timeout too.
+  for (auto& connection : idle) CHECK(connection->SecondsUntilClosed(milliseconds(8000)).has_value());
+  CHECK(std::chrono::steady_clock::now() - opened < std::chrono::seconds(14));
 }

@@ -21,6 +21,14 @@ inline std::string ReadFixture(const std::string& name) {
   return out.str();
 }
 
+// A file's content ("" when it cannot be read).
+inline std::string FileContent(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
 // A file in /tmp holding `content`, removed when the object goes away.
 class TempFile {
  public:
@@ -63,6 +71,11 @@ class TempDirectory {
 
   const std::string& path() const { return path_; }
   std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+  // Writes `content` to NAME in the directory; its path.
+  std::string Write(const std::string& name, const std::string& content) const {
+    std::ofstream(*this / name, std::ios::binary) << content;
+    return *this / name;
+  }
 
  private:
   std::string path_;

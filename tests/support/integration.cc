@@ -2,6 +2,7 @@
 
 #include "support/bcrypt.h"
 #include "upstream/http/curl_transport.h"
+#include "util/url.h"
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -63,21 +64,39 @@ long SimulatorCount(const RunningProcess& simulator, const std::string& key) {
 
 ProtectedExporter::ProtectedExporter(const std::string& password, int bcrypt_cost)
     : web_config("basic_auth_users:\n  prometheus: " + BcryptHash(password, bcrypt_cost) + "\n", ".yml"),
-      config("projects:\n  - project_id: p\n    endpoint: http://127.0.0.1:1\n    auth: {token: t}\n    jobs: [a]\n",
-             ".yml"),
+      config(kUnreachableProjectConfig, ".yml"),
       exporter(StartListening({IEF_EXPORTER_BIN, "--config.file=" + config.path(),
                                "--web.config.file=" + web_config.path(), "--web.listen-address=127.0.0.1:0"})) {}
 
-std::map<std::string, double> Scrape(const RunningProcess& exporter) {
-  return ParseExposition(Http("GET", exporter.url + "/metrics").body);
+TlsExporter::TlsExporter(const TestCertificate& server, const std::string& more_web_config,
+                         const std::vector<std::string>& listen) {
+  dir.Write("server.pem", FileContent(server.cert.path()));
+  dir.Write("server.key", FileContent(server.key.path()));
+  std::string web = dir.Write("web.yml", "tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\n" +
+                                             more_web_config);
+  std::vector<std::string> argv = {IEF_EXPORTER_BIN, "--config.file=" + config.path(), "--web.config.file=" + web};
+  for (const std::string& address : listen) argv.push_back("--web.listen-address=" + address);
+  process = std::make_unique<ChildProcess>(argv);
+  addresses = process->WaitForListeningAddresses(listen.size());
 }
 
-TestCertificate::TestCertificate(const std::string& common_name, const std::string& subject_alt_name) {
-  std::string output;
-  ok = RunCommand({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
-                   "/CN=" + common_name, "-addext", "subjectAltName=" + subject_alt_name, "-keyout", key.path(),
-                   "-out", cert.path()},
-                  "", output) == 0;
+int TlsExporter::Port(size_t address) const { return ief::SplitHostPort(addresses.at(address))->port.value_or(0); }
+
+RunningPrometheus StartPrometheus(const std::string& config_path, const std::string& data_dir) {
+  RunningPrometheus prometheus;
+  int port = FreeLoopbackPort();
+  prometheus.process = std::make_unique<ChildProcess>(
+      std::vector<std::string>{"/usr/bin/prometheus", "--config.file=" + config_path, "--storage.tsdb.path=" + data_dir,
+                               "--web.listen-address=127.0.0.1:" + std::to_string(port)});
+  std::string url = "http://127.0.0.1:" + std::to_string(port);
+  if (Eventually([&] { return Http("GET", url + "/-/ready").status == 200; }, std::chrono::seconds(30))) {
+    prometheus.url = url;
+  }
+  return prometheus;
+}
+
+std::map<std::string, double> Scrape(const RunningProcess& exporter) {
+  return ParseExposition(Http("GET", exporter.url + "/metrics").body);
 }
 
 }  // namespace ief::testing

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "support/certificates.h"
 #include "support/fixtures.h"
 #include "support/process.h"
 
@@ -53,14 +54,32 @@ struct ProtectedExporter {
   RunningProcess exporter;
 };
 
-// A throw-away RSA key and self-signed certificate (one day) made with the openssl command, for stunnel in the TLS
-// tests. `subject_alt_name` is openssl's form: "IP:127.0.0.1", "DNS:localhost". `ok` is false when openssl failed.
-struct TestCertificate {
-  TestCertificate(const std::string& common_name, const std::string& subject_alt_name);
-  TempFile key{"", ".key"};
-  TempFile cert{"", ".pem"};
-  bool ok = false;
+// A config that tracks one job on an endpoint that never answers: the exporter runs, its API calls fail.
+inline constexpr const char* kUnreachableProjectConfig =
+    "projects:\n  - project_id: p\n    endpoint: http://127.0.0.1:1\n    auth: {token: t}\n    jobs: [a]\n";
+
+// An exporter serving HTTPS with `server`'s certificate: the web config (tls_server_config naming the files, then
+// `more_web_config`) and the certificate files live together in one directory and are named relative to it, as
+// exporter-toolkit reads them. `addresses` are the ones logged ("127.0.0.1:PORT", "[::1]:PORT"), empty if it did
+// not start.
+struct TlsExporter {
+  TlsExporter(const TestCertificate& server, const std::string& more_web_config,
+              const std::vector<std::string>& listen = {"127.0.0.1:0"});
+  std::string Url(const std::string& path, size_t address = 0) const { return "https://" + addresses.at(address) + path; }
+  int Port(size_t address = 0) const;
+  TempDirectory dir;
+  TempFile config{kUnreachableProjectConfig, ".yml"};
+  std::unique_ptr<ChildProcess> process;
+  std::vector<std::string> addresses;
 };
+
+// Debian's Prometheus on a free loopback port with `config_path`, its data in `data_dir`; url is empty when it did
+// not become ready within 30 s.
+struct RunningPrometheus {
+  std::unique_ptr<ChildProcess> process;
+  std::string url;  // http://127.0.0.1:PORT
+};
+RunningPrometheus StartPrometheus(const std::string& config_path, const std::string& data_dir);
 
 // The exporter's current metrics.
 std::map<std::string, double> Scrape(const RunningProcess& exporter);

@@ -12,6 +12,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "util/url.h"
+
 extern char** environ;
 
 namespace ief::testing {
@@ -87,18 +89,30 @@ std::string ChildProcess::Output() const {
   return out.str();
 }
 
-int ChildProcess::WaitForListeningPort(std::chrono::milliseconds timeout) {
-  static const std::regex kListening("msg=\"Listening on\" address=[0-9.]+:([0-9]+)");
-  int port = -1;
+std::vector<std::string> ChildProcess::WaitForListeningAddresses(size_t count, std::chrono::milliseconds timeout) {
+  // One line per address: msg="Listening on" address=127.0.0.1:43123 (or [::1]:43124, [::]:10038 ...).
+  static const std::regex kListening("msg=\"Listening on\" address=(\\S*:[0-9]+)");
+  std::vector<std::string> addresses;
   Eventually(
       [&] {
-        std::smatch match;
+        addresses.clear();
         std::string output = Output();
-        if (std::regex_search(output, match, kListening)) port = std::stoi(match[1]);
-        return port > 0 || Reap(pid_, false, {}) != -2;
+        for (auto it = std::sregex_iterator(output.begin(), output.end(), kListening); it != std::sregex_iterator();
+             ++it) {
+          addresses.push_back((*it)[1]);
+        }
+        return addresses.size() >= count || Reap(pid_, false, {}) != -2;
       },
       timeout);
-  return port;
+  if (addresses.size() < count) addresses.clear();
+  return addresses;
+}
+
+int ChildProcess::WaitForListeningPort(std::chrono::milliseconds timeout) {
+  std::vector<std::string> addresses = WaitForListeningAddresses(1, timeout);
+  if (addresses.empty()) return -1;
+  ief::Result<ief::HostPort> address = ief::SplitHostPort(addresses.front());
+  return address.ok() ? address->port.value_or(-1) : -1;
 }
 
 void ChildProcess::Signal(int signal) {

@@ -26,6 +26,10 @@ class ChildProcess {
   // Polls the output for the "Listening on" log line and returns its port; -1 if the process exits or the
   // timeout passes first.
   int WaitForListeningPort(std::chrono::milliseconds timeout = std::chrono::seconds(20));
+  // The first `count` addresses of the "Listening on" lines ("127.0.0.1:43123", "[::1]:43124"), in order; empty if
+  // the process exits or the timeout passes before it logged that many.
+  std::vector<std::string> WaitForListeningAddresses(size_t count,
+                                                     std::chrono::milliseconds timeout = std::chrono::seconds(20));
   // Sends `signal` and returns at once.
   void Signal(int signal);
   // Sends `signal` and waits (bounded) for the exit; returns the exit code, 128+N for death by signal N, or -1.

@@ -1,13 +1,18 @@
 #include "support/raw_client.h"
 
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
+#include <memory>
 
 namespace ief::testing {
 
@@ -25,13 +30,73 @@ RawConnection::RawConnection(int port) {
   }
 }
 
-RawConnection::~RawConnection() {
-  if (fd_ >= 0) close(fd_);
+namespace {
+
+struct SslCtxFree {
+  void operator()(SSL_CTX* ctx) const { SSL_CTX_free(ctx); }
+};
+
+std::unique_ptr<SSL_CTX, SslCtxFree> ClientContext(const TlsClientOptions& tls) {
+  std::unique_ptr<SSL_CTX, SslCtxFree> ctx(SSL_CTX_new(TLS_client_method()));
+  if (tls.max_version != 0) SSL_CTX_set_max_proto_version(ctx.get(), tls.max_version);
+  if (!tls.ca_file.empty()) {
+    SSL_CTX_load_verify_locations(ctx.get(), tls.ca_file.c_str(), nullptr);
+    SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+  }
+  if (!tls.cert_file.empty()) {
+    SSL_CTX_use_certificate_chain_file(ctx.get(), tls.cert_file.c_str());
+    SSL_CTX_use_PrivateKey_file(ctx.get(), tls.key_file.c_str(), SSL_FILETYPE_PEM);
+  }
+  return ctx;
 }
+
+}  // namespace
+
+RawConnection::RawConnection(int port, const TlsClientOptions& tls) : RawConnection(port) {
+  // SSL_write on a connection the server closed would raise SIGPIPE (plain sends use MSG_NOSIGNAL).
+  static const bool kSigpipeIgnored = std::signal(SIGPIPE, SIG_IGN) != SIG_ERR;
+  (void)kSigpipeIgnored;
+  if (fd_ < 0) return;
+  timeval handshake_timeout{5, 0};
+  setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &handshake_timeout, sizeof handshake_timeout);
+  auto ctx = ClientContext(tls);
+  SSL* ssl = ctx ? SSL_new(ctx.get()) : nullptr;  // keeps its own reference to the context
+  if (ssl == nullptr) {
+    Close();
+    return;
+  }
+  SSL_set_fd(ssl, fd_);
+  if (tls.stall_after_hello) {
+    // Non-blocking, SSL_connect sends the ClientHello and returns wanting the server's answer, which never gets
+    // read: the server waits for the rest of the handshake. Freeing the SSL sends nothing.
+    fcntl(fd_, F_SETFL, fcntl(fd_, F_GETFL) | O_NONBLOCK);
+    int rc = SSL_connect(ssl);
+    bool hello_sent = rc < 0 && SSL_get_error(ssl, rc) == SSL_ERROR_WANT_READ;
+    SSL_free(ssl);
+    fcntl(fd_, F_SETFL, fcntl(fd_, F_GETFL) & ~O_NONBLOCK);
+    if (!hello_sent) Close();
+  } else if (SSL_connect(ssl) == 1) {
+    ssl_ = ssl;
+  } else {
+    SSL_free(ssl);
+    Close();
+  }
+  ERR_clear_error();
+}
+
+void RawConnection::Close() {
+  if (ssl_ != nullptr) SSL_free(ssl_);
+  ssl_ = nullptr;
+  if (fd_ >= 0) close(fd_);
+  fd_ = -1;
+}
+
+RawConnection::~RawConnection() { Close(); }
 
 bool RawConnection::Send(std::string_view bytes) {
   while (fd_ >= 0 && !bytes.empty()) {
-    ssize_t n = send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    ssize_t n = ssl_ != nullptr ? SSL_write(ssl_, bytes.data(), static_cast<int>(bytes.size()))
+                                : send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
     bytes.remove_prefix(static_cast<size_t>(n));
@@ -42,10 +107,11 @@ bool RawConnection::Send(std::string_view bytes) {
 bool RawConnection::Receive(std::chrono::steady_clock::time_point deadline) {
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
   if (fd_ < 0 || left.count() <= 0) return false;
+  const bool buffered = ssl_ != nullptr && SSL_pending(ssl_) > 0;
   pollfd ready{fd_, POLLIN, 0};
-  if (poll(&ready, 1, static_cast<int>(left.count())) <= 0) return false;
+  if (!buffered && poll(&ready, 1, static_cast<int>(left.count())) <= 0) return false;
   char chunk[16384];
-  ssize_t n = recv(fd_, chunk, sizeof chunk, 0);
+  ssize_t n = ssl_ != nullptr ? SSL_read(ssl_, chunk, sizeof chunk) : recv(fd_, chunk, sizeof chunk, 0);
   if (n <= 0) return false;
   buffer_.append(chunk, static_cast<size_t>(n));
   return true;
@@ -83,13 +149,45 @@ std::optional<int> RawConnection::ReadResponseStatus(std::chrono::milliseconds t
   return response->status;
 }
 
-TimedExchange Exchange(int port, const std::string& request, std::chrono::milliseconds timeout) {
-  auto start = std::chrono::steady_clock::now();
+namespace {
+
+TimedExchange ExchangeOn(std::chrono::steady_clock::time_point start, RawConnection& connection,
+                         const std::string& request, std::chrono::milliseconds timeout) {
   TimedExchange exchange;
-  RawConnection connection(port);
   if (connection.Send(request)) exchange.response = connection.ReadResponse(timeout);
   exchange.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return exchange;
+}
+
+}  // namespace
+
+TimedExchange Exchange(int port, const std::string& request, std::chrono::milliseconds timeout) {
+  auto start = std::chrono::steady_clock::now();
+  RawConnection connection(port);
+  return ExchangeOn(start, connection, request, timeout);
+}
+
+TimedExchange Exchange(int port, const std::string& request, std::chrono::milliseconds timeout,
+                       const TlsClientOptions& tls) {
+  auto start = std::chrono::steady_clock::now();
+  RawConnection connection(port, tls);
+  return ExchangeOn(start, connection, request, timeout);
+}
+
+bool Ipv6LoopbackWorks() {
+  int listener = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int client = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in6 address{};
+  address.sin6_family = AF_INET6;
+  address.sin6_addr = in6addr_loopback;
+  socklen_t length = sizeof address;
+  bool works = listener >= 0 && client >= 0 &&
+               bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 && listen(listener, 1) == 0 &&
+               getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) == 0 &&
+               connect(client, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+  if (listener >= 0) close(listener);
+  if (client >= 0) close(client);
+  return works;
 }
 
 std::optional<double> RawConnection::SecondsUntilClosed(std::chrono::milliseconds timeout) {

@@ -1,5 +1,7 @@
 #include "util/url.h"
 
+#include <optional>
+
 #include <catch2/catch.hpp>
 
 TEST_CASE("an http(s) URL splits into scheme, authority, host, port, path and query") {
@@ -54,4 +56,31 @@ TEST_CASE("URI encoding keeps unreserved characters and decoding undoes it") {
   CHECK(ief::UriDecode("a%20b+c", true) == "a b c");
   CHECK(ief::UriDecode("a%20b+c", false) == "a b+c");
   CHECK(ief::UriDecode("100%", false) == "100%");  // an invalid escape stays as it is
+}
+
+TEST_CASE("HOST[:PORT] splits IPv4, bracketed IPv6 and names, and refuses what no host looks like") {
+  struct Case {
+    const char* text;
+    const char* host;
+    std::optional<int> port;
+  };
+  for (const Case& c : {Case{"h.example:8443", "h.example", 8443}, Case{"10.0.0.1", "10.0.0.1", std::nullopt},
+                        Case{"[2001:db8::1]:0", "[2001:db8::1]", 0}, Case{"[::1]", "[::1]", std::nullopt},
+                        Case{":10038", "", 10038}, Case{"", "", std::nullopt}}) {
+    INFO(c.text);
+    auto split = ief::SplitHostPort(c.text);
+    REQUIRE(split.ok());
+    CHECK(split->host == c.host);
+    CHECK(split->port == c.port);
+    CHECK(split->ToString() == c.text);
+  }
+  CHECK(ief::SplitHostPort("[::1]:1")->IsIpv6());
+  for (const char* bad : {"::1", "2001:db8::1:80", "[::1", "[]:1", "[::1]x", "h:65536", "h:-1", "h: 1", "a/b:1",
+                          "a,b:1", "a@b:1"}) {
+    INFO(bad);
+    CHECK_FALSE(ief::SplitHostPort(bad).ok());
+  }
+  // The URL parser uses it: an unbracketed IPv6 host is refused there too.
+  CHECK(ief::ParseHttpUrl("http://::1/").error().message == "has an IPv6 address without brackets");
+  CHECK(ief::ParseHttpUrl("http://[::1]:8080/x")->host == "[::1]");
 }

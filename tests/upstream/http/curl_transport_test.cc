@@ -16,7 +16,7 @@ using ief::testing::RawHttpServer;
 namespace {
 
 std::unique_ptr<ief::HttpServer> StartServer(std::vector<ief::Route> routes) {
-  auto server = ief::HttpServer::Start({"127.0.0.1:0", 4, 10000, 1 << 20, nullptr}, std::move(routes));
+  auto server = ief::HttpServer::Start({{"127.0.0.1:0"}, 4, 10000, 1 << 20, nullptr}, std::move(routes));
   REQUIRE(server.ok());
   return std::move(server).value();
 }
