@@ -7,8 +7,9 @@
 #   4. freshness: how soon a change upstream shows on /metrics and what it costs in API calls, against a simulator
 #      throttling like Huawei's API gateway: 1,000 discovered jobs (200 Running), a change every 2 s for a minute,
 #      a 2 s interval, list-driven vs every active job every round (active_refresh_interval 0s), and a gateway
-#      throttling at 2 requests/s while rate_limit stays 20 (FRESHNESS_STEADY=1 adds a row measured after the
-#      start-up fill).
+#      throttling at 2 requests/s while rate_limit stays 20; then a long-lived tenant (30 Running jobs above
+#      9,970 finished ones) walked from the head of the list vs in full every round (FRESHNESS_STEADY=1 adds a row
+#      measured after the start-up fill).
 # BENCH_JOBS / BENCH_TASKS set the comparison size (default 1000 x 100); BENCH_SECTIONS picks sections.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -62,6 +63,10 @@ fresh="$bench/freshness_bench"
 "$fresh" --header 1 --fill 0 --label "list-driven (quota 20/s)"
 "$fresh" --fill 0 --refresh 0s --label "every active job, every round"
 "$fresh" --fill 0 --throttle 2 --changes 60 --quiet-seconds 60 --label "gateway at 2/s, rate_limit 20"
+echo "   a long-lived tenant: 30 Running jobs above 9,970 that finished a month ago, 5 s interval, every third change a new job"
+long_history=(--fill 0 --jobs 30 --running 30 --history 9970 --interval 5s --new-jobs 1)
+"$fresh" "${long_history[@]}" --label "long history, head walks"
+"$fresh" "${long_history[@]}" --full-walk-interval 0s --label "long history, full walks (before)"
 if [ "${FRESHNESS_STEADY:-0}" = 1 ]; then
   "$fresh" --fill 1 --label "list-driven, after the fill"
 fi

@@ -137,13 +137,16 @@ class OrderCheck {
       if (!job.created_at) continue;
       if (previous_ && *job.created_at > *previous_) sorted = false;
       previous_ = job.created_at;
+      newest_ = std::max(newest_.value_or(*job.created_at), *job.created_at);
     }
     return sorted;
   }
   std::optional<int64_t> oldest() const { return previous_; }
+  std::optional<int64_t> newest() const { return newest_; }
 
  private:
   std::optional<int64_t> previous_;
+  std::optional<int64_t> newest_;
 };
 
 }  // namespace
@@ -193,7 +196,8 @@ Fetched<BatchJobList> WalkList(const PageReader& read_page, long page_size, cons
     if (count_usable && offset >= *stated_count && received < page_size) break;
     // A head walk is done once it reached what is older than it needs, unless the server ignores the order asked.
     if (bounds.stop_before_created && !outcome.out_of_order && order.oldest() &&
-        *order.oldest() < *bounds.stop_before_created) {
+        *order.oldest() < *bounds.stop_before_created &&
+        (!bounds.newest_known || order.newest().value_or(std::numeric_limits<int64_t>::min()) >= *bounds.newest_known)) {
       outcome.end = ListWalkEnd::kHorizon;
       break;
     }

@@ -81,6 +81,10 @@ struct WalkBounds {
   // A head walk: the list is sorted by created_at, newest first, so once a page reaches jobs created before this
   // the rest of the list is older still (ends kHorizon). Not trusted once a page comes out of order.
   std::optional<int64_t> stop_before_created;
+  // ... and only once it has shown a job at least this new (the newest the walk before showed). A list served in
+  // another order can look sorted on one page (a page of jobs created in the same second); reading on until the
+  // newest known job shows lets the order check see the rest. A deleted newest job costs one walk of the whole list.
+  std::optional<int64_t> newest_known;
 };
 
 // Reads ListBatchJob page by page, advancing by what each page really holds (a server may return fewer items than

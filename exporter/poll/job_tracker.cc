@@ -315,7 +315,10 @@ std::vector<JobTracker::ListPlan> JobTracker::StartRound(Moment now) {
     if (!ListDue(project, now.steady)) continue;
     project.next_list_at = now.steady + project.discovery_interval;
     ListPlan plan{.project_index = i, .context = project.context, .kind = NextWalkKind(project)};
-    if (plan.kind == WalkKind::kHead) plan.bounds.stop_before_created = HeadHorizon(i, now);
+    if (plan.kind == WalkKind::kHead) {
+      plan.bounds.stop_before_created = HeadHorizon(i, now);
+      plan.bounds.newest_known = project.newest_created;
+    }
     due.push_back(std::move(plan));
   }
   return due;

@@ -575,9 +575,11 @@ ServerReply Simulator::ListJobs(const ServerRequest& request) {
       items.push_back({job.created_at, job.previous->list_item});
     }
   }
-  // Newest first, as the API's default sort (created_at:desc).
-  std::stable_sort(items.begin(), items.end(),
-                   [](const Item& a, const Item& b) { return a.created_at > b.created_at; });
+  // Newest first, as the API's default sort (created_at:desc); the `unsorted` quirk serves the opposite.
+  const bool newest_first = !list_quirks_.unsorted;
+  std::stable_sort(items.begin(), items.end(), [newest_first](const Item& a, const Item& b) {
+    return newest_first ? a.created_at > b.created_at : a.created_at < b.created_at;
+  });
   std::string body = "{" + JobCountMember(items.size()) + "\"jobs\":[";
   for (long i = offset; i < static_cast<long>(items.size()) && i < offset + limit; ++i) {
     if (i > offset) body += ',';
@@ -605,17 +607,16 @@ void Simulator::SetIamTimes(const SimIamTimes& times) {
 
 namespace {
 
-// {"ignore_offset": true, "job_count": 1000000000000 | null}: job_count null leaves it out, no job_count key states
-// the real one.
+// {"ignore_offset": true, "unsorted": true, "job_count": 1000000000000 | null}: job_count null leaves it out, no
+// job_count key states the real one.
 Result<SimListQuirks> ParseListQuirks(const std::string& body) {
   Json doc = Json::parse(body, nullptr, false);
   if (doc.is_discarded() || !doc.is_object()) return Error(ErrorKind::kInvalidArgument, "body must be a JSON object");
   SimListQuirks quirks;
-  if (doc.contains("ignore_offset")) {
-    if (!doc["ignore_offset"].is_boolean()) {
-      return Error(ErrorKind::kInvalidArgument, "ignore_offset must be true or false");
-    }
-    quirks.ignore_offset = doc["ignore_offset"].get<bool>();
+  for (auto [key, flag] : {std::pair{"ignore_offset", &quirks.ignore_offset}, std::pair{"unsorted", &quirks.unsorted}}) {
+    if (!doc.contains(key)) continue;
+    if (!doc[key].is_boolean()) return Error(ErrorKind::kInvalidArgument, std::string(key) + " must be true or false");
+    *flag = doc[key].get<bool>();
   }
   if (doc.contains("job_count")) {
     const Json& count = doc["job_count"];

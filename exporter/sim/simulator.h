@@ -70,6 +70,7 @@ struct SimFault {
 // How ListBatchJob misbehaves (PUT /sim/list), for tests of a list that cannot be trusted.
 struct SimListQuirks {
   bool ignore_offset = false;  // every page is the first one
+  bool unsorted = false;       // oldest first, whatever `sort` asks for
   bool state_count = false;    // job_count states `stated_count` (or nothing) instead of the real number
   std::optional<int64_t> stated_count;  // nullopt: job_count is left out
 };

@@ -6,13 +6,17 @@
 //
 //   freshness_bench [--jobs N] [--running N] [--tasks N] [--throttle R] [--rate-limit R] [--interval D]
 //                   [--refresh D] [--changes N] [--change-every-ms N] [--quiet-seconds N] [--fill 0|1]
-//                   [--label TEXT] [--header 1]
+//                   [--history N] [--full-walk-interval D] [--new-jobs 0|1] [--label TEXT] [--header 1]
+//
+// --history N adds N jobs that finished a month ago, created before every other job (a long-lived tenant's
+// history: listed, never shown); --full-walk-interval sets discovery.full_walk_interval (0s: every walk reads the
+// whole list). With --new-jobs 1 every third change is a new job appearing at the head of the list.
 //
 // With --fill 1 (the default) the changes start once every job's details have arrived (the steady state);
 // with --fill 0 at once. Changes come CHANGE_EVERY apart on average, at times that do not line up with the
 // exporter's rounds. Prints one table row: label; seconds until every job showed its status and until every job
-// had its details; p50 and p95 delay of a change; changes seen; API requests/s and detail calls per change
-// during the changes; the share of requests answered 429 (over the whole window, and after the first
+// had its details; p50 and p95 delay of a change; changes seen; API requests/s, list pages per discovery interval
+// and detail calls per change during the changes; the share of requests answered 429 (over the whole window, and after the first
 // --quiet-seconds).
 #include <CLI/CLI.hpp>
 
@@ -26,6 +30,7 @@
 
 #include "support/fixtures.h"
 #include "support/integration.h"
+#include "util/duration.h"
 
 using namespace ief::testing;
 using Clock = std::chrono::steady_clock;
@@ -48,6 +53,9 @@ struct Options {
   bool wait_for_fill = true;
   bool header = false;
   std::string label = "list-driven";
+  int history = 0;                    // jobs finished a month ago, older than all others
+  std::string full_walk_interval;     // empty: the exporter's default
+  bool new_jobs = false;              // every third change is a new job
 };
 
 // Flags of the same names as the fields; CLI11 says what is wrong with a bad one.
@@ -65,6 +73,9 @@ void AddFlags(CLI::App& app, Options& o) {
   app.add_option("--fill", o.wait_for_fill);
   app.add_option("--header", o.header);
   app.add_option("--label", o.label);
+  app.add_option("--history", o.history);
+  app.add_option("--full-walk-interval", o.full_walk_interval);
+  app.add_option("--new-jobs", o.new_jobs);
 }
 
 std::string JobId(int index) {
@@ -73,8 +84,18 @@ std::string JobId(int index) {
   return id;
 }
 
+// When job `index` was created: the jobs followed (0 .. jobs-1) in the last hour, in index order; the history
+// (jobs ..) a month before that, newest first; new jobs now.
+long CreatedAt(const Options& o, int index) {
+  static const long started = static_cast<long>(std::time(nullptr));
+  if (index < o.jobs) return started - 3600 + index;
+  if (index < o.jobs + o.history) return started - 31 * 86400 - (index - o.jobs);
+  return static_cast<long>(std::time(nullptr));
+}
+
 // A job document: `succeeded` of its tasks finished, the rest Running; all finished when `finished`.
-std::string JobDocument(int index, int tasks, int succeeded, bool finished, long updated_at) {
+std::string JobDocument(const Options& o, int index, int succeeded, bool finished, long updated_at) {
+  const int tasks = o.tasks;
   std::string task_list;
   for (int t = 0; t < tasks; ++t) {
     bool done = finished || t < succeeded;
@@ -84,7 +105,7 @@ std::string JobDocument(int index, int tasks, int succeeded, bool finished, long
   }
   return R"({"job_id":")" + JobId(index) + R"(","job_name":"rollout-)" + std::to_string(index) +
          R"(","job_type":"deployment_upgrade","target_type":"node","created_at":)" +
-         std::to_string(1700000000 + index) + R"(,"status":")" + (finished ? "Successful" : "Running") +
+         std::to_string(CreatedAt(o, index)) + R"(,"status":")" + (finished ? "Successful" : "Running") +
          R"(","task_total_count":)" + std::to_string(tasks) + R"(,"task_success_count":)" +
          std::to_string(finished ? tasks : succeeded) + R"(,"task_failed_count":0,"status_last_updated_at":)" +
          std::to_string(updated_at) + R"(,"tasks":[)" + task_list + "]}";
@@ -95,10 +116,13 @@ long StatusChangedAt() { return static_cast<long>(std::time(nullptr)) - 3600; }
 
 void LoadJobs(const RunningProcess& sim, const Options& o) {
   std::string batch;
-  for (int i = 0; i < o.jobs; ++i) {
+  const int total = o.jobs + o.history;
+  const long month_ago = static_cast<long>(std::time(nullptr)) - 30 * 86400;
+  for (int i = 0; i < total; ++i) {
     bool running = i < o.running;
-    batch += (batch.empty() ? "" : ",") + JobDocument(i, o.tasks, running ? 1 : o.tasks, !running, StatusChangedAt());
-    if ((i + 1) % 100 == 0 || i + 1 == o.jobs) {
+    long updated_at = i < o.jobs ? StatusChangedAt() : month_ago;
+    batch += (batch.empty() ? "" : ",") + JobDocument(o, i, running ? 1 : o.tasks, !running, updated_at);
+    if ((i + 1) % 100 == 0 || i + 1 == total) {
       if (Http("POST", sim.url + "/sim/jobs", "[" + batch + "]").status != 200) throw std::runtime_error("POST");
       batch.clear();
     }
@@ -112,14 +136,28 @@ struct Change {
   std::optional<double> seen_after;  // seconds
 };
 
-// Job `index` changes: a second task finishes (even changes) or the job finishes (odd ones).
+std::string StatusSeries(const std::string& job_id, const char* status) {
+  return "ief_batch_job_status{project_id=\"" + std::string(kProject) + "\",job_id=\"" + job_id + "\",status=\"" +
+         status + "\"} ";
+}
+
+// A new job, Running, appears at the head of the list.
+Change NewJob(const RunningProcess& sim, const Options& o, int number) {
+  const int index = o.jobs + o.history + number;
+  Change change{StatusSeries(JobId(index), "Running"), "1", Clock::now(), std::nullopt};
+  Http("PUT", sim.url + "/sim/jobs/" + JobId(index), JobDocument(o, index, 1, false, StatusChangedAt()));
+  return change;
+}
+
+// Job `index` changes: a second task finishes (even changes) or the job finishes (odd ones); with --new-jobs,
+// every third change is a new job instead.
 Change MakeChange(const RunningProcess& sim, const Options& o, int index, int number) {
+  if (o.new_jobs && number % 3 == 2) return NewJob(sim, o, number);
   bool finish = number % 2 == 1;
   long now = static_cast<long>(std::time(nullptr));
   Change change;
   if (finish) {
-    change.series = "ief_batch_job_status{project_id=\"" + std::string(kProject) + "\",job_id=\"" + JobId(index) +
-                    "\",status=\"Successful\"} ";
+    change.series = StatusSeries(JobId(index), "Successful");
     change.value = "1";
   } else {
     change.series = "ief_batch_job_tasks_succeeded{project_id=\"" + std::string(kProject) + "\",job_id=\"" +
@@ -128,7 +166,7 @@ Change MakeChange(const RunningProcess& sim, const Options& o, int index, int nu
   }
   change.made = Clock::now();
   Http("PUT", sim.url + "/sim/jobs/" + JobId(index),
-       JobDocument(index, o.tasks, 2, finish, finish ? now : StatusChangedAt()));
+       JobDocument(o, index, 2, finish, finish ? now : StatusChangedAt()));
   return change;
 }
 
@@ -181,13 +219,16 @@ int main(int argc, char** argv) {
                                        "--throttle=" + std::to_string(o.throttle)});
   if (sim.url.empty()) return 1;
   LoadJobs(sim, o);
+  const std::string full_walk =
+      o.full_walk_interval.empty() ? "" : ", full_walk_interval: " + o.full_walk_interval;
   TempFile config("global:\n  poll_interval: " + o.interval + "\n  rate_limit: " + std::to_string(o.rate_limit) +
                       "\n  active_refresh_interval: " + o.refresh + "\nprojects:\n  - project_id: " + kProject +
-                      "\n    endpoint: " + sim.url + "\n    auth: {token: demo-token}\n    discovery: {enabled: true}\n",
+                      "\n    endpoint: " + sim.url + "\n    auth: {token: demo-token}\n    discovery: {enabled: true" +
+                      full_walk + "}\n",
                   ".yml");
   if (o.header) {
-    std::printf("%-32s %7s %8s %7s %7s %9s %10s %10s %9s %12s\n", "", "status", "details", "p50 s", "p95 s", "seen",
-                "API req/s", "detail/chg", "429", "429 later");
+    std::printf("%-32s %7s %8s %7s %7s %9s %10s %9s %10s %9s %12s\n", "", "status", "details", "p50 s", "p95 s",
+                "seen", "API req/s", "list/int", "detail/chg", "429", "429 later");
   }
   const Clock::time_point launched = Clock::now();
   RunningProcess exporter = StartExporter(config.path());
@@ -242,9 +283,12 @@ int main(int argc, char** argv) {
   const long requests = at_window_end.total() - before.total();
   const Counters from = after_quiet.value_or(before);
   const long late_requests = at_window_end.total() - from.total();
-  std::printf("%-32s %7.1f %8.1f %7.2f %7.2f %5zu/%-3d %10.1f %10.1f %8.1f%% %11.1f%%\n", o.label.c_str(),
+  const ief::Result<ief::Duration> interval = ief::ParseDuration(o.interval);
+  const double intervals = interval.ok() && interval->count() > 0 ? seconds * 1000.0 / interval->count() : 1;
+  std::printf("%-32s %7.1f %8.1f %7.2f %7.2f %5zu/%-3d %10.1f %9.2f %10.1f %8.1f%% %11.1f%%\n", o.label.c_str(),
               all_statuses, all_details, Percentile(delays, 0.5), Percentile(delays, 0.95), delays.size(), o.changes,
               static_cast<double>(requests) / seconds,
+              static_cast<double>(at_window_end.list - before.list) / intervals,
               static_cast<double>(at_window_end.show - before.show) / o.changes,
               requests ? 100.0 * static_cast<double>(at_window_end.throttled - before.throttled) / requests : 0.0,
               late_requests ? 100.0 * static_cast<double>(at_window_end.throttled - from.throttled) / late_requests

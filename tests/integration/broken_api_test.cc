@@ -39,12 +39,6 @@ double TrackedDiscovered(const RunningProcess& exporter) {
          Value(m, ProjectSeries("ief_tracked_jobs", ",source=\"discovery\",phase=\"finished\"")).value_or(0);
 }
 
-size_t Occurrences(const std::string& text, const std::string& what) {
-  size_t count = 0;
-  for (size_t at = 0; (at = text.find(what, at)) != std::string::npos; at += what.size()) ++count;
-  return count;
-}
-
 }  // namespace
 
 TEST_CASE("a list that ignores offset and claims 10^12 jobs costs two calls a walk and no memory") {

@@ -1,6 +1,7 @@
 // Discovery end to end: 25 jobs served 10 per page by ief_simulator, found, filtered, sharded, polled frugally,
 // and followed through retries, arrivals and deletions.
 #include <catch2/catch.hpp>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -157,4 +158,73 @@ TEST_CASE("a throttling gateway slows the exporter down, and every job still sho
   INFO("throttled " << throttled_later << " of " << total_later);
   CHECK(total_later >= 10);
   CHECK(throttled_later * 20 <= total_later);  // at most 5%
+}
+
+namespace {
+
+// A job created `days_ago`, finished then (or in `status` since `changed_days_ago`).
+std::string OldJob(const std::string& id, int days_ago, const std::string& status = "Successful",
+                   std::optional<int> changed_days_ago = std::nullopt) {
+  const long now = static_cast<long>(time(nullptr));
+  return R"({"job_id":")" + id + R"(","job_name":"old-)" + id + R"(","job_type":"deployment_upgrade","status":")" +
+         status + R"(","created_at":)" + std::to_string(now - days_ago * 86400L) + R"(,"status_last_updated_at":)" +
+         std::to_string(now - changed_days_ago.value_or(days_ago) * 86400L) + R"(,"tasks":[]})";
+}
+
+// List calls in a window of `seconds` (the window itself is the measurement, not a synchronisation).
+long ListCallsIn(const RunningProcess& sim, int seconds) {
+  const long before = SimulatorCount(sim, "list");
+  std::this_thread::sleep_for(std::chrono::seconds(seconds));
+  return SimulatorCount(sim, "list") - before;
+}
+
+}  // namespace
+
+TEST_CASE("a long history costs the head of the list, and every change still shows") {
+  // 800 jobs that finished a month ago (8 pages of 100), and two still Running that were created 20 days ago.
+  RunningProcess sim = StartListening({IEF_SIMULATOR_BIN, "--web.listen-address=127.0.0.1:0",
+                                       std::string("--project-id=") + kProject, "--jobs=0"});
+  REQUIRE_FALSE(sim.url.empty());
+  std::string history = OldJob("old-finishing", 20, "Running") + "," + OldJob("old-deleted", 20, "Running");
+  for (int i = 0; i < 800; ++i) history += "," + OldJob("done-" + std::to_string(i), 30 + i % 5);
+  REQUIRE(Http("POST", sim.url + "/sim/jobs", "[" + history + "]").status == 200);
+  TempFile config("global:\n  poll_interval: 1s\n  active_refresh_interval: 3s\nprojects:\n  - project_id: " +
+                      std::string(kProject) + "\n    endpoint: " + sim.url +
+                      "\n    auth: {token: demo-token}\n    discovery: {enabled: true, full_walk_interval: 10m}\n",
+                  ".yml");
+  RunningProcess exporter = StartExporter(config.path());
+  INFO(exporter.process->Output());
+  REQUIRE_FALSE(exporter.url.empty());
+  const auto shows = [&](const std::string& id, const std::string& status) {
+    return Value(Scrape(exporter), Series("ief_batch_job_status", id, ",status=\"" + status + "\"")) == 1.0;
+  };
+  REQUIRE(Eventually([&] { return shows("old-finishing", "Running") && shows("old-deleted", "Running"); }));
+
+  // After the start-up walk of the whole list (9 pages), a walk a second reads the head: one page (9 before).
+  CHECK(ListCallsIn(sim, 8) <= 8 * 2);
+
+  // A new job shows. The old jobs change deep below the head, where no walk reads until the next full one (10m):
+  // their details tell (active_refresh_interval 3s), a finish as a 404.
+  REQUIRE(Http("PUT", sim.url + "/sim/jobs/new-one", FixedJob("new-one", "Running", 0)).status == 200);
+  CHECK(Eventually([&] { return shows("new-one", "Running"); }, std::chrono::seconds(5)));
+  REQUIRE(Http("PUT", sim.url + "/sim/jobs/old-finishing", OldJob("old-finishing", 20, "Failed", 0)).status == 200);
+  REQUIRE(Http("DELETE", sim.url + "/sim/jobs/old-deleted").status == 200);
+  CHECK(Eventually([&] { return shows("old-finishing", "Failed"); }, std::chrono::seconds(8)));
+  CHECK(Eventually([&] { return TrackedJobIds(exporter).count("old-deleted") == 0; }, std::chrono::seconds(8)));
+  double finished_failed = 0;  // counted once, by the finish's own time, whatever job_type
+  for (const auto& [series, value] : Scrape(exporter)) {
+    if (series.starts_with("ief_batch_jobs_finished_total{") && series.find("status=\"Failed\"") != std::string::npos) {
+      finished_failed += value;
+    }
+  }
+  CHECK(finished_failed == 1.0);
+
+  // A list that comes oldest first, whatever it was asked: every walk reads it all, and says so once.
+  const std::string unsorted_warning = "level=warn msg=\"Job list not sorted newest first";
+  REQUIRE(Http("PUT", sim.url + "/sim/list", R"({"unsorted": true})").status == 200);
+  REQUIRE(Eventually([&] { return Occurrences(exporter.process->Output(), unsorted_warning) == 1; }));
+  CHECK(ListCallsIn(sim, 5) >= 4 * 8);
+  REQUIRE(Http("PUT", sim.url + "/sim/jobs/newer-one", FixedJob("newer-one", "Running", 0)).status == 200);
+  CHECK(Eventually([&] { return shows("newer-one", "Running"); }, std::chrono::seconds(5)));
+  CHECK(Occurrences(exporter.process->Output(), unsorted_warning) == 1);
 }

@@ -75,12 +75,6 @@ std::string ReadBytes(const std::filesystem::path& path) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-size_t Occurrences(const std::string& text, const std::string& part) {
-  size_t count = 0;
-  for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + part.size())) ++count;
-  return count;
-}
-
 // The text a reader sees in some serialized DOM: tags dropped, the entities a serializer writes decoded.
 std::string VisibleText(const std::string& html) {
   std::string text = std::regex_replace(html, std::regex("<[^>]*>"), " ");

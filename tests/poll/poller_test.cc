@@ -901,3 +901,28 @@ TEST_CASE("a list not sorted newest first is walked in full every round, and ful
     CHECK(ListCallsOfRounds(f, 4) == 4 * 3);
   }
 }
+
+TEST_CASE("a list that turns oldest first is caught even when its first page looks sorted") {
+  Fixture f({Discovering("p")});
+  std::vector<ief::BatchJob> listing = LongHistory(30, 0);
+  const int64_t month_ago = kStarted - 30 * 86400;
+  for (int i = 0; i < 265; ++i) {  // created in one second: any page of them alone looks sorted
+    listing.push_back(Job("old-" + std::to_string(i), "Successful", month_ago + 600, month_ago));
+  }
+  f.script.listing = listing;  // 3 pages
+  f.Round();
+  REQUIRE(ListCallsOfRounds(f, 2) == 2);  // head walks, sorted as asked
+
+  // Oldest first now: the first page holds only month-old jobs, older than the head needs, yet the newest job
+  // the walk before showed is not on it, so the walk reads on and sees the order broken.
+  std::reverse(f.script.listing.begin(), f.script.listing.end());
+  CHECK(ListCallsOfRounds(f, 4) == 4 * 3);
+
+  // Sorted again, with the newest job deleted: one walk of the whole list to be sure, then head walks.
+  std::reverse(f.script.listing.begin(), f.script.listing.end());
+  ListCallsOfRounds(f, 1);  // the walk that finds the order kept again
+  f.script.listing.erase(f.script.listing.begin());
+  CHECK(ListCallsOfRounds(f, 1) == 3);
+  CHECK(ListCallsOfRounds(f, 3) == 3);
+  CHECK(TrackedIds(*f.Snapshot()).size() == 29);
+}

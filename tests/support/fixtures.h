@@ -1,4 +1,4 @@
-// Test helpers: fixture files and temporary files.
+// Test helpers: fixture files, temporary files, counting in text.
 #pragma once
 
 #include <sys/stat.h>
@@ -27,6 +27,13 @@ inline std::string FileContent(const std::string& path) {
   std::ostringstream out;
   out << in.rdbuf();
   return out.str();
+}
+
+// How many times `part` occurs in `text`, not overlapping (a log line logged once, a row's entries).
+inline size_t Occurrences(const std::string& text, const std::string& part) {
+  size_t count = 0;
+  for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + part.size())) ++count;
+  return count;
 }
 
 // A file in /tmp holding `content`, removed when the object goes away.
