@@ -52,6 +52,9 @@ struct ServerReply {
   // returns false after the last one. Streaming also ends when the client goes away. (The simulator's hostile
   // answers: endless or dripping bodies.)
   std::function<bool(std::string& chunk)> next_chunk;
+  // With `next_chunk`: the streamed body's length, when known before the first chunk. The chunks then follow a
+  // Content-Length as they are, without chunked encoding (a plain scrape inflated as it is written).
+  std::optional<size_t> streamed_length;
 };
 
 using RouteHandler = std::function<ServerReply(const ServerRequest&)>;
