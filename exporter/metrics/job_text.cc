@@ -271,32 +271,31 @@ std::shared_ptr<const RenderedJob> RenderJob(const JobSnapshot& snapshot, const 
 void TextPieces::AppendOwned(std::string text) {
   if (text.empty()) return;
   owned_.push_back(std::move(text));
-  pieces_.push_back({{owned_.back(), 0, owned_.back().size()}, false});
+  pieces_.push_back({{owned_.back(), {0, 0, owned_.back().size()}}, false});
 }
 
 void TextPieces::AppendSegment(const SegmentView& segment) {
-  if (segment.length == 0) return;
+  if (segment.sum.length == 0) return;
   pieces_.push_back({segment, true});
 }
 
-std::shared_ptr<const std::vector<std::string_view>> TextPieces::Gzipped(std::shared_ptr<const void>& owner) const {
+std::vector<std::string_view> TextPieces::Gzipped(std::shared_ptr<const void>& owner) const {
   struct GzipBody {
+    explicit GzipBody(size_t segments) : joiner(segments) {}
     std::deque<DeflateSegment> made;  // segments compressed for this scrape (headers, per-scrape lines)
     GzipJoiner joiner;
-    std::vector<std::string_view> pieces;
   };
-  auto body = std::make_shared<GzipBody>();
+  auto body = std::make_shared<GzipBody>(pieces_.size());
   for (const Piece& piece : pieces_) {
     body->joiner.Add(piece.deflated ? piece.text : body->made.emplace_back(MakeDeflateSegment(piece.text.bytes)).View());
   }
-  body->pieces = body->joiner.Finish();
   owner = body;
-  return std::shared_ptr<const std::vector<std::string_view>>(body, &body->pieces);
+  return body->joiner.Finish();
 }
 
 size_t TextPieces::size() const {
   size_t total = 0;
-  for (const Piece& piece : pieces_) total += piece.text.length;
+  for (const Piece& piece : pieces_) total += piece.text.sum.length;
   return total;
 }
 
@@ -329,16 +328,17 @@ void AppendSnapshotText(const std::shared_ptr<const Snapshot>& shared, TextPiece
   const Snapshot& snapshot = *shared;
   out.keep_alive.push_back(shared);
   // Every job's cached text, rendering here the ones the poller did not (tests).
-  std::vector<std::shared_ptr<const RenderedJob>> texts(snapshot.jobs.size());
+  std::vector<const RenderedJob*> texts(snapshot.jobs.size());  // alive as long as the snapshot or keep_alive
   for (size_t i = 0; i < snapshot.jobs.size(); ++i) {
     const JobSnapshot& job = *snapshot.jobs[i];
     if (!job.last_good) continue;
-    texts[i] = job.rendered ? job.rendered : RenderJob(job, *job.last_good, RenderOptions{});
-    if (!job.rendered) out.keep_alive.push_back(texts[i]);
+    if (!job.rendered) out.keep_alive.push_back(RenderJob(job, *job.last_good, RenderOptions{}));
+    texts[i] = job.rendered ? job.rendered.get() : static_cast<const RenderedJob*>(out.keep_alive.back().get());
   }
+  out.Reserve(texts.size() * kCachedFamilyCount + kFamilyCount + 8);  // no regrowth for a large tenant
   for (int family = 0; family < kCachedFamilyCount; ++family) {
     bool any = false;
-    for (const auto& text : texts) any = any || (text && text->families[family].length != 0);
+    for (const auto& text : texts) any = any || (text && text->families[family].sum.length != 0);
     if (!any) continue;  // no series: no family, as client libraries do
     std::string header;
     AppendHeader(header, family);
@@ -348,6 +348,7 @@ void AppendSnapshotText(const std::shared_ptr<const Snapshot>& shared, TextPiece
     }
   }
   std::string tail;  // the lines written for this scrape
+  tail.reserve(snapshot.jobs.size() * 256 + 4096);  // two lines a job, and the rest
   if (!snapshot.jobs.empty()) {
     AppendHeader(tail, kScrapeSuccess);
     for (const auto& job : snapshot.jobs) {

@@ -55,9 +55,10 @@ class TextPieces {
 
   // The length of the plain text.
   size_t size() const;
-  // The same text as one gzip stream, joined from the segments (the owned pieces are compressed now). The result's
-  // pieces point into it and into these pieces, which must outlive it.
-  std::shared_ptr<const std::vector<std::string_view>> Gzipped(std::shared_ptr<const void>& owner) const;
+  // The same text as one gzip stream, joined from the segments (the owned pieces are compressed now). The result
+  // points into `owner` and into these pieces, which must outlive it.
+  std::vector<std::string_view> Gzipped(std::shared_ptr<const void>& owner) const;
+  void Reserve(size_t pieces) { pieces_.reserve(pieces); }
   std::string Flatten() const;
   std::vector<std::shared_ptr<const void>> keep_alive;
 

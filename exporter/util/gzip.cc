@@ -108,8 +108,9 @@ CompressorPool& Compressors() {
   return pool;
 }
 
-uint32_t Crc32(std::string_view text) {
-  return static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(text.data()), static_cast<uInt>(text.size())));
+TextSum SumOf(std::string_view text) {
+  return {static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(text.data()), static_cast<uInt>(text.size()))),
+          static_cast<uint32_t>(crc32_combine_gen(static_cast<z_off_t>(text.size()))), text.size()};
 }
 
 void AppendStoredBlocks(std::string_view text, std::string& out) {
@@ -129,7 +130,7 @@ void AppendStoredBlocks(std::string_view text, std::string& out) {
 }  // namespace
 
 SegmentSpan AppendDeflateSegment(std::string_view text, std::string& buffer) {
-  SegmentSpan span{buffer.size(), 0, Crc32(text), text.size()};
+  SegmentSpan span{buffer.size(), 0, SumOf(text)};
   if (text.empty()) return span;
   std::unique_ptr<SegmentCompressor> compressor = Compressors().Take();
   if (compressor->Compress(text, buffer)) {
@@ -146,13 +147,12 @@ DeflateSegment MakeDeflateSegment(std::string_view text) {
   DeflateSegment segment;
   SegmentSpan span = AppendDeflateSegment(text, segment.bytes);
   segment.bytes.shrink_to_fit();  // the bound reserved about the text's size; keep only what is used
-  segment.crc = span.crc;
-  segment.length = span.length;
+  segment.sum = span.sum;
   return segment;
 }
 
 DeflateSegment MakeStoredSegment(std::string_view text) {
-  DeflateSegment segment{"", Crc32(text), text.size()};
+  DeflateSegment segment{"", SumOf(text)};
   AppendStoredBlocks(text, segment.bytes);
   return segment;
 }
@@ -173,38 +173,40 @@ SegmentInflater::~SegmentInflater() {
 bool SegmentInflater::AppendText(const SegmentView& segment, std::string& out) {
   if (stream_ == nullptr || inflateReset(stream_) != Z_OK) return false;
   const size_t start = out.size();
-  out.resize(start + segment.length + 1);  // one byte more: text beyond the promised length is caught
+  const size_t length = segment.sum.length;
+  out.resize(start + length + 1);  // one byte more: text beyond the promised length is caught
   stream_->next_in = reinterpret_cast<Bytef*>(const_cast<char*>(segment.bytes.data()));
   stream_->avail_in = static_cast<uInt>(segment.bytes.size());
   stream_->next_out = reinterpret_cast<Bytef*>(out.data() + start);
-  stream_->avail_out = static_cast<uInt>(segment.length + 1);
+  stream_->avail_out = static_cast<uInt>(length + 1);
   const int result = segment.bytes.empty() ? Z_OK : inflate(stream_, Z_SYNC_FLUSH);
   const bool whole = (result == Z_OK || result == Z_BUF_ERROR) && stream_->avail_in == 0 &&
                      stream_->avail_out == 1;
-  out.resize(whole ? start + segment.length : start);
+  out.resize(whole ? start + length : start);
   return whole;
 }
 
-GzipJoiner::GzipJoiner() {
+GzipJoiner::GzipJoiner(size_t expected_segments) {
   // ID1 ID2, CM=deflate, no flags, no mtime, XFL=0, OS=unknown
   header_ = std::string("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff", 10);
+  pieces_.reserve(expected_segments + 2);
   pieces_.push_back(header_);
 }
 
 void GzipJoiner::Add(const SegmentView& segment) {
-  if (segment.length == 0) return;
+  if (segment.sum.length == 0) return;
   pieces_.push_back(segment.bytes);
-  crc_ = static_cast<uint32_t>(crc32_combine(crc_, segment.crc, static_cast<z_off_t>(segment.length)));
-  length_ += segment.length;
+  crc_ = static_cast<uint32_t>(crc32_combine_op(crc_, segment.sum.crc, segment.sum.crc_shift));
+  length_ += segment.sum.length;
 }
 
-const std::vector<std::string_view>& GzipJoiner::Finish() {
+std::vector<std::string_view> GzipJoiner::Finish() {
   trailer_ = std::string("\x03\x00", 2);  // a final, empty, fixed-Huffman block
   for (uint32_t value : {crc_, static_cast<uint32_t>(length_)}) {
     for (int i = 0; i < 4; ++i) trailer_ += static_cast<char>((value >> (8 * i)) & 0xff);
   }
   pieces_.push_back(trailer_);
-  return pieces_;
+  return std::move(pieces_);
 }
 
 namespace {

@@ -18,16 +18,21 @@ std::string GzipCompress(const std::vector<std::string_view>& pieces);
 // A piece of text compressed on its own as raw deflate ending in a sync flush (byte-aligned, not final), with its
 // CRC-32 and length. Such segments can be joined into one gzip stream without recompressing them: a scrape joins
 // the segments rendered when each job arrived instead of compressing tens of megabytes every time.
+// What a gzip trailer needs of a piece of text: its CRC-32 and length, and the operator that appends its CRC to
+// another one (crc32_combine_op; made once with the segment, it makes joining cheap).
+struct TextSum {
+  uint32_t crc = 0;
+  uint32_t crc_shift = 0;
+  size_t length = 0;
+};
 struct SegmentView {
   std::string_view bytes;
-  uint32_t crc = 0;
-  size_t length = 0;  // of the text
+  TextSum sum;
 };
 struct DeflateSegment {
   std::string bytes;
-  uint32_t crc = 0;
-  size_t length = 0;
-  SegmentView View() const { return {bytes, crc, length}; }
+  TextSum sum;
+  SegmentView View() const { return {bytes, sum}; }
 };
 DeflateSegment MakeDeflateSegment(std::string_view text);
 // The same text as stored (uncompressed) blocks: what MakeDeflateSegment falls back to when zlib fails.
@@ -37,9 +42,8 @@ DeflateSegment MakeStoredSegment(std::string_view text);
 struct SegmentSpan {
   size_t offset = 0;  // of its bytes in the buffer
   size_t size = 0;
-  uint32_t crc = 0;
-  size_t length = 0;  // of the text
-  SegmentView In(std::string_view buffer) const { return {buffer.substr(offset, size), crc, length}; }
+  TextSum sum;
+  SegmentView In(std::string_view buffer) const { return {buffer.substr(offset, size), sum}; }
 };
 SegmentSpan AppendDeflateSegment(std::string_view text, std::string& buffer);
 
@@ -51,7 +55,7 @@ class SegmentInflater {
   SegmentInflater(const SegmentInflater&) = delete;
   SegmentInflater& operator=(const SegmentInflater&) = delete;
   // Appends the segment's text to `out`; false (and `out` as it was) unless it inflates to exactly
-  // `segment.length` bytes.
+  // `segment.sum.length` bytes.
   bool AppendText(const SegmentView& segment, std::string& out);
 
  private:
@@ -62,10 +66,10 @@ class SegmentInflater {
 // (the CRC-32 of the whole text is combined from the segments' CRCs).
 class GzipJoiner {
  public:
-  GzipJoiner();
+  explicit GzipJoiner(size_t expected_segments = 0);
   void Add(const SegmentView& segment);  // the bytes must outlive the joiner's output
-  // The pieces of the gzip stream (views into the joined segments and into this joiner).
-  const std::vector<std::string_view>& Finish();
+  // The pieces of the gzip stream (views into the joined segments and into this joiner), moved out.
+  std::vector<std::string_view> Finish();
 
  private:
   std::string header_;

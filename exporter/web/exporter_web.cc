@@ -37,7 +37,7 @@ ServerReply ServeMetrics(const ServerRequest& request, const Exposition& exposit
   if (AcceptsGzip(request.Header("accept-encoding"))) {
     // Each job's families are kept as deflate segments: the stream is joined from them, not compressed now.
     std::shared_ptr<const void> gzip_owner;
-    reply.body_pieces = *text->Gzipped(gzip_owner);
+    reply.body_pieces = text->Gzipped(gzip_owner);
     reply.body_owner = std::make_shared<std::pair<std::shared_ptr<const void>, std::shared_ptr<const void>>>(
         std::move(text), std::move(gzip_owner));
     reply.headers.emplace_back("Content-Encoding", "gzip");

@@ -64,6 +64,6 @@ TEST_CASE("render one job and a whole scrape") {
     ief::TextPieces pieces;
     ief::AppendSnapshotText(snapshot, pieces);
     std::shared_ptr<const void> owner;
-    return pieces.Gzipped(owner)->size();
+    return pieces.Gzipped(owner).size();
   };
 }

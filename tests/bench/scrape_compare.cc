@@ -36,6 +36,7 @@
 #include "metrics/api_metrics.h"
 #include "metrics/exposition.h"
 #include "metrics/process_collector.h"
+#include "util/memory.h"
 #if defined(IEF_BENCH_BASELINE)
 #include <prometheus/exposer.h>
 #elif defined(IEF_BENCH_STATIC)
@@ -125,6 +126,7 @@ struct ExporterExposition {
 
 #if !defined(IEF_BENCH_BASELINE) && !defined(IEF_BENCH_STATIC)
 int RunExporter(int jobs, int tasks, int repeats) {
+  ief::TuneAllocator();  // as the exporter's main does
   ExporterExposition source(jobs, tasks);
   malloc_trim(0);
   const double fill_rss = StatusMegabytes();
@@ -159,7 +161,7 @@ std::string WriteBody(int jobs, int tasks) {
     ief::TextPieces pieces = source.exposition.RenderPieces();
     std::shared_ptr<const void> owner;
     if (g_gzip) {
-      for (std::string_view piece : *pieces.Gzipped(owner)) body += piece;
+      for (std::string_view piece : pieces.Gzipped(owner)) body += piece;
     } else {
       body = pieces.Flatten();
     }

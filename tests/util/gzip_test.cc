@@ -138,9 +138,9 @@ TEST_CASE("segments appended to one buffer inflate back to their text, and only 
 
   // A segment that promises another length, or is cut, is refused and leaves `out` as it was.
   ief::SegmentView wrong = spans[2].In(buffer);
-  for (size_t length : {wrong.length - 1, wrong.length + 1}) {
+  for (size_t length : {wrong.sum.length - 1, wrong.sum.length + 1}) {
     ief::SegmentView view = wrong;
-    view.length = length;
+    view.sum.length = length;
     CHECK_FALSE(inflater.AppendText(view, out));
   }
   ief::SegmentView cut = wrong;
