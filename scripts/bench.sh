@@ -4,9 +4,7 @@
 #   2. scrape: ief_exporter's way vs CivetWeb serving the same bytes as a static file, and vs a plain prometheus-cpp
 #      Family/Registry exporter holding the identical series, each in its own process, scraped over HTTP on
 #      127.0.0.1, plain and gzip; prints ratios and the exporter's resident memory;
-#   3. scaling: the exporter and the static file from 10 to 10,000 jobs of 100 tasks and one job of 10,000 tasks;
-#   fill: the real exporter against ief_simulator with every job new at start-up (FILL_SIZES, default 1000x100
-#      10000x100): time until every job's details are read, resident memory then, its highest, after 20 scrapes.
+#   3. scaling: the exporter and the static file from 10 to 10,000 jobs of 100 tasks and one job of 10,000 tasks.
 #   4. freshness: how soon a change upstream shows on /metrics and what it costs in API calls, against a simulator
 #      throttling like Huawei's API gateway: 1,000 discovered jobs (200 Running), a change every 2 s for a minute,
 #      a 2 s interval, list-driven vs every active job every round (active_refresh_interval 0s), and a gateway
@@ -21,7 +19,7 @@ TASKS="${BENCH_TASKS:-100}"
 bench="$BUILD_DIR/tests/bench"
 
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
-want() { [[ " ${BENCH_SECTIONS:-micro scrape scaling fill freshness} " == *" $1 "* ]]; }
+want() { [[ " ${BENCH_SECTIONS:-micro scrape scaling freshness} " == *" $1 "* ]]; }
 
 if want micro; then
 echo "== micro benchmarks"
@@ -70,54 +68,6 @@ for size in 10x100 100x100 1000x100 10000x100 1x10000; do
   printf "%14s %9s %9s %9s %9s %8s %9s %8s %7s\n" "$size" "$(echo "$p" | field scrape_ms)" "$(echo "$sp" | field scrape_ms)" \
     "$(echo "$g" | field scrape_ms)" "$(echo "$sg" | field scrape_ms)" "$(echo "$g" | field rss20_mb)" \
     "$(echo "$g" | field fill_peak_mb)" "$(echo "$g" | field peak_rss_mb)" "$(echo "$g" | field fill_s)"
-done
-fi
-
-# The port a process logged in its "Listening on" line (waits up to 10 s for it).
-listening_port() {
-  for _ in $(seq 100); do
-    port=$(sed -n 's/.*Listening on.*address=127.0.0.1:\([0-9]*\).*/\1/p' "$1" | head -1)
-    [ -n "$port" ] && { echo "$port"; return; }
-    sleep 0.1
-  done
-  return 1
-}
-status_mb() { awk -v key="$2:" '$1 == key {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
-
-if want fill; then
-echo
-echo "== the real exporter against ief_simulator, every job new at start-up (first details read as changes:"
-echo "   active_refresh_interval 0s, rate_limit 5000): seconds until every job's details are read, resident MB then,"
-echo "   the highest on the way, and after 20 gzip scrapes"
-printf "%14s %8s %10s %9s %11s\n" "jobs x tasks" "fill s" "filled MB" "peak MB" "scraped MB"
-project=0123456789abcdef0123456789abcdef
-for size in ${FILL_SIZES:-1000x100 10000x100}; do
-  n=${size%x*}; t=${size#*x}
-  dir=$(mktemp -d)
-  "$BUILD_DIR/ief_simulator" --web.listen-address=127.0.0.1:0 --project-id=$project --jobs "$n" --tasks "$t" \
-    --phase-seconds 1000000 > "$dir/sim.log" 2>&1 &
-  sim=$!
-  sim_port=$(listening_port "$dir/sim.log")
-  printf "global:\n  poll_interval: 10m\n  rate_limit: 5000\n  active_refresh_interval: 0s\nprojects:\n  - project_id: %s\n    endpoint: http://127.0.0.1:%s\n    auth: {token: demo-token}\n    discovery: {enabled: true}\n" \
-    "$project" "$sim_port" > "$dir/config.yml"
-  started=$(date +%s.%N)
-  "$BUILD_DIR/ief_exporter" --config.file="$dir/config.yml" --web.listen-address=127.0.0.1:0 > "$dir/exporter.log" 2>&1 &
-  exporter=$!
-  exporter_port=$(listening_port "$dir/exporter.log")
-  give_up=$((SECONDS + 1800))
-  until shows=$(curl -s "http://127.0.0.1:$sim_port/sim/requests/show") && [ "${shows:-0}" -ge "$n" ]; do
-    [ "$SECONDS" -lt "$give_up" ] || { echo "fill of $size not done in 30 minutes" >&2; kill "$exporter" "$sim"; exit 1; }
-    sleep 0.2
-  done
-  filled=$(echo "$(date +%s.%N) - $started" | bc -l)
-  sleep 2  # the last answers rendered
-  filled_mb=$(status_mb "$exporter" VmRSS)
-  for _ in $(seq 20); do curl -s -H "Accept-Encoding: gzip" -o /dev/null "http://127.0.0.1:$exporter_port/metrics"; done
-  printf "%14s %8.1f %10s %9s %11s\n" "$size" "$filled" "$filled_mb" "$(status_mb "$exporter" VmHWM)" \
-    "$(status_mb "$exporter" VmRSS)"
-  kill "$exporter" "$sim"
-  wait "$exporter" "$sim" 2>/dev/null || true
-  rm -rf "$dir"
 done
 fi
 
