@@ -7,6 +7,7 @@
 #include <set>
 #include <string_view>
 
+#include "util/log.h"
 #include "util/text.h"
 
 namespace ief {
@@ -134,7 +135,7 @@ struct JobRenderer {
   const JobSnapshot& snapshot;
   const BatchJob& job;
   const RenderOptions& options;
-  RenderedJob& out;
+  std::array<std::string, kCachedFamilyCount>& out;  // each family's lines
 
   std::string identity = RenderIdentity();  // {project_id="...",job_id="..."
 
@@ -145,7 +146,7 @@ struct JobRenderer {
     return labels;
   }
   void Add(CachedFamily family, double value, std::initializer_list<Label> more = {}) {
-    AppendSample(out.families[family], family, identity, value, more);
+    AppendSample(out[family], family, identity, value, more);
   }
   void AddOptional(CachedFamily family, const std::optional<int64_t>& value) {
     if (value) Add(family, static_cast<double>(*value));
@@ -256,86 +257,98 @@ void AppendTrackedJobs(std::string& out, const Snapshot& snapshot) {
 
 std::shared_ptr<const RenderedJob> RenderJob(const JobSnapshot& snapshot, const BatchJob& job,
                                              const RenderOptions& options) {
+  std::array<std::string, kCachedFamilyCount> text;
+  JobRenderer{snapshot, job, options, text}.Render();
   auto rendered = std::make_shared<RenderedJob>();
-  JobRenderer{snapshot, job, options, *rendered}.Render();
+  for (int family = 0; family < kCachedFamilyCount; ++family) {
+    rendered->families[family] = AppendDeflateSegment(text[family], rendered->deflated);
+    std::string().swap(text[family]);  // freed as soon as it is compressed
+  }
+  rendered->deflated.shrink_to_fit();
   return rendered;
-}
-
-const DeflateSegment& RenderedJob::Compressed(int family) const {
-  std::call_once(compress_once_, [this] {
-    for (int f = 0; f < kCachedFamilyCount; ++f) compressed_[f] = MakeDeflateSegment(families[f]);
-  });
-  return compressed_[family];
 }
 
 void TextPieces::AppendOwned(std::string text) {
   if (text.empty()) return;
   owned_.push_back(std::move(text));
-  pieces_.push_back(owned_.back());
-  origins_.push_back({nullptr, 0});
+  pieces_.push_back({{owned_.back(), {0, 0, owned_.back().size()}}, false});
 }
 
-void TextPieces::AppendView(std::string_view text, const RenderedJob* job, int family) {
-  if (text.empty()) return;
-  pieces_.push_back(text);
-  origins_.push_back({job, family});
+void TextPieces::AppendSegment(const SegmentView& segment) {
+  if (segment.sum.length == 0) return;
+  pieces_.push_back({segment, true});
 }
 
-std::shared_ptr<const std::vector<std::string_view>> TextPieces::Gzipped(std::shared_ptr<const void>& owner) const {
+std::vector<std::string_view> TextPieces::Gzipped(std::shared_ptr<const void>& owner) const {
   struct GzipBody {
+    explicit GzipBody(size_t segments) : joiner(segments) {}
     std::deque<DeflateSegment> made;  // segments compressed for this scrape (headers, per-scrape lines)
     GzipJoiner joiner;
-    std::vector<std::string_view> pieces;
   };
-  auto body = std::make_shared<GzipBody>();
-  for (size_t i = 0; i < pieces_.size(); ++i) {
-    if (origins_[i].job != nullptr) {
-      body->joiner.Add(origins_[i].job->Compressed(origins_[i].family));
-    } else {
-      body->joiner.Add(body->made.emplace_back(MakeDeflateSegment(pieces_[i])));
-    }
+  auto body = std::make_shared<GzipBody>(pieces_.size());
+  for (const Piece& piece : pieces_) {
+    body->joiner.Add(piece.deflated ? piece.text : body->made.emplace_back(MakeDeflateSegment(piece.text.bytes)).View());
   }
-  body->pieces = body->joiner.Finish();
   owner = body;
-  return std::shared_ptr<const std::vector<std::string_view>>(body, &body->pieces);
+  return body->joiner.Finish();
 }
 
 size_t TextPieces::size() const {
   size_t total = 0;
-  for (std::string_view piece : pieces()) total += piece.size();
+  for (const Piece& piece : pieces_) total += piece.text.sum.length;
   return total;
 }
 
 std::string TextPieces::Flatten() const {
+  PlainTextReader reader(std::shared_ptr<const TextPieces>(std::shared_ptr<const TextPieces>(), this));
   std::string out;
   out.reserve(size());
-  for (std::string_view piece : pieces()) out += piece;
+  while (reader.Next(out)) {
+  }
   return out;
+}
+
+bool PlainTextReader::Next(std::string& chunk) {
+  const std::vector<TextPieces::Piece>& pieces = pieces_->pieces_;
+  const size_t start = chunk.size();
+  while (next_ < pieces.size() && chunk.size() - start < kChunkBytes) {
+    const TextPieces::Piece& piece = pieces[next_++];
+    if (!piece.deflated) {
+      chunk += piece.text.bytes;
+    } else if (!inflater_.AppendText(piece.text, chunk)) {
+      log::Error("A job's compressed text did not inflate; the plain scrape ends short");
+      next_ = pieces.size();
+      return false;
+    }
+  }
+  return next_ < pieces.size();
 }
 
 void AppendSnapshotText(const std::shared_ptr<const Snapshot>& shared, TextPieces& out) {
   const Snapshot& snapshot = *shared;
   out.keep_alive.push_back(shared);
   // Every job's cached text, rendering here the ones the poller did not (tests).
-  std::vector<std::shared_ptr<const RenderedJob>> texts(snapshot.jobs.size());
+  std::vector<const RenderedJob*> texts(snapshot.jobs.size());  // alive as long as the snapshot or keep_alive
   for (size_t i = 0; i < snapshot.jobs.size(); ++i) {
     const JobSnapshot& job = *snapshot.jobs[i];
     if (!job.last_good) continue;
-    texts[i] = job.rendered ? job.rendered : RenderJob(job, *job.last_good, RenderOptions{});
-    if (!job.rendered) out.keep_alive.push_back(texts[i]);
+    if (!job.rendered) out.keep_alive.push_back(RenderJob(job, *job.last_good, RenderOptions{}));
+    texts[i] = job.rendered ? job.rendered.get() : static_cast<const RenderedJob*>(out.keep_alive.back().get());
   }
+  out.Reserve(texts.size() * kCachedFamilyCount + kFamilyCount + 8);  // no regrowth for a large tenant
   for (int family = 0; family < kCachedFamilyCount; ++family) {
     bool any = false;
-    for (const auto& text : texts) any = any || (text && !text->families[family].empty());
+    for (const auto& text : texts) any = any || (text && text->families[family].sum.length != 0);
     if (!any) continue;  // no series: no family, as client libraries do
     std::string header;
     AppendHeader(header, family);
     out.AppendOwned(std::move(header));
     for (const auto& text : texts) {
-      if (text) out.AppendView(text->families[family], text.get(), family);
+      if (text) out.AppendSegment(text->Family(family));
     }
   }
   std::string tail;  // the lines written for this scrape
+  tail.reserve(snapshot.jobs.size() * 256 + 4096);  // two lines a job, and the rest
   if (!snapshot.jobs.empty()) {
     AppendHeader(tail, kScrapeSuccess);
     for (const auto& job : snapshot.jobs) {

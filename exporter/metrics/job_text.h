@@ -30,50 +30,62 @@ enum CachedFamily {
   kTaskInfo, kTaskCreated, kTaskFailureInfo, kTargetInfo, kCachedFamilyCount
 };
 
+// A job's families as deflate segments (util/gzip.h), one after the other in one buffer. The plain text is not
+// kept: it is ten times the size, and Prometheus always asks for gzip. A gzip scrape joins the segments as they
+// are; a plain one inflates them as it writes.
 struct RenderedJob {
-  std::array<std::string, kCachedFamilyCount> families;  // sample lines, no HELP/TYPE
-
-  // A family's lines as a deflate segment, for gzip scrapes. Made by the first scrape that asks, then kept: a job
-  // whose answer changes at every poll is compressed at most once per scrape rather than once per fetch, and
-  // never when nobody scrapes with gzip. Thread-safe.
-  const DeflateSegment& Compressed(int family) const;
-
- private:
-  mutable std::once_flag compress_once_;
-  mutable std::array<DeflateSegment, kCachedFamilyCount> compressed_;
+  std::string deflated;
+  std::array<SegmentSpan, kCachedFamilyCount> families;
+  SegmentView Family(int family) const { return families[family].In(deflated); }
 };
 
-// Renders the cached families of `job` (identity labels from `snapshot`).
+// Renders the cached families of `job` (identity labels from `snapshot`) and compresses them. Only one job's
+// text exists at a time, so a start-up that renders thousands of jobs never holds their plain text together.
 std::shared_ptr<const RenderedJob> RenderJob(const JobSnapshot& snapshot, const BatchJob& job,
                                              const RenderOptions& options);
 
-// Exposition text as a list of pieces: views into the jobs' pre-rendered text (kept alive by `keep_alive`) and
-// strings written for this scrape. A scrape sends the pieces one after the other, so the tens of megabytes of a
-// large tenant are never copied into one buffer.
+// Exposition text as a list of pieces: the jobs' deflate segments (kept alive by `keep_alive`) and strings written
+// for this scrape. Nothing is copied into one buffer: the tens of megabytes of a large tenant go out piece by piece.
 class TextPieces {
  public:
   // Appends text the pieces keep themselves.
   void AppendOwned(std::string text);
-  // Appends a view of text that lives at least as long as `keep_alive`: one of `job`'s families, whose compressed
-  // form a gzip scrape then reuses, or (job null) other text.
-  void AppendView(std::string_view text, const RenderedJob* job = nullptr, int family = 0);
+  // Appends a segment that lives at least as long as `keep_alive`.
+  void AppendSegment(const SegmentView& segment);
 
-  const std::vector<std::string_view>& pieces() const { return pieces_; }
-  // The same text as one gzip stream, joined from the pre-compressed pieces (the others are compressed now).
-  // The result's pieces point into it and into these pieces, which must outlive it.
-  std::shared_ptr<const std::vector<std::string_view>> Gzipped(std::shared_ptr<const void>& owner) const;
+  // The length of the plain text.
   size_t size() const;
+  // The same text as one gzip stream, joined from the segments (the owned pieces are compressed now). The result
+  // points into `owner` and into these pieces, which must outlive it.
+  std::vector<std::string_view> Gzipped(std::shared_ptr<const void>& owner) const;
+  void Reserve(size_t pieces) { pieces_.reserve(pieces); }
   std::string Flatten() const;
   std::vector<std::shared_ptr<const void>> keep_alive;
 
  private:
-  std::deque<std::string> owned_;  // a deque never moves its elements, so views stay valid
-  std::vector<std::string_view> pieces_;
-  struct Origin {
-    const RenderedJob* job;  // null: compress the piece itself
-    int family;
+  friend class PlainTextReader;
+  struct Piece {
+    SegmentView text;  // the segment, or the text itself when not `deflated`
+    bool deflated;
   };
-  std::vector<Origin> origins_;  // per piece
+  std::deque<std::string> owned_;  // a deque never moves its elements, so views stay valid
+  std::vector<Piece> pieces_;
+};
+
+// The plain text of pieces, chunk by chunk (segments inflated as they come): a plain scrape of a large tenant
+// never holds its whole text.
+class PlainTextReader {
+ public:
+  explicit PlainTextReader(std::shared_ptr<const TextPieces> pieces) : pieces_(std::move(pieces)) {}
+  // Appends the next chunk (about `kChunkBytes`, more when one segment's text is longer) to `chunk`. False when
+  // there is nothing more, or a segment did not inflate (not expected: they are made by this process).
+  bool Next(std::string& chunk);
+  static constexpr size_t kChunkBytes = 256 * 1024;
+
+ private:
+  std::shared_ptr<const TextPieces> pieces_;
+  size_t next_ = 0;
+  SegmentInflater inflater_;
 };
 
 // The whole job/project exposition of a snapshot. Jobs the poller did not render (tests) are rendered here, with

@@ -52,17 +52,18 @@ class SegmentCompressor {
   ~SegmentCompressor() {
     if (ready_) deflateEnd(&stream_);
   }
+  // Appends the segment to `out`.
   bool Compress(std::string_view text, std::string& out) {
     if (!ready_ || deflateReset(&stream_) != Z_OK) return false;
-    out.resize(deflateBound(&stream_, static_cast<uLong>(text.size())) + 16);
+    const size_t start = out.size();
+    out.resize(start + deflateBound(&stream_, static_cast<uLong>(text.size())) + 16);
     stream_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
     stream_.avail_in = static_cast<uInt>(text.size());
-    stream_.next_out = reinterpret_cast<Bytef*>(out.data());
-    stream_.avail_out = static_cast<uInt>(out.size());
+    stream_.next_out = reinterpret_cast<Bytef*>(out.data() + start);
+    stream_.avail_out = static_cast<uInt>(out.size() - start);
     // Ends byte-aligned with an empty stored block, and is not final. Room left over means nothing is pending.
     const bool done = deflate(&stream_, Z_SYNC_FLUSH) == Z_OK && stream_.avail_in == 0 && stream_.avail_out != 0;
-    out.resize(stream_.total_out);
-    out.shrink_to_fit();  // the bound reserved about the text's size; keep only what is used
+    out.resize(start + (done ? stream_.total_out : 0));
     return done;
   }
 
@@ -74,7 +75,7 @@ class SegmentCompressor {
 // Compressors are reused, but not kept one per thread: each of CivetWeb's hundreds of workers would keep its own,
 // with every page its largest segment touched, for as long as the process runs (a soak showed RSS rising by one
 // compressor per worker that served its first scrape after a change: about 35 MB once all 256 had). A few idle
-// ones wait here; a scrape that finds none makes one, and it is dropped afterwards if enough are waiting.
+// ones wait here; a thread that finds none makes one, and it is dropped afterwards if enough are waiting.
 class CompressorPool {
  public:
   std::unique_ptr<SegmentCompressor> Take() {
@@ -95,8 +96,8 @@ class CompressorPool {
   }
 
  private:
-  // Scrapes rarely compress at the same time (only the first gzip scrape after a change does); one that finds the
-  // pool empty uses a compressor of its own, freed afterwards.
+  // Compressing happens where job text is rendered (the poller's workers) and for each gzip scrape's own lines;
+  // a thread that finds the pool empty uses a compressor of its own, freed afterwards.
   static constexpr size_t kMaxIdle = 4;
   std::mutex mutex_;
   std::vector<std::unique_ptr<SegmentCompressor>> idle_;
@@ -107,64 +108,105 @@ CompressorPool& Compressors() {
   return pool;
 }
 
-// A segment without its bytes yet: its text's length and CRC-32.
-DeflateSegment EmptySegmentFor(std::string_view text) {
-  DeflateSegment segment;
-  segment.length = text.size();
-  segment.crc = static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(text.data()), static_cast<uInt>(text.size())));
-  return segment;
+TextSum SumOf(std::string_view text) {
+  return {static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(text.data()), static_cast<uInt>(text.size()))),
+          static_cast<uint32_t>(crc32_combine_gen(static_cast<z_off_t>(text.size()))), text.size()};
 }
 
-}  // namespace
-
-DeflateSegment MakeDeflateSegment(std::string_view text) {
-  DeflateSegment segment = EmptySegmentFor(text);
-  if (text.empty()) return segment;
-  std::unique_ptr<SegmentCompressor> compressor = Compressors().Take();
-  if (compressor->Compress(text, segment.bytes)) {
-    Compressors().Return(std::move(compressor));
-    return segment;
-  }
-  // Not expected (zlib out of memory): a corrupt segment would break every gzip scrape that joins it.
-  return MakeStoredSegment(text);
-}
-
-DeflateSegment MakeStoredSegment(std::string_view text) {
-  DeflateSegment segment = EmptySegmentFor(text);
+void AppendStoredBlocks(std::string_view text, std::string& out) {
   constexpr size_t kMaxStoredBlock = 65535;  // LEN is 16 bits
   for (size_t at = 0; at < text.size(); at += kMaxStoredBlock) {
     std::string_view block = text.substr(at, kMaxStoredBlock);
     const auto length = static_cast<uint16_t>(block.size());
-    segment.bytes += '\0';  // BFINAL 0, BTYPE 00 (stored), then padding to the byte boundary
+    out += '\0';  // BFINAL 0, BTYPE 00 (stored), then padding to the byte boundary
     for (uint16_t value : {length, static_cast<uint16_t>(~length)}) {  // LEN, NLEN, little-endian
-      segment.bytes += static_cast<char>(value & 0xff);
-      segment.bytes += static_cast<char>(value >> 8);
+      out += static_cast<char>(value & 0xff);
+      out += static_cast<char>(value >> 8);
     }
-    segment.bytes += block;
+    out += block;
   }
+}
+
+}  // namespace
+
+SegmentSpan AppendDeflateSegment(std::string_view text, std::string& buffer) {
+  SegmentSpan span{buffer.size(), 0, SumOf(text)};
+  if (text.empty()) return span;
+  std::unique_ptr<SegmentCompressor> compressor = Compressors().Take();
+  if (compressor->Compress(text, buffer)) {
+    Compressors().Return(std::move(compressor));
+  } else {
+    // Not expected (zlib out of memory): a corrupt segment would break every gzip scrape that joins it.
+    AppendStoredBlocks(text, buffer);
+  }
+  span.size = buffer.size() - span.offset;
+  return span;
+}
+
+DeflateSegment MakeDeflateSegment(std::string_view text) {
+  DeflateSegment segment;
+  SegmentSpan span = AppendDeflateSegment(text, segment.bytes);
+  segment.bytes.shrink_to_fit();  // the bound reserved about the text's size; keep only what is used
+  segment.sum = span.sum;
   return segment;
 }
 
-GzipJoiner::GzipJoiner() {
+DeflateSegment MakeStoredSegment(std::string_view text) {
+  DeflateSegment segment{"", SumOf(text)};
+  AppendStoredBlocks(text, segment.bytes);
+  return segment;
+}
+
+SegmentInflater::SegmentInflater() : stream_(new z_stream{}) {
+  if (inflateInit2(stream_, -15) != Z_OK) {  // raw deflate, as the segments are made
+    delete stream_;
+    stream_ = nullptr;
+  }
+}
+
+SegmentInflater::~SegmentInflater() {
+  if (stream_ == nullptr) return;
+  inflateEnd(stream_);
+  delete stream_;
+}
+
+bool SegmentInflater::AppendText(const SegmentView& segment, std::string& out) {
+  if (stream_ == nullptr || inflateReset(stream_) != Z_OK) return false;
+  const size_t start = out.size();
+  const size_t length = segment.sum.length;
+  out.resize(start + length + 1);  // one byte more: text beyond the promised length is caught
+  stream_->next_in = reinterpret_cast<Bytef*>(const_cast<char*>(segment.bytes.data()));
+  stream_->avail_in = static_cast<uInt>(segment.bytes.size());
+  stream_->next_out = reinterpret_cast<Bytef*>(out.data() + start);
+  stream_->avail_out = static_cast<uInt>(length + 1);
+  const int result = segment.bytes.empty() ? Z_OK : inflate(stream_, Z_SYNC_FLUSH);
+  const bool whole = (result == Z_OK || result == Z_BUF_ERROR) && stream_->avail_in == 0 &&
+                     stream_->avail_out == 1;
+  out.resize(whole ? start + length : start);
+  return whole;
+}
+
+GzipJoiner::GzipJoiner(size_t expected_segments) {
   // ID1 ID2, CM=deflate, no flags, no mtime, XFL=0, OS=unknown
   header_ = std::string("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff", 10);
+  pieces_.reserve(expected_segments + 2);
   pieces_.push_back(header_);
 }
 
-void GzipJoiner::Add(const DeflateSegment& segment) {
-  if (segment.length == 0) return;
+void GzipJoiner::Add(const SegmentView& segment) {
+  if (segment.sum.length == 0) return;
   pieces_.push_back(segment.bytes);
-  crc_ = static_cast<uint32_t>(crc32_combine(crc_, segment.crc, static_cast<z_off_t>(segment.length)));
-  length_ += segment.length;
+  crc_ = static_cast<uint32_t>(crc32_combine_op(crc_, segment.sum.crc, segment.sum.crc_shift));
+  length_ += segment.sum.length;
 }
 
-const std::vector<std::string_view>& GzipJoiner::Finish() {
+std::vector<std::string_view> GzipJoiner::Finish() {
   trailer_ = std::string("\x03\x00", 2);  // a final, empty, fixed-Huffman block
   for (uint32_t value : {crc_, static_cast<uint32_t>(length_)}) {
     for (int i = 0; i < 4; ++i) trailer_ += static_cast<char>((value >> (8 * i)) & 0xff);
   }
   pieces_.push_back(trailer_);
-  return pieces_;
+  return std::move(pieces_);
 }
 
 namespace {

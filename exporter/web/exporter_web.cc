@@ -35,17 +35,18 @@ ServerReply ServeMetrics(const ServerRequest& request, const Exposition& exposit
   auto text = std::make_shared<TextPieces>(exposition.RenderPieces());
   ServerReply reply{200, kExpositionContentType, ""};
   if (AcceptsGzip(request.Header("accept-encoding"))) {
-    // Each job version is compressed once (by the first gzip scrape that sees it): the stream is joined from those
-    // segments, not recompressed.
+    // Each job's families are kept as deflate segments: the stream is joined from them, not compressed now.
     std::shared_ptr<const void> gzip_owner;
-    reply.body_pieces = *text->Gzipped(gzip_owner);
+    reply.body_pieces = text->Gzipped(gzip_owner);
     reply.body_owner = std::make_shared<std::pair<std::shared_ptr<const void>, std::shared_ptr<const void>>>(
         std::move(text), std::move(gzip_owner));
     reply.headers.emplace_back("Content-Encoding", "gzip");
     return reply;
   }
-  reply.body_pieces = text->pieces();  // sent as they are: no copy of the (possibly huge) exposition
-  reply.body_owner = std::move(text);
+  // Plain text is inflated as it is written, a chunk at a time.
+  reply.streamed_length = text->size();
+  auto reader = std::make_shared<PlainTextReader>(std::move(text));
+  reply.next_chunk = [reader](std::string& chunk) { return reader->Next(chunk); };
   return reply;
 }
 

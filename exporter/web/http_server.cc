@@ -279,6 +279,10 @@ struct HttpServer::Impl {
       mg_send_http_error(conn, reply.status, "%s", reply.body.c_str());
       return;
     }
+    if (reply.next_chunk && reply.streamed_length) {
+      SendStreamed(conn, head_only, reply);
+      return;
+    }
     if (reply.next_chunk) {
       SendChunked(conn, head_only, reply);
       return;
@@ -311,6 +315,21 @@ struct HttpServer::Impl {
       if (!chunk.empty() && !WriteChunk(conn, chunk)) return;  // the client went away
     }
     mg_write(conn, "0\r\n\r\n", 5);
+  }
+
+  // A body of known length, written as it is made. Should it end short (not expected), the client sees a truncated
+  // body, never a complete-looking wrong one.
+  void SendStreamed(mg_connection* conn, bool head_only, const ServerReply& reply) const {
+    std::string head = Head(reply, "Content-Length: " + std::to_string(reply.body.size() + *reply.streamed_length));
+    if (mg_write(conn, head.data(), head.size()) <= 0 || head_only) return;
+    if (!reply.body.empty() && mg_write(conn, reply.body.data(), reply.body.size()) <= 0) return;
+    std::string chunk;
+    bool more = true;
+    while (more) {
+      chunk.clear();
+      more = reply.next_chunk(chunk);
+      if (!chunk.empty() && mg_write(conn, chunk.data(), chunk.size()) <= 0) return;  // the client went away
+    }
   }
 
   // Small pieces are gathered into a buffer so a scrape of thousands of pieces takes few system calls; large ones

@@ -52,6 +52,9 @@ struct ServerReply {
   // returns false after the last one. Streaming also ends when the client goes away. (The simulator's hostile
   // answers: endless or dripping bodies.)
   std::function<bool(std::string& chunk)> next_chunk;
+  // With `next_chunk`: the streamed body's length, when known before the first chunk. The chunks then follow a
+  // Content-Length as they are, without chunked encoding (a plain scrape inflated as it is written).
+  std::optional<size_t> streamed_length;
 };
 
 using RouteHandler = std::function<ServerReply(const ServerRequest&)>;
@@ -76,7 +79,8 @@ struct HttpServerOptions {
   // HOST:PORT each (ParseListenAddress); PORT 0 picks a free port. At least one.
   std::vector<std::string> listen_addresses;
   // Threads are cheap here (CivetWeb's workers run on 100 KiB stacks: about 16 KiB of memory each while idle, about
-  // 100 KiB once they have served a gzip scrape, whose compressor each keeps; workers take requests in turn),
+  // 40 KiB once they have served a full page, stack pages and the small blocks glibc caches per thread; compressors
+  // come from one shared pool; workers take requests in turn),
   // and a worker is what an idle or slow connection takes away from a scraper: keep far more than any legitimate
   // set of clients (a few Prometheus servers and people) so that a hundred idle connections leave plenty over.
   int num_threads = 256;

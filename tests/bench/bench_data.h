@@ -1,6 +1,7 @@
 // Synthetic batch jobs shaped like real ones (UUID ids, node names, a failed task now and then), for benchmarks.
 #pragma once
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -50,8 +51,10 @@ inline BatchJob MakeJob(unsigned index, int tasks) {
   return job;
 }
 
-// A snapshot of `jobs` jobs x `tasks` tasks, as the poller builds it: text rendered, only summaries kept.
+// A snapshot of `jobs` jobs x `tasks` tasks, as the poller builds it: text rendered, only summaries kept. Every
+// task is exported (max_tasks_per_job raised to `tasks` beyond its default of 1,000).
 inline std::shared_ptr<const Snapshot> MakeSnapshot(int jobs, int tasks, bool keep_full_jobs = false) {
+  const RenderOptions options{.max_tasks_per_job = std::max(tasks, RenderOptions{}.max_tasks_per_job)};
   auto snapshot = std::make_shared<Snapshot>();
   snapshot->projects.push_back({"0123456789abcdef0123456789abcdef", true, true});
   for (int i = 0; i < jobs; ++i) {
@@ -62,7 +65,7 @@ inline std::shared_ptr<const Snapshot> MakeSnapshot(int jobs, int tasks, bool ke
     state->last_fetch_ok = true;
     state->last_success = FromUnixSeconds(1700000300);
     state->has_details = true;
-    state->rendered = RenderJob(*state, job, RenderOptions{});
+    state->rendered = RenderJob(*state, job, options);
     state->last_good = std::make_shared<const BatchJob>(keep_full_jobs ? job : SummaryOf(job));
     snapshot->jobs.push_back(std::move(state));
   }

@@ -1,5 +1,7 @@
 #include "metrics/job_text.h"
 
+#include <zlib.h>
+
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <fstream>
@@ -160,4 +162,70 @@ TEST_CASE("the exposition joins the snapshot and the prometheus-cpp sources") {
   next->jobs = {Job("p", "a", SeedJob(), true, 1)};
   store.Publish(next);
   CHECK_THAT(exposition.Render(), Catch::Contains("ief_batch_job_info{project_id=\"p\",job_id=\"a\""));
+}
+
+TEST_CASE("a large exposition reads the same plain (inflated chunk by chunk) and gzipped (segments joined)") {
+  // 40 jobs of 1,000 tasks: each job's task family is longer than a chunk, and the whole spans many chunks.
+  auto seed = SeedJob();
+  auto big = std::make_shared<ief::BatchJob>(*seed);
+  big->tasks.clear();
+  for (int i = 0; i < 1000; ++i) {
+    ief::BatchTask task = seed->tasks[0];
+    task.task_id = "task-" + std::to_string(i);
+    big->tasks.push_back(std::move(task));
+  }
+  auto snapshot = std::make_shared<ief::Snapshot>();
+  for (int j = 0; j < 40; ++j) {
+    snapshot->jobs.push_back(RenderedWith(Job("p", "job-" + std::to_string(j), big, true, 1), {}));
+  }
+  auto pieces = std::make_shared<ief::TextPieces>();
+  ief::AppendSnapshotText(snapshot, *pieces);
+
+  std::string plain;
+  int chunks = 0;
+  ief::PlainTextReader reader(pieces);
+  bool more = true;
+  while (more) {
+    std::string chunk;
+    more = reader.Next(chunk);
+    CHECK(chunk.size() <= ief::PlainTextReader::kChunkBytes + 300 * 1000);  // a chunk, plus at most one segment
+    plain += chunk;
+    ++chunks;
+  }
+  CHECK(chunks > 20);
+  CHECK(plain.size() == pieces->size());
+  CHECK(plain == pieces->Flatten());
+  CHECK(plain.find("ief_batch_job_task_info{project_id=\"p\",job_id=\"job-39\",task_id=\"task-999\"") !=
+        std::string::npos);
+
+  std::shared_ptr<const void> owner;
+  std::string gzipped;
+  for (std::string_view piece : pieces->Gzipped(owner)) gzipped += piece;
+  CHECK(gzipped.size() < plain.size() / 8);
+  z_stream stream{};
+  REQUIRE(inflateInit2(&stream, 15 + 16) == Z_OK);
+  std::string inflated(plain.size() + 1, '\0');
+  stream.next_in = reinterpret_cast<Bytef*>(gzipped.data());
+  stream.avail_in = static_cast<uInt>(gzipped.size());
+  stream.next_out = reinterpret_cast<Bytef*>(inflated.data());
+  stream.avail_out = static_cast<uInt>(inflated.size());
+  CHECK(inflate(&stream, Z_FINISH) == Z_STREAM_END);  // also checks the combined CRC-32 and length
+  inflated.resize(stream.total_out);
+  inflateEnd(&stream);
+  CHECK(inflated == plain);
+}
+
+TEST_CASE("a rendered job keeps its families compressed, not as text") {
+  auto seed = SeedJob();
+  auto big = std::make_shared<ief::BatchJob>(*seed);
+  for (int i = 0; i < 500; ++i) {
+    ief::BatchTask task = seed->tasks[0];
+    task.task_id = "task-" + std::to_string(i);
+    big->tasks.push_back(std::move(task));
+  }
+  auto job = RenderedWith(Job("p", "a", big, true, 1), {});
+  size_t text_length = 0;
+  for (const ief::SegmentSpan& family : job->rendered->families) text_length += family.sum.length;
+  CHECK(text_length > 100000);
+  CHECK(job->rendered->deflated.capacity() < text_length / 8);
 }

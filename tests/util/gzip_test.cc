@@ -15,7 +15,7 @@ namespace {
 
 std::string Joined(const std::vector<ief::DeflateSegment>& segments) {
   ief::GzipJoiner joiner;
-  for (const auto& segment : segments) joiner.Add(segment);
+  for (const auto& segment : segments) joiner.Add(segment.View());
   std::string joined;
   for (std::string_view piece : joiner.Finish()) joined += piece;
   return joined;
@@ -117,4 +117,35 @@ TEST_CASE("segments made on many threads at once are each a valid part of a stre
   }
   for (std::thread& thread : threads) thread.join();
   for (int t = 0; t < kThreads; ++t) CHECK(ief::testing::Gunzip(Joined(made[t])) == expected[t]);
+}
+
+TEST_CASE("segments appended to one buffer inflate back to their text, and only to it") {
+  std::string buffer;
+  std::vector<std::string> texts = {"", "a{b=\"c\"} 1\n", std::string(70000, 'y'), "# HELP a A.\n"};
+  std::vector<ief::SegmentSpan> spans;
+  for (const std::string& text : texts) spans.push_back(ief::AppendDeflateSegment(text, buffer));
+  ief::SegmentInflater inflater;
+  std::string out = "kept ";
+  for (const ief::SegmentSpan& span : spans) REQUIRE(inflater.AppendText(span.In(buffer), out));
+  CHECK(out == "kept " + texts[0] + texts[1] + texts[2] + texts[3]);
+  CHECK(ief::testing::Gunzip([&] {
+          ief::GzipJoiner joiner;
+          for (const ief::SegmentSpan& span : spans) joiner.Add(span.In(buffer));
+          std::string joined;
+          for (std::string_view piece : joiner.Finish()) joined += piece;
+          return joined;
+        }()) == texts[0] + texts[1] + texts[2] + texts[3]);
+
+  // A segment that promises another length, or is cut, is refused and leaves `out` as it was.
+  ief::SegmentView wrong = spans[2].In(buffer);
+  for (size_t length : {wrong.sum.length - 1, wrong.sum.length + 1}) {
+    ief::SegmentView view = wrong;
+    view.sum.length = length;
+    CHECK_FALSE(inflater.AppendText(view, out));
+  }
+  ief::SegmentView cut = wrong;
+  cut.bytes = cut.bytes.substr(0, cut.bytes.size() / 2);
+  CHECK_FALSE(inflater.AppendText(cut, out));
+  CHECK(out == "kept " + texts[0] + texts[1] + texts[2] + texts[3]);
+  CHECK(inflater.AppendText(spans[1].In(buffer), out));  // usable again after a refusal
 }

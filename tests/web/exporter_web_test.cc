@@ -48,6 +48,17 @@ struct Fixture {
   }
 };
 
+// The body of a reply, whichever way it is sent.
+std::string BodyOf(const ief::ServerReply& reply) {
+  std::string body = reply.body;
+  for (std::string_view piece : reply.body_pieces) body += piece;
+  if (reply.next_chunk) {
+    while (reply.next_chunk(body)) {
+    }
+  }
+  return body;
+}
+
 }  // namespace
 
 TEST_CASE("metrics are served as the text exposition") {
@@ -55,8 +66,8 @@ TEST_CASE("metrics are served as the text exposition") {
   auto reply = Call(f.routes, "GET", "/metrics");
   CHECK(reply.status == 200);
   CHECK(reply.content_type == "text/plain; version=0.0.4; charset=utf-8");
-  std::string body = reply.body;
-  for (std::string_view piece : reply.body_pieces) body += piece;
+  std::string body = BodyOf(reply);
+  CHECK(reply.streamed_length == body.size());
   CHECK(body == "# HELP test_gauge A gauge.\n# TYPE test_gauge gauge\ntest_gauge 42\n");
 }
 
@@ -65,8 +76,7 @@ TEST_CASE("metrics are gzipped when the scraper asks") {
   auto reply = Call(f.routes, "GET", "/metrics", {{"accept-encoding", "gzip"}});
   REQUIRE(reply.headers.size() == 1);
   CHECK(reply.headers[0] == std::pair<std::string, std::string>{"Content-Encoding", "gzip"});
-  std::string compressed = reply.body;
-  for (std::string_view piece : reply.body_pieces) compressed += piece;
+  std::string compressed = BodyOf(reply);
   CHECK(compressed.substr(0, 2) == "\x1f\x8b");
   CHECK(ief::testing::Gunzip(compressed) == "# HELP test_gauge A gauge.\n# TYPE test_gauge gauge\ntest_gauge 42\n");
 }
@@ -77,8 +87,7 @@ TEST_CASE("a scraper that refuses gzip with q=0 gets plain text") {
     INFO(refusal);
     auto reply = Call(f.routes, "GET", "/metrics", {{"accept-encoding", refusal}});
     CHECK(reply.headers.empty());
-    std::string body = reply.body;
-    for (std::string_view piece : reply.body_pieces) body += piece;
+    std::string body = BodyOf(reply);
     CHECK(body == "# HELP test_gauge A gauge.\n# TYPE test_gauge gauge\ntest_gauge 42\n");
   }
 }
