@@ -1,6 +1,8 @@
 # ief_exporter: every entry point does its own set-up (packages, configure, build).
 #   make demo   run the exporter against the built-in IEF simulator on http://127.0.0.1:10038/
-#   make test   build with -Werror and run every test (unit + integration with real promtool)
+#   make unit   the contributor's fast path: only the unit tests, needing only the build packages and Catch2
+#   make test   build with -Werror and run every test (unit + integration with real promtool); configuring fails
+#               when a tool a test needs is missing
 #   make asan   the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make fuzz   libFuzzer targets (job parser, list parser, config loaders, HTTP responses), FUZZ_SECONDS each (default 30)
 #   make check-hardening   asan + fuzz (CI runs it after `make test`)
@@ -15,7 +17,7 @@ JOBS      ?= $(shell nproc)
 FUZZ_SECONDS ?= 30
 CTEST_ARGS ?= --output-on-failure --no-tests=error -j $(JOBS)
 
-.PHONY: all deps build test demo asan fuzz check-hardening bench soak deb container-test clean
+.PHONY: all deps build unit test demo asan fuzz check-hardening bench soak deb container-test clean
 
 all: build
 
@@ -23,8 +25,14 @@ deps:
 	@scripts/install-deps.sh
 
 build: deps
-	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release -DIEF_WERROR=ON
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release -DIEF_WERROR=ON -DIEF_UNIT_TESTS_ONLY=OFF
 	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+unit:
+	@scripts/install-deps.sh build unit
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release -DIEF_WERROR=ON -DIEF_UNIT_TESTS_ONLY=ON
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+	ctest --test-dir $(BUILD_DIR) -L unit $(CTEST_ARGS)
 
 test: build
 	ctest --test-dir $(BUILD_DIR) $(CTEST_ARGS)
@@ -33,7 +41,7 @@ demo: build
 	$(BUILD_DIR)/ief_exporter --demo
 
 asan: deps
-	cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DIEF_WERROR=ON -DIEF_SANITIZE=ON
+	cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DIEF_WERROR=ON -DIEF_SANITIZE=ON -DIEF_UNIT_TESTS_ONLY=OFF
 	cmake --build $(ASAN_DIR) -j $(JOBS)
 	ctest --test-dir $(ASAN_DIR) $(CTEST_ARGS)
 
