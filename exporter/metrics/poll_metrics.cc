@@ -1,5 +1,7 @@
 #include "metrics/poll_metrics.h"
 
+#include "model/job.h"
+
 namespace ief {
 namespace {
 
@@ -91,13 +93,13 @@ void PollMetrics::OnJobSeen(const JobLabels& job) {
   std::map<std::string, std::string> labels = {{"project_id", key.first}, {"job_type", key.second}};
   retries_.Add(labels);
   implausible_durations_.Add(labels);
-  for (const char* status : {"Successful", "Partially_successful", "Failed", "Stopped", "Timed_out"}) {
+  for (JobStatus status : kFinishedJobStatuses) {
     auto with_status = labels;
-    with_status["status"] = status;
+    with_status["status"] = JobStatusName(status);
     jobs_finished_.Add(with_status);
-    for (const char* reason_class : {"none", "image_pull", "timeout", "node_offline", "resources", "other"}) {
+    for (ReasonClass reason_class : kReasonClasses) {
       auto with_class = with_status;
-      with_class["reason_class"] = reason_class;
+      with_class["reason_class"] = ReasonClassName(reason_class);
       tasks_finished_.Add(with_class);
     }
   }
