@@ -5,7 +5,8 @@
 #               when a tool a test needs is missing
 #   make asan   the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make fuzz   libFuzzer targets (job parser, list parser, config loaders, HTTP responses), FUZZ_SECONDS each (default 30)
-#   make check-hardening   asan + fuzz (CI runs it after `make test`)
+#   make thread-safety   the product built with clang and -Wthread-safety -Werror: the lock annotations checked
+#   make check-hardening   asan + fuzz + thread-safety (CI runs it after `make test`)
 #   make bench  benchmarks against their baselines, printing figures and ratios (docs/performance.md)
 #   make soak   the exporter against churning jobs and reloads for SOAK_MINUTES (default 30): RSS, fds, threads
 #   make deb    the Debian package of the built binary: $(BUILD_DIR)/deb/ief-exporter_<version>_amd64.deb
@@ -14,11 +15,12 @@
 BUILD_DIR ?= build
 ASAN_DIR  ?= build-asan
 UNIT_DIR  ?= build-unit
+TSA_DIR   ?= build-thread-safety
 JOBS      ?= $(shell nproc)
 FUZZ_SECONDS ?= 30
 CTEST_ARGS ?= --output-on-failure --no-tests=error -j $(JOBS)
 
-.PHONY: all deps build unit test demo asan fuzz check-hardening bench soak deb container-test clean
+.PHONY: all deps build unit test demo asan fuzz thread-safety check-hardening bench soak deb container-test clean
 
 all: build
 
@@ -52,7 +54,13 @@ asan: deps
 fuzz: deps
 	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
 
-check-hardening: asan fuzz
+# Only the analysis matters here: unoptimised, and only the two programs (every library of the product).
+thread-safety: deps
+	CC=clang CXX=clang++ cmake -S . -B $(TSA_DIR) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-O0 \
+	  -DCMAKE_C_FLAGS_DEBUG=-O0 -DIEF_WERROR=ON -DIEF_THREAD_SAFETY=ON -DIEF_TESTS=OFF
+	cmake --build $(TSA_DIR) -j $(JOBS) --target ief_exporter ief_simulator
+
+check-hardening: asan fuzz thread-safety
 
 bench: build
 	BUILD_DIR=$(BUILD_DIR) scripts/bench.sh
@@ -69,4 +77,4 @@ container-test: deb
 	BUILD_DIR=$(BUILD_DIR) tests/deploy/container_test.sh
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(UNIT_DIR) build-fuzz
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(UNIT_DIR) $(TSA_DIR) build-fuzz

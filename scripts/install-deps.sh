@@ -19,7 +19,7 @@ BUILD_PACKAGES=(
 # catch2: the unit tests' framework; openssl: the unit tests' throw-away certificates and s_client.
 UNIT_PACKAGES=(catch2 openssl)
 # prometheus: promtool for the exposition checks and the real Prometheus of the real-stack and HTTPS tests;
-# clang + its runtime: libFuzzer targets; curl and sslscan: the HTTPS endpoint is checked with real clients and a TLS scanner; prometheus-alertmanager: the
+# clang + its runtime: libFuzzer targets and the thread-safety build (`make thread-safety`); curl and sslscan: the HTTPS endpoint is checked with real clients and a TLS scanner; prometheus-alertmanager: the
 # real-stack test; bc: the benchmark script's ratios; dpkg-dev (dpkg-shlibdeps),
 # lintian and systemd (systemd-analyze): the Debian package and its unit; docker-compose: `config -q` of the
 # compose file; chromium: the landing page is loaded and screenshotted in a real (headless) browser. Node.js and

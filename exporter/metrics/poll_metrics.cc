@@ -70,7 +70,7 @@ PollMetrics::PollMetrics(prometheus::Registry& registry)
       duration_buckets_(kDefaultDurationBuckets) {}
 
 void PollMetrics::Configure(const PollMetricsOptions& options) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   duration_buckets_ = options.job_duration_buckets.empty() ? kDefaultDurationBuckets : options.job_duration_buckets;
   node_failure_metrics_ = options.node_failure_metrics;
 }
@@ -86,7 +86,7 @@ void PollMetrics::OnListWalkCut(const std::string& project_id, std::string_view 
 void PollMetrics::OnJobSeen(const JobLabels& job) {
   std::pair<std::string, std::string> key{Text(job.project_id), JobTypeLabel(job.job_type)};
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     if (!job_types_seen_.insert(key).second) return;
   }
   // Every series a job of this type can reach, at 0: Prometheus' rate() needs a sample before the first increment.
@@ -113,7 +113,7 @@ void PollMetrics::OnJobFinished(const JobLabels& job, std::string_view status,
   if (!duration_seconds || *duration_seconds < 0) return;
   std::vector<double> buckets;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     buckets = duration_buckets_;
   }
   durations_.Add(labels, buckets).Observe(*duration_seconds);
@@ -143,7 +143,7 @@ void PollMetrics::OnNodeTaskFailed(const JobLabels& job, std::string_view target
   if (!node_failure_metrics_) return;
   std::pair<std::string, std::string> key{Text(job.project_id), Text(target_id)};
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     if (node_series_.count(key) == 0 && node_series_.size() >= kMaxNodeSeries) {
       node_overflow_.Add({{"project_id", key.first}}).Increment();
       return;

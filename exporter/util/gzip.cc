@@ -3,9 +3,9 @@
 #include <zlib.h>
 
 #include <memory>
-#include <mutex>
 #include <optional>
 
+#include "util/mutex.h"
 #include "util/text.h"
 
 namespace ief {
@@ -79,7 +79,7 @@ class CompressorPool {
  public:
   std::unique_ptr<SegmentCompressor> Take() {
     {
-      std::lock_guard<std::mutex> lock(mutex_);
+      MutexLock lock(mutex_);
       if (!idle_.empty()) {
         std::unique_ptr<SegmentCompressor> compressor = std::move(idle_.back());
         idle_.pop_back();
@@ -90,7 +90,7 @@ class CompressorPool {
   }
 
   void Return(std::unique_ptr<SegmentCompressor> compressor) {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     if (idle_.size() < kMaxIdle) idle_.push_back(std::move(compressor));
   }
 
@@ -98,8 +98,8 @@ class CompressorPool {
   // Scrapes rarely compress at the same time (only the first gzip scrape after a change does); one that finds the
   // pool empty uses a compressor of its own, freed afterwards.
   static constexpr size_t kMaxIdle = 4;
-  std::mutex mutex_;
-  std::vector<std::unique_ptr<SegmentCompressor>> idle_;
+  Mutex mutex_;
+  std::vector<std::unique_ptr<SegmentCompressor>> idle_ GUARDED_BY(mutex_);
 };
 
 CompressorPool& Compressors() {
