@@ -47,7 +47,7 @@ demo: build
 	$(BUILD_DIR)/ief_exporter --demo
 
 asan: deps
-	cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DIEF_WERROR=ON -DIEF_SANITIZE=ON
+	cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DIEF_WERROR=ON -DIEF_SANITIZE=ON -DIEF_UNIT_TESTS_ONLY=OFF
 	cmake --build $(ASAN_DIR) -j $(JOBS)
 	ctest --test-dir $(ASAN_DIR) $(CTEST_ARGS)
 
