@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian bookworm packages ief_exporter needs, by group:
 #   build      compile ief_exporter and ief_simulator (the Dockerfile's build stage installs only these)
-#   test       run `make test`: unit and integration tests, the real Prometheus stack, the benchmarks and the
+#   unit       build + run the unit tests (`make unit`, the contributor's fast path): Catch2 and the openssl command
+#   test       run `make test` (includes unit): unit and integration tests, the real Prometheus stack, the benchmarks and the
 #              deployment checks (package lint, unit verification, schema checks)
 #   container  build and run images without a Docker engine (`make container-test`)
 # No argument means `build test`: what `make` and `make test` need on a bare machine.
@@ -15,14 +16,15 @@ BUILD_PACKAGES=(
   prometheus-cpp-dev libcurl4-openssl-dev libyaml-cpp-dev
   libsimdjson-dev nlohmann-json3-dev libcli11-dev libssl-dev libcrypt-dev zlib1g-dev
 )
-# catch2: unit tests; prometheus: promtool for the exposition checks and the real Prometheus of the real-stack
-# and HTTPS tests; clang + its runtime: libFuzzer targets; openssl (throw-away CAs and certificates, s_client),
-# curl and sslscan: the HTTPS endpoint is checked with real clients and a TLS scanner; prometheus-alertmanager: the
+# catch2: the unit tests' framework; openssl: the unit tests' throw-away certificates and s_client.
+UNIT_PACKAGES=(catch2 openssl)
+# prometheus: promtool for the exposition checks and the real Prometheus of the real-stack and HTTPS tests;
+# clang + its runtime: libFuzzer targets and the thread-safety build (`make thread-safety`); curl and sslscan: the HTTPS endpoint is checked with real clients and a TLS scanner; prometheus-alertmanager: the
 # real-stack test; bc: the benchmark script's ratios; dpkg-dev (dpkg-shlibdeps),
 # lintian and systemd (systemd-analyze): the Debian package and its unit; docker-compose: `config -q` of the
 # compose file; chromium: the landing page is loaded and screenshotted in a real (headless) browser. Node.js and
 # npm run the Kubernetes and Grafana schema checks (see below).
-TEST_PACKAGES=(catch2 prometheus prometheus-alertmanager curl clang libclang-rt-14-dev openssl sslscan bc
+TEST_PACKAGES=(prometheus prometheus-alertmanager curl clang libclang-rt-14-dev sslscan bc
                dpkg-dev lintian systemd docker-compose chromium)
 # buildah builds the Dockerfile, podman runs the images, skopeo reads their config; debootstrap makes the base
 # images (scripts/base-image.sh); runc (crun fails here), conmon, catatonit and the CNI plugins are what
@@ -36,13 +38,14 @@ wanted=()
 for group in "${groups[@]}"; do
   case "$group" in
     build) wanted+=("${BUILD_PACKAGES[@]}") ;;
+    unit) wanted+=("${UNIT_PACKAGES[@]}") ;;
     test)
-      wanted+=("${TEST_PACKAGES[@]}")
+      wanted+=("${UNIT_PACKAGES[@]}" "${TEST_PACKAGES[@]}")
       # A machine may already have Node.js from elsewhere, whose npm would conflict with Debian's npm package.
       command -v npm >/dev/null || wanted+=(nodejs npm)
       ;;
     container) wanted+=("${CONTAINER_PACKAGES[@]}") ;;
-    *) echo "install-deps: unknown group '$group' (build, test, container)" >&2; exit 2 ;;
+    *) echo "install-deps: unknown group '$group' (build, unit, test, container)" >&2; exit 2 ;;
   esac
 done
 

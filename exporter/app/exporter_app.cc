@@ -79,7 +79,7 @@ Status ExporterApp::OpenStorage(const std::string& directory) {
 }
 
 void ExporterApp::Start(Config config) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   config_ = std::move(config);
   if (config_.projects.empty()) {
     log::Warn("No project configured: only the exporter's own metrics are served", {{"file", config_.source}});
@@ -97,7 +97,7 @@ void ExporterApp::Start(Config config) {
 }
 
 Status ExporterApp::Reload() {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   if (config_.source == kDemoConfigSource) {
     return Error(ErrorKind::kInvalidArgument, "the demo has no config file to reload");
   }
@@ -134,15 +134,17 @@ Status ExporterApp::Reload() {
 }
 
 void ExporterApp::Stop() {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   if (poller_) poller_->Shutdown();
 }
 
 bool ExporterApp::Ready() {
   if (ready_) return true;
   // A probe must not wait for a reload in progress: if the lock is taken, answer with what is known.
-  std::unique_lock<std::mutex> lock(mutex_, std::try_to_lock);
-  return lock.owns_lock() ? ReadyLocked() : ready_.load();
+  if (!mutex_.TryLock()) return ready_.load();
+  const bool ready = ReadyLocked();
+  mutex_.Unlock();
+  return ready;
 }
 
 bool ExporterApp::ReadyLocked() {

@@ -5,7 +5,6 @@
 
 #include <atomic>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include <prometheus/registry.h>
@@ -20,6 +19,7 @@
 #include "metrics/rate_limit_collector.h"
 #include "poll/poller.h"
 #include "upstream/upstream_state.h"
+#include "util/mutex.h"
 #include "util/result.h"
 
 namespace ief {
@@ -33,15 +33,15 @@ class ExporterApp {
   // Start. Fails only when another exporter keeps its state there.
   Status OpenStorage(const std::string& directory);
   // Starts polling with `config` (and the stored history, if any).
-  void Start(Config config);
+  void Start(Config config) EXCLUDES(mutex_);
   // Re-reads the config file it was started with. A bad file is refused (the error says why, with positions)
   // and the running config stays; either way the reload metrics record the outcome.
-  Status Reload();
+  Status Reload() EXCLUDES(mutex_);
   // Stops polling (requests in flight are aborted).
-  void Stop();
+  void Stop() EXCLUDES(mutex_);
 
   // True once a first poll round has finished; stays true across reloads.
-  bool Ready();
+  bool Ready() EXCLUDES(mutex_);
   const Exposition& exposition() const { return exposition_; }
   // One more source for the telemetry page (the web server's TLS metrics); before the web server starts. It must
   // outlive the app.
@@ -52,7 +52,7 @@ class ExporterApp {
 
  private:
   std::unique_ptr<Poller> BuildPoller(const Config& config, PollerSeed seed, bool render_changed);
-  bool ReadyLocked();
+  bool ReadyLocked() REQUIRES(mutex_);
 
   const ShardAssignment shard_;
   prometheus::Registry registry_;
@@ -67,9 +67,9 @@ class ExporterApp {
   Exposition exposition_;
   std::unique_ptr<HistoryStore> history_store_;  // none without --storage.path
 
-  std::mutex mutex_;  // serialises Start / Reload / Stop
-  Config config_;
-  std::unique_ptr<Poller> poller_;
+  Mutex mutex_;  // serialises Start / Reload / Stop
+  Config config_ GUARDED_BY(mutex_);
+  std::unique_ptr<Poller> poller_ GUARDED_BY(mutex_);
   std::atomic<bool> ready_{false};
 };
 

@@ -17,6 +17,8 @@
 namespace ief {
 namespace {
 
+using Presence = ConfigReader::Presence;
+
 constexpr size_t kMaxConfigBytes = 4 * 1024 * 1024;
 // std::regex compiles (and the poller compiles again, on its own thread) by recursion, about 400 bytes of stack per
 // nested group: a cap on the length bounds the nesting, and 1,024 characters are plenty to match job names.
@@ -79,7 +81,7 @@ void ReadGlobal(ConfigReader& r, const YAML::Node& node, GlobalConfig& g) {
 }
 
 void ReadUrl(ConfigReader& r, const YAML::Node& node, std::string_view key, std::string& out) {
-  auto url = r.String(node, key, true);
+  auto url = r.String(node, key, Presence::kRequired);
   if (!url) return;
   Result<std::string> normalized = NormalizeEndpoint(*url);
   if (!normalized.ok()) {
@@ -94,26 +96,26 @@ void ReadIam(ConfigReader& r, const YAML::Node& node, IamAuthConfig& iam) {
     return;
   }
   ReadUrl(r, node, "endpoint", iam.endpoint);
-  if (auto v = r.String(node, "domain", true)) iam.domain = *v;
-  if (auto v = r.String(node, "user", true)) iam.user = *v;
-  if (auto v = r.String(node, "project_name", false)) iam.project_name = *v;
-  ReadSecretPair(r, node, "password", "password_file", iam.password, iam.password_file, true);
+  if (auto v = r.String(node, "domain", Presence::kRequired)) iam.domain = *v;
+  if (auto v = r.String(node, "user", Presence::kRequired)) iam.user = *v;
+  if (auto v = r.String(node, "project_name", Presence::kOptional)) iam.project_name = *v;
+  ReadSecretPair(r, node, "password", "password_file", iam.password, iam.password_file, Presence::kRequired);
 }
 
 void ReadAksk(ConfigReader& r, const YAML::Node& node, AkskAuthConfig& aksk) {
   if (!r.CheckMap(node, "auth.aksk", {"access_key", "secret_key", "secret_key_file", "security_token"})) return;
-  if (auto v = r.String(node, "access_key", true)) {
+  if (auto v = r.String(node, "access_key", Presence::kRequired)) {
     if (!IsValidHeaderValue(*v) || v->empty()) r.Fail(ConfigReader::Child(node, "access_key").Mark(), "access_key is not valid");
     aksk.access_key = *v;
   }
-  if (auto v = r.String(node, "security_token", false)) {
+  if (auto v = r.String(node, "security_token", Presence::kOptional)) {
     // Sent as the X-Security-Token header: a line break would start a header of its own.
     if (!IsValidHeaderValue(*v)) {
       r.Fail(ConfigReader::Child(node, "security_token").Mark(), "security_token has invalid characters");
     }
     aksk.security_token = *v;
   }
-  ReadSecretPair(r, node, "secret_key", "secret_key_file", aksk.secret_key, aksk.secret_key_file, true);
+  ReadSecretPair(r, node, "secret_key", "secret_key_file", aksk.secret_key, aksk.secret_key_file, Presence::kRequired);
 }
 
 void ReadAuth(ConfigReader& r, const YAML::Node& node, AuthConfig& auth) {
@@ -134,7 +136,7 @@ void ReadAuth(ConfigReader& r, const YAML::Node& node, AuthConfig& auth) {
     auth.kind = AuthConfig::Kind::kAksk;
     ReadAksk(r, ConfigReader::Child(node, "aksk"), auth.aksk);
   } else {
-    ReadSecretPair(r, node, "token", "token_file", auth.token, auth.token_file, true);
+    ReadSecretPair(r, node, "token", "token_file", auth.token, auth.token_file, Presence::kRequired);
     auth.kind = auth.token_file.empty() ? AuthConfig::Kind::kToken : AuthConfig::Kind::kTokenFile;
     if (auth.kind == AuthConfig::Kind::kToken && !IsValidHeaderValue(auth.token)) {
       r.Fail(ConfigReader::Child(node, "token").Mark(), "token contains characters not allowed in a header");
@@ -151,7 +153,7 @@ void ReadDiscovery(ConfigReader& r, const YAML::Node& node, DiscoveryConfig& d) 
   d.max_age = r.DurationValue(node, "max_age", std::chrono::seconds(1));
   if (auto full = r.DurationValue(node, "full_walk_interval", Duration(0))) d.full_walk_interval = *full;
   if (auto types = r.StringList(node, "job_types")) d.job_types = *types;
-  if (auto regex = r.String(node, "name_regex", false)) {
+  if (auto regex = r.String(node, "name_regex", Presence::kOptional)) {
     if (regex->size() > kMaxNameRegexBytes) {
       r.Fail(ConfigReader::Child(node, "name_regex").Mark(),
              "name_regex is longer than " + std::to_string(kMaxNameRegexBytes) + " characters");
@@ -189,7 +191,7 @@ void ReadJobs(ConfigReader& r, const YAML::Node& node, ProjectConfig& p) {
 
 void ReadProject(ConfigReader& r, const YAML::Node& node, ProjectConfig& p) {
   if (!r.CheckMap(node, "a project", {"project_id", "endpoint", "instance_id", "auth", "jobs", "discovery"})) return;
-  if (auto v = r.String(node, "project_id", true)) {
+  if (auto v = r.String(node, "project_id", Presence::kRequired)) {
     if (!IsSafePathSegment(*v)) {
       r.Fail(ConfigReader::Child(node, "project_id").Mark(),
              "project_id must be letters, digits, '-', '_' or '.'");
@@ -197,7 +199,7 @@ void ReadProject(ConfigReader& r, const YAML::Node& node, ProjectConfig& p) {
     p.project_id = *v;
   }
   ReadUrl(r, node, "endpoint", p.endpoint);
-  if (auto v = r.String(node, "instance_id", false)) {
+  if (auto v = r.String(node, "instance_id", Presence::kOptional)) {
     if (!IsValidHeaderValue(*v)) r.Fail(ConfigReader::Child(node, "instance_id").Mark(), "instance_id has invalid characters");
     p.instance_id = *v;
   }

@@ -1,4 +1,4 @@
-// The exporter's configuration: the YAML file of CONTRACT.md, loaded strictly.
+// The exporter's configuration: the YAML file README.md documents (config/ief_exporter.example.yml), loaded strictly.
 // Every mistake is reported as "file:line:column: message"; a config either loads whole or not at all.
 #pragma once
 

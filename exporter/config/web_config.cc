@@ -10,6 +10,8 @@
 namespace ief {
 namespace {
 
+using Presence = ConfigReader::Presence;
+
 bool LooksLikeBcrypt(const std::string& hash) {
   return hash.size() == 60 && (hash.starts_with("$2a$") || hash.starts_with("$2b$") || hash.starts_with("$2y$"));
 }
@@ -93,8 +95,8 @@ ClientAuthType ReadClientAuth(ConfigReader& r, const YAML::Node& tls) {
 }
 
 void ReadPem(ConfigReader& r, const YAML::Node& tls, std::string_view inline_key, std::string_view file_key,
-             PemSource& pem, bool required, const std::string& base_dir) {
-  ReadSecretPair(r, tls, inline_key, file_key, pem.inline_pem, pem.file, required, base_dir);
+             PemSource& pem, Presence presence, const std::string& base_dir) {
+  ReadSecretPair(r, tls, inline_key, file_key, pem.inline_pem, pem.file, presence, base_dir);
   std::string_view given = ConfigReader::Child(tls, file_key).IsDefined() ? file_key : inline_key;
   pem.position = r.Where(ConfigReader::KeyMark(tls, given));
 }
@@ -146,9 +148,9 @@ std::optional<TlsServerConfig> ReadTls(ConfigReader& r, const YAML::Node& tls, c
   TlsServerConfig c;
   // exporter-toolkit serves plain HTTP when tls_server_config names no certificate; here a tls_server_config
   // always means HTTPS, so an incomplete one is an error rather than a silent downgrade.
-  ReadPem(r, tls, "cert", "cert_file", c.cert, true, base_dir);
-  ReadPem(r, tls, "key", "key_file", c.key, true, base_dir);
-  ReadPem(r, tls, "client_ca", "client_ca_file", c.client_ca, false, base_dir);
+  ReadPem(r, tls, "cert", "cert_file", c.cert, Presence::kRequired, base_dir);
+  ReadPem(r, tls, "key", "key_file", c.key, Presence::kRequired, base_dir);
+  ReadPem(r, tls, "client_ca", "client_ca_file", c.client_ca, Presence::kOptional, base_dir);
   c.client_auth = ReadClientAuth(r, tls);
   if (auto sans = r.StringList(tls, "client_allowed_sans")) c.client_allowed_sans = *sans;
   if (auto v = ReadVersion(r, tls, "min_version")) c.min_version = *v;
@@ -178,7 +180,7 @@ const std::vector<AllowedHeader> kAllowedHeaders = {
 };
 
 void ReadHeaders(ConfigReader& r, const YAML::Node& headers, HttpServerConfig& http) {
-  if (!r.CheckMap(headers, "headers", {}, /*any_keys=*/true)) return;
+  if (!r.CheckMap(headers, "headers", {}, ConfigReader::Keys::kAny)) return;
   for (auto it = headers.begin(); it != headers.end(); ++it) {
     const YAML::Node name = it->first;
     const YAML::Node value = it->second;
@@ -222,7 +224,7 @@ void ReadRateLimit(ConfigReader& r, const YAML::Node& node, RateLimitConfig& lim
 }
 
 void ReadUsers(ConfigReader& r, const YAML::Node& users, WebConfig& config) {
-  if (!r.CheckMap(users, "basic_auth_users", {}, /*any_keys=*/true)) return;
+  if (!r.CheckMap(users, "basic_auth_users", {}, ConfigReader::Keys::kAny)) return;
   for (auto it = users.begin(); it != users.end(); ++it) {
     const YAML::Node name = it->first;
     const YAML::Node hash = it->second;

@@ -1,4 +1,4 @@
-// The job and project metrics of CONTRACT.md as Prometheus text, the way kube-state-metrics does it: each job's
+// The job and project metrics (docs/metrics.md) as Prometheus text, the way kube-state-metrics does it: each job's
 // lines are rendered once, when the poller receives a new version of the job (RenderJob, on a worker thread), and
 // a scrape only concatenates them family by family (RenderSnapshot). Only the few lines that change without a new
 // job version (scrape success, last success time, project and poller state) are written at scrape time.

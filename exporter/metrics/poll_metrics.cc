@@ -1,5 +1,7 @@
 #include "metrics/poll_metrics.h"
 
+#include "model/job.h"
+
 namespace ief {
 namespace {
 
@@ -68,7 +70,7 @@ PollMetrics::PollMetrics(prometheus::Registry& registry)
       duration_buckets_(kDefaultDurationBuckets) {}
 
 void PollMetrics::Configure(const PollMetricsOptions& options) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   duration_buckets_ = options.job_duration_buckets.empty() ? kDefaultDurationBuckets : options.job_duration_buckets;
   node_failure_metrics_ = options.node_failure_metrics;
 }
@@ -84,20 +86,20 @@ void PollMetrics::OnListWalkCut(const std::string& project_id, std::string_view 
 void PollMetrics::OnJobSeen(const JobLabels& job) {
   std::pair<std::string, std::string> key{Text(job.project_id), JobTypeLabel(job.job_type)};
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     if (!job_types_seen_.insert(key).second) return;
   }
   // Every series a job of this type can reach, at 0: Prometheus' rate() needs a sample before the first increment.
   std::map<std::string, std::string> labels = {{"project_id", key.first}, {"job_type", key.second}};
   retries_.Add(labels);
   implausible_durations_.Add(labels);
-  for (const char* status : {"Successful", "Partially_successful", "Failed", "Stopped", "Timed_out"}) {
+  for (JobStatus status : kFinishedJobStatuses) {
     auto with_status = labels;
-    with_status["status"] = status;
+    with_status["status"] = JobStatusName(status);
     jobs_finished_.Add(with_status);
-    for (const char* reason_class : {"none", "image_pull", "timeout", "node_offline", "resources", "other"}) {
+    for (ReasonClass reason_class : kReasonClasses) {
       auto with_class = with_status;
-      with_class["reason_class"] = reason_class;
+      with_class["reason_class"] = ReasonClassName(reason_class);
       tasks_finished_.Add(with_class);
     }
   }
@@ -111,7 +113,7 @@ void PollMetrics::OnJobFinished(const JobLabels& job, std::string_view status,
   if (!duration_seconds || *duration_seconds < 0) return;
   std::vector<double> buckets;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     buckets = duration_buckets_;
   }
   durations_.Add(labels, buckets).Observe(*duration_seconds);
@@ -141,7 +143,7 @@ void PollMetrics::OnNodeTaskFailed(const JobLabels& job, std::string_view target
   if (!node_failure_metrics_) return;
   std::pair<std::string, std::string> key{Text(job.project_id), Text(target_id)};
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     if (node_series_.count(key) == 0 && node_series_.size() >= kMaxNodeSeries) {
       node_overflow_.Add({{"project_id", key.first}}).Increment();
       return;

@@ -19,7 +19,6 @@
 
 #include <atomic>
 #include <map>
-#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -30,6 +29,7 @@
 #include <prometheus/registry.h>
 
 #include "poll/poll_observer.h"
+#include "util/mutex.h"
 
 namespace ief {
 
@@ -74,10 +74,11 @@ class PollMetrics : public PollObserver {
   prometheus::Family<prometheus::Counter>& stale_answers_;
   prometheus::Family<prometheus::Counter>& implausible_durations_;
 
-  std::mutex mutex_;  // guards the two below
-  std::vector<double> duration_buckets_;
-  std::set<std::pair<std::string, std::string>> node_series_;  // (project, target) with a series
-  std::set<std::pair<std::string, std::string>> job_types_seen_;  // (project, job type) with zeroed series
+  Mutex mutex_;
+  std::vector<double> duration_buckets_ GUARDED_BY(mutex_);
+  std::set<std::pair<std::string, std::string>> node_series_ GUARDED_BY(mutex_);  // (project, target) with a series
+  // (project, job type) with zeroed series.
+  std::set<std::pair<std::string, std::string>> job_types_seen_ GUARDED_BY(mutex_);
   std::atomic<bool> node_failure_metrics_{false};
 };
 

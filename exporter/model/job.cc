@@ -30,14 +30,35 @@ BatchJob SummaryOf(const BatchJob& job) {
   return summary;
 }
 
-bool IsFinishedStatus(std::string_view status) {
-  return status == "Successful" || status == "Partially_successful" || status == "Failed" ||
-         status == "Stopped" || status == "Timed_out";
+JobStatus ParseJobStatus(std::string_view text) {
+  for (size_t i = 0; i < std::size(kDocumentedJobStatuses); ++i) {
+    if (text == kDocumentedJobStatuses[i]) return static_cast<JobStatus>(i);
+  }
+  return JobStatus::kUnknown;
 }
 
-bool IsActiveStatus(std::string_view status) {
-  return status == "Waiting" || status == "Running" || status == "Stopping";
+std::string_view JobStatusName(JobStatus status) {
+  static_assert(std::size(kDocumentedJobStatuses) == static_cast<size_t>(JobStatus::kUnknown));
+  if (status == JobStatus::kUnknown) return "";
+  return kDocumentedJobStatuses[static_cast<size_t>(status)];
 }
+
+bool IsFinished(JobStatus status) {
+  return std::find(std::begin(kFinishedJobStatuses), std::end(kFinishedJobStatuses), status) !=
+         std::end(kFinishedJobStatuses);
+}
+
+bool IsActive(JobStatus status) {
+  return status == JobStatus::kWaiting || status == JobStatus::kRunning || status == JobStatus::kStopping;
+}
+
+bool IsSuccess(JobStatus status) {
+  return status == JobStatus::kSuccessful || status == JobStatus::kPartiallySuccessful;
+}
+
+bool IsFinishedStatus(std::string_view status) { return IsFinished(ParseJobStatus(status)); }
+
+bool IsActiveStatus(std::string_view status) { return IsActive(ParseJobStatus(status)); }
 
 bool SummaryDiffers(const BatchJob& a, const BatchJob& b) {
   return a.status != b.status || a.task_total_count != b.task_total_count ||
@@ -63,17 +84,29 @@ constexpr size_t kMaxReasonLength = 128;
 
 }  // namespace
 
-std::string_view ReasonClass(std::string_view reason) {
-  if (reason.empty()) return "none";
+ReasonClass ClassifyReason(std::string_view reason) {
+  if (reason.empty()) return ReasonClass::kNone;
   // Checked in this order: "image pull timed out" is about the image.
-  if (ContainsAny(reason, {"image", "pull", "registry", "manifest"})) return "image_pull";
+  if (ContainsAny(reason, {"image", "pull", "registry", "manifest"})) return ReasonClass::kImagePull;
   if (ContainsAny(reason, {"offline", "not ready", "notready", "unreachable", "disconnect", "lost", "heartbeat"})) {
-    return "node_offline";
+    return ReasonClass::kNodeOffline;
   }
   if (ContainsAny(reason, {"insufficient", "memory", "oom", "cpu", "disk", "resource", "quota", "no space"})) {
-    return "resources";
+    return ReasonClass::kResources;
   }
-  if (ContainsAny(reason, {"timeout", "timed out", "deadline"})) return "timeout";
+  if (ContainsAny(reason, {"timeout", "timed out", "deadline"})) return ReasonClass::kTimeout;
+  return ReasonClass::kOther;
+}
+
+std::string_view ReasonClassName(ReasonClass reason_class) {
+  switch (reason_class) {
+    case ReasonClass::kNone: return "none";
+    case ReasonClass::kImagePull: return "image_pull";
+    case ReasonClass::kTimeout: return "timeout";
+    case ReasonClass::kNodeOffline: return "node_offline";
+    case ReasonClass::kResources: return "resources";
+    case ReasonClass::kOther: return "other";
+  }
   return "other";
 }
 
@@ -82,8 +115,8 @@ TaskTally TallyTasks(const BatchJob& job) {
   std::map<std::string, int64_t> reasons;
   for (const BatchTask& task : job.tasks) {
     ++tally.total;
-    ++tally.by_status_and_class[{task.status, std::string(ReasonClass(task.reason))}];
-    if (task.status == "Successful" || task.status == "Partially_successful") {
+    ++tally.by_status_and_class[{task.status, std::string(ReasonClassName(ClassifyReason(task.reason)))}];
+    if (IsSuccess(ParseJobStatus(task.status))) {
       ++tally.succeeded;
     } else if (IsFinishedStatus(task.status)) {
       ++tally.failed;

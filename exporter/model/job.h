@@ -18,6 +18,35 @@ struct ExtensionInfo {
   std::string value;
 };
 
+// The documented job statuses, as the API spells them, in JobStatus order (ListBatchJob page).
+inline constexpr const char* kDocumentedJobStatuses[] = {
+    "Waiting", "Running", "Successful", "Partially_successful", "Failed", "Stopping", "Stopped", "Timed_out"};
+
+// A job's (or task's) status as a closed set: the eight the API documents, and kUnknown for any other text, whose
+// own spelling stays in BatchJob::status (and BatchTask::status) for the label, as the API sent it.
+enum class JobStatus : uint8_t {
+  kWaiting,
+  kRunning,
+  kSuccessful,
+  kPartiallySuccessful,
+  kFailed,
+  kStopping,
+  kStopped,
+  kTimedOut,
+  kUnknown,
+};
+inline constexpr JobStatus kFinishedJobStatuses[] = {JobStatus::kSuccessful, JobStatus::kPartiallySuccessful,
+                                                     JobStatus::kFailed, JobStatus::kStopped, JobStatus::kTimedOut};
+JobStatus ParseJobStatus(std::string_view text);
+// The API's spelling of a documented status; "" for kUnknown (whose text only the job knows).
+std::string_view JobStatusName(JobStatus status);
+// After these a job does not change by itself (it may still be retried).
+bool IsFinished(JobStatus status);
+// Waiting, Running and Stopping jobs change by themselves; the others only when someone acts on them.
+bool IsActive(JobStatus status);
+// Successful or Partially_successful: a task that did its work.
+bool IsSuccess(JobStatus status);
+
 struct BatchTask {
   std::string task_id;
   std::string task_name;
@@ -54,18 +83,22 @@ struct BatchJob {
   std::vector<BatchTask> tasks;
   std::vector<BatchTarget> targets;
   std::optional<int64_t> status_last_updated_at;
-};
 
-// The documented job statuses, in lifecycle order (ListBatchJob page).
-inline constexpr const char* kDocumentedJobStatuses[] = {
-    "Waiting", "Running", "Successful", "Partially_successful", "Failed", "Stopping", "Stopped", "Timed_out"};
+  JobStatus Status() const { return ParseJobStatus(status); }
+};
 
 // The job without its bulky parts (tasks, targets, task_data, description): what a ListBatchJob item carries.
 BatchJob SummaryOf(const BatchJob& job);
 
-// A small closed set naming what a failure reason is about, derived from the API's error texts: "image_pull",
-// "timeout", "node_offline", "resources", "other"; "none" for an empty reason.
-std::string_view ReasonClass(std::string_view reason);
+// A small closed set naming what a failure reason is about, derived from the API's error texts.
+enum class ReasonClass : uint8_t { kNone, kImagePull, kTimeout, kNodeOffline, kResources, kOther };
+inline constexpr ReasonClass kReasonClasses[] = {ReasonClass::kNone,        ReasonClass::kImagePull,
+                                                 ReasonClass::kTimeout,     ReasonClass::kNodeOffline,
+                                                 ReasonClass::kResources,   ReasonClass::kOther};
+// kNone for an empty reason.
+ReasonClass ClassifyReason(std::string_view reason);
+// Its label value: "none", "image_pull", "timeout", "node_offline", "resources", "other".
+std::string_view ReasonClassName(ReasonClass reason_class);
 
 // What a job's tasks add up to, kept once the tasks themselves are dropped (memory): for the landing page, the
 // progress ratio and the history counters.
@@ -80,9 +113,8 @@ struct TaskTally {
 };
 TaskTally TallyTasks(const BatchJob& job);
 
-// True for statuses after which a job does not change by itself (it may still be retried).
+// IsFinished / IsActive of a status as the API spells it.
 bool IsFinishedStatus(std::string_view status);
-// Waiting, Running and Stopping jobs change by themselves; the others only when someone acts on them.
 bool IsActiveStatus(std::string_view status);
 
 // True when two versions of a job differ in what ListBatchJob shows: status, the three task counts or

@@ -7,8 +7,9 @@ namespace {
 
 // Lifecycle order: a move forward is news even within the API's one-second resolution.
 int LifecycleRank(std::string_view status) {
-  if (status == "Waiting") return 0;
-  if (IsFinishedStatus(status)) return 2;
+  const JobStatus parsed = ParseJobStatus(status);
+  if (parsed == JobStatus::kWaiting) return 0;
+  if (IsFinished(parsed)) return 2;
   return 1;  // Running, Stopping, and statuses the documentation does not list
 }
 
@@ -53,7 +54,7 @@ class Reporter {
 void CountFirstView(const StatusView& view, const CountContext& context, Reporter& reporter) {
   if (!view.updated_at || *view.updated_at <= context.first_views_after) return;
   if (IsFinishedStatus(view.status)) reporter.Finished(view);
-  if (view.status == "Running") reporter.Started(view);
+  if (ParseJobStatus(view.status) == JobStatus::kRunning) reporter.Started(view);
 }
 
 // The same end with a time only a little newer: the API's clock wavering, not a job run again and finished again
@@ -71,7 +72,9 @@ bool CountMove(const StatusView& before, const StatusView& after, Reporter& repo
   const bool retried = IsFinishedStatus(before.status) && (IsActiveStatus(after.status) || finished);
   if (retried) reporter.Report(transition::Retried{});
   if (finished) reporter.Finished(after);
-  if (before.status == "Waiting" && after.status == "Running") reporter.Started(after);
+  if (ParseJobStatus(before.status) == JobStatus::kWaiting && ParseJobStatus(after.status) == JobStatus::kRunning) {
+    reporter.Started(after);
+  }
   return retried;
 }
 
@@ -142,7 +145,8 @@ ViewOrder CountStatus(JobHistory& history, const StatusView& view, const CountCo
 }
 
 bool IsRetriedTaskStatus(std::string_view status) {
-  return IsFinishedStatus(status) && status != "Successful" && status != "Partially_successful";
+  const JobStatus parsed = ParseJobStatus(status);
+  return IsFinished(parsed) && !IsSuccess(parsed);
 }
 
 namespace {
@@ -171,8 +175,8 @@ std::optional<TaskBaseline> BaselineFor(const TaskBaseline& before, const TaskVi
 
 }  // namespace
 
-void CountTasks(JobHistory& history, const TaskView& view, bool count_first, bool count_nodes,
-                const CountContext& context, std::vector<Transition>& out) {
+void CountTasks(JobHistory& history, const TaskView& view, TaskCounting counting, const CountContext& context,
+                std::vector<Transition>& out) {
   Reporter reporter(context, out);
   const TaskTally& tally = view.tally;
   const std::optional<int64_t>& job_updated_at = view.job_updated_at;
@@ -181,7 +185,7 @@ void CountTasks(JobHistory& history, const TaskView& view, bool count_first, boo
   TaskBaseline zero{.failed_targets = std::vector<std::string>{}};
   std::optional<TaskBaseline> baseline = first ? std::optional<TaskBaseline>(zero) : BaselineFor(*history.tasks, view);
   if (!baseline) return;  // stale details
-  const bool silent = first && !count_first;
+  const bool silent = first && !counting.count_first;
 
   TaskBaseline after = *baseline;
   if (job_updated_at && (!after.job_updated_at || *job_updated_at > *after.job_updated_at)) {
@@ -193,7 +197,7 @@ void CountTasks(JobHistory& history, const TaskView& view, bool count_first, boo
     if (count > kept && !silent) reporter.Report(transition::TasksFinished{key.first, key.second, count - kept});
     kept = std::max(kept, count);
   }
-  if (!count_nodes) {
+  if (!counting.count_nodes) {
     after.failed_targets.reset();  // unknown from here on: the next details counted with nodes are a baseline
   } else if (!after.failed_targets) {
     after.failed_targets = tally.failed_targets;

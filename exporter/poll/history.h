@@ -180,11 +180,17 @@ struct TaskView {
   std::string_view job_status;
 };
 
-// Counts the tasks of a job's details. Without a baseline, the tasks are counted only when `count_first` (the job
-// appeared after history started); else they are the baseline. `count_nodes`: report failing nodes (and keep their
-// ids).
-void CountTasks(JobHistory& history, const TaskView& view, bool count_first, bool count_nodes,
-                const CountContext& context, std::vector<Transition>& out);
+// How CountTasks counts a job's tasks.
+struct TaskCounting {
+  // Without a baseline, the tasks are counted only when this is set (the job appeared after history started); else
+  // they are the baseline.
+  bool count_first = false;
+  bool count_nodes = false;  // report failing nodes (and keep their ids)
+};
+
+// Counts the tasks of a job's details.
+void CountTasks(JobHistory& history, const TaskView& view, TaskCounting counting, const CountContext& context,
+                std::vector<Transition>& out);
 
 // Successful and Partially_successful tasks stay done after a retry; the other terminal statuses are run again.
 bool IsRetriedTaskStatus(std::string_view status);

@@ -754,8 +754,8 @@ void JobTracker::ApplyDetails(const FetchTicket& ticket, const Fetched<BatchJob>
     const bool same_job = !counted_created || !result->created_at || *counted_created == *result->created_at;
     if (digest.tally && same_job) {
       CountTasks(job.history, TaskView{*digest.tally, result->status_last_updated_at, result->status},
-                 FirstTasksAreNews(job, *result), options_.count_node_failures, ContextFor(job, *result),
-                 transitions_);
+                 {.count_first = FirstTasksAreNews(job, *result), .count_nodes = options_.count_node_failures},
+                 ContextFor(job, *result), transitions_);
       ++history_version_;
     }
     ShowDetails(job, *result, std::move(digest), now);

@@ -43,7 +43,7 @@ Poller::Poller(PollerOptions options, std::vector<TrackedProject> projects, JobF
       store_(store),
       clock_(*options_.clock),
       tracker_(options_.tracking, std::move(projects), seed.previous, std::move(seed.history), Moment::Now(clock_)) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   PublishLocked();
 }
 
@@ -66,7 +66,7 @@ void Poller::Start() {
 
 void Poller::Stop() {
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     stopping_ = true;
   }
   cancellation_.Cancel();  // aborts transfers and waits in flight
@@ -87,10 +87,10 @@ void Poller::Stop() {
 void Poller::Shutdown() {
   Stop();
   if (!options_.save_history) return;
-  std::lock_guard<std::mutex> commit_lock(commit_mutex_);
+  MutexLock commit_lock(commit_mutex_);
   HistoryState history;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     if (tracker_.HasTransitions()) {
       log::Info("Transitions decided in the last moments are left to the next start, which counts them again",
                 {{"transitions", tracker_.TakeTransitions().size()}});
@@ -104,7 +104,7 @@ void Poller::Shutdown() {
 }
 
 HistoryState Poller::History() {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   return tracker_.History();
 }
 
@@ -118,11 +118,11 @@ bool Poller::HistoryChangedLocked() const {
 }
 
 void Poller::Commit() {
-  std::lock_guard<std::mutex> commit_lock(commit_mutex_);
+  MutexLock commit_lock(commit_mutex_);
   std::vector<Transition> transitions;
   std::optional<HistoryState> history;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     transitions = tracker_.TakeTransitions();
     if (options_.save_history && (HistoryChangedLocked() || !held_.empty())) {
       history = tracker_.History();
@@ -167,12 +167,17 @@ void Poller::CommitLoop() {
   auto last_save = std::chrono::steady_clock::now() - kMinHistorySaveInterval;
   while (true) {
     {
-      std::unique_lock<std::mutex> lock(mutex_);
+      MutexLock lock(mutex_);
       // Woken by every decision; the timeout lets a quiet change reach the disk.
-      commit_wanted_.wait_for(lock, kQuietHistorySaveInterval, [&] { return stopping_ || SaveDueLocked(last_save); });
+      const auto quiet_check = std::chrono::steady_clock::now() + kQuietHistorySaveInterval;
+      while (!stopping_ && !SaveDueLocked(last_save) && lock.WaitUntil(commit_wanted_, quiet_check)) {
+      }
       if (stopping_) return;
       if (!SaveDueLocked(last_save)) continue;
-      if (stop_requested_.wait_until(lock, last_save + kMinHistorySaveInterval, [&] { return stopping_; })) return;
+      const auto save_at = last_save + kMinHistorySaveInterval;
+      while (!stopping_ && lock.WaitUntil(stop_requested_, save_at)) {
+      }
+      if (stopping_) return;
     }
     Commit();
     last_save = std::chrono::steady_clock::now();
@@ -184,14 +189,14 @@ void Poller::CommitLoop() {
 void Poller::ListDueProjects() {
   std::vector<JobTracker::ListPlan> due;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     due = tracker_.StartRound(Moment::Now(clock_));
   }
   for (const JobTracker::ListPlan& plan : due) {
     Walk(plan);
     std::optional<JobTracker::ListPlan> step;
     {
-      std::lock_guard<std::mutex> lock(mutex_);
+      MutexLock lock(mutex_);
       step = tracker_.NextFullWalkStep(plan.project_index, Moment::Now(clock_));
     }
     if (step) Walk(*step);
@@ -205,7 +210,7 @@ void Poller::Walk(const JobTracker::ListPlan& plan) {
   Fetched<BatchJobList> listing = WalkList(read_page, options_.tracking.list_page_size, plan.bounds, &walk);
   ReportListWalk(plan.context->project_id, walk, last_walk_problem_[plan.project_index], options_.observer);
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     tracker_.ApplyListing(plan, listing, walk, Moment::Now(clock_));
     PublishLocked();  // new jobs show at once, with what the list says of them
   }
@@ -218,11 +223,11 @@ void Poller::RunRound() {
   const SteadyTime started = clock_.Steady();
   ListDueProjects();
   {
-    std::unique_lock<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     tracker_.QueueDueFetches(Moment::Now(clock_));
     PublishLocked();
     work_available_.notify_all();
-    work_done_.wait(lock, [&] { return stopping_ || tracker_.urgent_pending() == 0; });
+    while (!stopping_ && tracker_.urgent_pending() != 0) lock.Wait(work_done_);
     if (stopping_) return;
     const double seconds = Seconds(clock_.Steady() - started);
     tracker_.FinishRound(seconds, seconds > Seconds(options_.tracking.poll_interval));
@@ -233,8 +238,8 @@ void Poller::RunRound() {
 
 void Poller::WaitUntilIdle() {
   {
-    std::unique_lock<std::mutex> lock(mutex_);
-    work_done_.wait(lock, [&] { return stopping_ || tracker_.idle(); });
+    MutexLock lock(mutex_);
+    while (!stopping_ && !tracker_.idle()) lock.Wait(work_done_);
   }
   Commit();  // waits for a worker's delivery in progress, and delivers what is left
 }
@@ -244,11 +249,12 @@ void Poller::SchedulerLoop() {
     const auto round_start = std::chrono::steady_clock::now();
     RunRound();
     ReleaseFreeMemory();  // what the round's answers and renderings used goes back to the system
-    std::unique_lock<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     // An overrun round leaves the next start in the past: the next round then starts at once.
-    if (stop_requested_.wait_until(lock, round_start + options_.tracking.poll_interval, [&] { return stopping_; })) {
-      return;
+    const auto next_round = round_start + options_.tracking.poll_interval;
+    while (!stopping_ && lock.WaitUntil(stop_requested_, next_round)) {
     }
+    if (stopping_) return;
   }
 }
 
@@ -275,16 +281,16 @@ void Poller::WorkerLoop(std::unique_ptr<JobFetcher> fetcher) {
   while (true) {
     std::optional<JobTracker::FetchTicket> ticket;
     {
-      std::unique_lock<std::mutex> lock(mutex_);
+      MutexLock lock(mutex_);
       while (true) {
         if (stopping_) return;
         auto retry_in = std::chrono::nanoseconds::max();
         ticket = NextFetchLocked(retry_in);
         if (ticket) break;
         if (retry_in == std::chrono::nanoseconds::max()) {
-          work_available_.wait(lock);
+          lock.Wait(work_available_);
         } else {
-          work_available_.wait_for(lock, retry_in);
+          lock.WaitFor(work_available_, retry_in);
         }
       }
     }
@@ -302,7 +308,7 @@ void Poller::WorkerLoop(std::unique_ptr<JobFetcher> fetcher) {
       }
     }
     {
-      std::lock_guard<std::mutex> lock(mutex_);
+      MutexLock lock(mutex_);
       tracker_.ApplyDetails(*ticket, result, std::move(digest), Moment::Now(clock_));
       PublishLocked();
     }

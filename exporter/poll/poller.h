@@ -20,7 +20,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -33,6 +32,7 @@
 #include "upstream/upstream_state.h"
 #include "util/cancellation.h"
 #include "util/duration.h"
+#include "util/mutex.h"
 
 namespace ief {
 
@@ -90,56 +90,59 @@ class Poller {
   Poller& operator=(const Poller&) = delete;
 
   // Starts the workers and the round scheduler in the background.
-  void Start();
+  void Start() EXCLUDES(mutex_);
   // Stops scheduling, aborts requests in flight and joins every thread. Transitions still pending stay pending: a
   // reload commits them (Commit) and carries the history on (History), a shutdown calls Shutdown. Idempotent.
-  void Stop();
+  void Stop() EXCLUDES(mutex_, commit_mutex_);
   // Stops, then saves the history if no transition is pending (the file then holds everything); with transitions
   // pending, the file stays as of the last commit and the next process counts them again, where a scrape sees them.
-  void Shutdown();
+  void Shutdown() EXCLUDES(mutex_, commit_mutex_);
   // Runs one round now and returns when its urgent work is done (tests use it without Start's scheduler).
-  void RunRound();
+  void RunRound() EXCLUDES(mutex_);
   // Waits until nothing is queued or in flight, background work included, and every transition is delivered (tests).
-  void WaitUntilIdle();
+  void WaitUntilIdle() EXCLUDES(mutex_, commit_mutex_);
   // Saves (with a state file, when something changed) and delivers the transitions decided so far, now.
-  void Commit();
+  void Commit() EXCLUDES(mutex_, commit_mutex_);
   // What was counted so far: the seed of the next poller.
-  HistoryState History();
+  HistoryState History() EXCLUDES(mutex_);
 
   bool FirstRoundDone() const { return first_round_done_; }
 
  private:
   void StartWorkers();
   void WorkerLoop(std::unique_ptr<JobFetcher> fetcher);
-  std::optional<JobTracker::FetchTicket> NextFetchLocked(std::chrono::nanoseconds& retry_in);
+  std::optional<JobTracker::FetchTicket> NextFetchLocked(std::chrono::nanoseconds& retry_in) REQUIRES(mutex_);
   void SchedulerLoop();
   void CommitLoop();
-  bool HistoryChangedLocked() const;
-  bool SaveDueLocked(std::chrono::steady_clock::time_point last_save) const;
+  bool HistoryChangedLocked() const REQUIRES(mutex_);
+  bool SaveDueLocked(std::chrono::steady_clock::time_point last_save) const REQUIRES(mutex_);
   void ListDueProjects();
   void Walk(const JobTracker::ListPlan& plan);
-  void PublishLocked();
+  void PublishLocked() REQUIRES(mutex_);
   // After the tracker decided something: deliver at once without a state file, else wake the committer.
-  void TransitionsDecided();
+  void TransitionsDecided() EXCLUDES(mutex_);
 
   PollerOptions options_;
   JobFetcherFactory fetcher_factory_;
   SnapshotStore& store_;
   const Clock& clock_;
 
-  std::mutex mutex_;
+  // The poller's lock: the tracker and what goes with it. Held only around the tracker's decisions and the
+  // snapshot's publication; transitions reach the observer (another module) after it is released, under
+  // commit_mutex_ only. Taken while commit_mutex_ is held, never the other way round.
+  Mutex mutex_ ACQUIRED_AFTER(commit_mutex_);
   std::condition_variable work_available_;
   std::condition_variable work_done_;
   std::condition_variable stop_requested_;
   std::condition_variable commit_wanted_;
-  JobTracker tracker_;
-  bool stopping_ = false;
+  JobTracker tracker_ GUARDED_BY(mutex_);
+  bool stopping_ GUARDED_BY(mutex_) = false;
 
-  std::mutex commit_mutex_;  // one commit at a time, so saves and deliveries keep their order
-  std::vector<Transition> held_;       // decided, saved unsuccessfully: waiting for a save (under commit_mutex_)
+  Mutex commit_mutex_;  // one commit at a time, so saves and deliveries keep their order
+  std::vector<Transition> held_ GUARDED_BY(commit_mutex_);  // decided, saved unsuccessfully: waiting for a save
   std::atomic<bool> holding_{false};   // held_ is not empty
-  // What the latest save held (guarded by mutex_): the tracker's versions then. None before the first save.
-  std::optional<std::pair<uint64_t, uint64_t>> saved_versions_;
+  // What the latest save held: the tracker's versions then. None before the first save.
+  std::optional<std::pair<uint64_t, uint64_t>> saved_versions_ GUARDED_BY(mutex_);
 
   Cancellation cancellation_;
   std::atomic<bool> first_round_done_{false};

@@ -4,13 +4,13 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "model/job.h"
 #include "util/clock.h"
+#include "util/mutex.h"
 
 namespace ief {
 
@@ -65,17 +65,17 @@ class SnapshotStore {
   SnapshotStore() : current_(std::make_shared<const Snapshot>()) {}
 
   std::shared_ptr<const Snapshot> Load() const {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     return current_;
   }
   void Publish(std::shared_ptr<const Snapshot> next) {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     current_ = std::move(next);
   }
 
  private:
-  mutable std::mutex mutex_;
-  std::shared_ptr<const Snapshot> current_;
+  mutable Mutex mutex_;
+  std::shared_ptr<const Snapshot> current_ GUARDED_BY(mutex_);
 };
 
 }  // namespace ief

@@ -32,7 +32,7 @@ EndpointRateLimiter::EndpointRateLimiter(double ceiling, const Clock& clock)
 }
 
 void EndpointRateLimiter::SetCeiling(double ceiling) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   SteadyTime now = clock_.Steady();
   ceiling_ = std::max(kMinRate, ceiling);
   stats_.ceiling = ceiling_;
@@ -83,7 +83,7 @@ void EndpointRateLimiter::AdaptLocked(SteadyTime now) {
 }
 
 bool EndpointRateLimiter::Acquire(RequestPriority priority, const Cancellation* cancellation) {
-  std::unique_lock<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   const Ticket ticket{static_cast<int>(priority), next_ticket_++};
   waiting_.insert(ticket);
   const SteadyTime arrived = clock_.Steady();
@@ -112,12 +112,12 @@ bool EndpointRateLimiter::Acquire(RequestPriority priority, const Cancellation* 
       sleep = std::min<nanoseconds>(sleep, ready_at - now);
     }
     waited = true;
-    turn_changed_.wait_for(lock, sleep);
+    lock.WaitFor(turn_changed_, sleep);
   }
 }
 
 bool EndpointRateLimiter::TryAcquire(RequestPriority priority) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   SteadyTime now = clock_.Steady();
   AdaptLocked(now);
   if (!waiting_.empty() || ReadyAtLocked() > now) return false;
@@ -126,12 +126,12 @@ bool EndpointRateLimiter::TryAcquire(RequestPriority priority) {
 }
 
 size_t EndpointRateLimiter::Waiting() {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   return waiting_.size();
 }
 
 bool EndpointRateLimiter::TryTakeBackgroundSlot() {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   SteadyTime now = clock_.Steady();
   AdaptLocked(now);
   if (background_tat_ > now || paused_until_ > now) return false;  // never hold a slot through a pause
@@ -140,14 +140,14 @@ bool EndpointRateLimiter::TryTakeBackgroundSlot() {
 }
 
 nanoseconds EndpointRateLimiter::BackgroundDelay() {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   SteadyTime now = clock_.Steady();
   SteadyTime free_at = std::max(background_tat_, paused_until_);
   return free_at > now ? free_at - now : nanoseconds(0);
 }
 
 void EndpointRateLimiter::OnThrottled(SteadyTime sent_at, std::optional<Duration> retry_after) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   SteadyTime now = clock_.Steady();
   ++stats_.throttled;
   Duration pause = retry_after ? std::clamp<Duration>(*retry_after, std::chrono::seconds(1), kLongestPause)
@@ -167,13 +167,13 @@ void EndpointRateLimiter::OnThrottled(SteadyTime sent_at, std::optional<Duration
 }
 
 void EndpointRateLimiter::OnAccepted(SteadyTime sent_at) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   // Only a request sent after the latest decrease says that the decreased rate gets through.
   if (in_burst_ && last_decrease_ && sent_at >= *last_decrease_) in_burst_ = false;
 }
 
 RateLimiterStats EndpointRateLimiter::Stats() {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   AdaptLocked(clock_.Steady());
   RateLimiterStats stats = stats_;
   stats.rate = rate_;

@@ -22,7 +22,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <utility>
@@ -30,6 +29,7 @@
 #include "util/cancellation.h"
 #include "util/clock.h"
 #include "util/duration.h"
+#include "util/mutex.h"
 
 namespace ief {
 
@@ -84,28 +84,29 @@ class EndpointRateLimiter {
  private:
   using Ticket = std::pair<int, uint64_t>;  // (priority, arrival): the set's order is the serving order
 
-  void AdaptLocked(SteadyTime now);
-  double FloorLocked() const;
-  SteadyTime ReadyAtLocked() const;
-  void GrantLocked(SteadyTime now, bool counts_against_background);
-  std::chrono::nanoseconds IntervalLocked() const;
-  std::chrono::nanoseconds BackgroundIntervalLocked() const;
+  void AdaptLocked(SteadyTime now) REQUIRES(mutex_);
+  double FloorLocked() const REQUIRES(mutex_);
+  SteadyTime ReadyAtLocked() const REQUIRES(mutex_);
+  void GrantLocked(SteadyTime now, bool counts_against_background) REQUIRES(mutex_);
+  std::chrono::nanoseconds IntervalLocked() const REQUIRES(mutex_);
+  std::chrono::nanoseconds BackgroundIntervalLocked() const REQUIRES(mutex_);
 
   const Clock& clock_;
-  std::mutex mutex_;
+  Mutex mutex_;
   std::condition_variable turn_changed_;
-  double ceiling_;
-  double rate_;
-  SteadyTime tat_{};             // GCRA theoretical arrival time of the pace
-  SteadyTime background_tat_{};  // the same for the background share
-  SteadyTime paused_until_{};
-  std::optional<SteadyTime> last_decrease_;
-  SteadyTime last_change_{};
-  bool in_burst_ = false;        // 429s came, and since then no request was let through and no quiet period passed
-  double rate_before_burst_ = 0;  // the rate when the latest burst's first 429 came
-  std::set<Ticket> waiting_;
-  uint64_t next_ticket_ = 0;
-  RateLimiterStats stats_;
+  double ceiling_ GUARDED_BY(mutex_);
+  double rate_ GUARDED_BY(mutex_);
+  SteadyTime tat_ GUARDED_BY(mutex_){};             // GCRA theoretical arrival time of the pace
+  SteadyTime background_tat_ GUARDED_BY(mutex_){};  // the same for the background share
+  SteadyTime paused_until_ GUARDED_BY(mutex_){};
+  std::optional<SteadyTime> last_decrease_ GUARDED_BY(mutex_);
+  SteadyTime last_change_ GUARDED_BY(mutex_){};
+  // 429s came, and since then no request was let through and no quiet period passed.
+  bool in_burst_ GUARDED_BY(mutex_) = false;
+  double rate_before_burst_ GUARDED_BY(mutex_) = 0;  // the rate when the latest burst's first 429 came
+  std::set<Ticket> waiting_ GUARDED_BY(mutex_);
+  uint64_t next_ticket_ GUARDED_BY(mutex_) = 0;
+  RateLimiterStats stats_ GUARDED_BY(mutex_);
 };
 
 }  // namespace ief

@@ -18,7 +18,7 @@ std::unique_ptr<HttpTransport> UpstreamState::MakeTransport() {
 }
 
 std::vector<std::shared_ptr<const ProjectContext>> UpstreamState::ProjectsFor(const Config& config) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   AuthDependencies auth_deps{.observer = observer_, .make_transport = [this] { return MakeTransport(); },
                              .clock = &clock_};
   std::map<std::string, std::shared_ptr<RequestAuthenticator>> authenticators;
@@ -61,7 +61,7 @@ std::vector<std::shared_ptr<const ProjectContext>> UpstreamState::ProjectsFor(co
 std::vector<std::pair<std::string, RateLimiterStats>> UpstreamState::RateLimits() {
   std::vector<std::pair<std::string, std::shared_ptr<EndpointRateLimiter>>> limiters;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     limiters.assign(rate_limiters_.begin(), rate_limiters_.end());
   }
   std::vector<std::pair<std::string, RateLimiterStats>> stats;

@@ -7,7 +7,6 @@
 
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,6 +15,7 @@
 #include "upstream/http/response_budget.h"
 #include "upstream/http/transport_pool.h"
 #include "upstream/ief_client.h"
+#include "util/mutex.h"
 
 namespace ief {
 
@@ -49,10 +49,13 @@ class UpstreamState {
   const Clock& clock_;
   ResponseBudget budget_;
   TransportPool transports_;
-  std::mutex mutex_;
-  std::map<std::string, std::shared_ptr<RequestAuthenticator>> authenticators_;  // by AuthenticatorKey
-  std::map<std::string, std::shared_ptr<EndpointRateLimiter>> rate_limiters_;    // by endpoint URL
-  std::map<std::string, std::shared_ptr<EndpointRateLimiter>> retired_rate_limiters_;  // endpoints no longer configured
+  Mutex mutex_;
+  // By AuthenticatorKey.
+  std::map<std::string, std::shared_ptr<RequestAuthenticator>> authenticators_ GUARDED_BY(mutex_);
+  // By endpoint URL.
+  std::map<std::string, std::shared_ptr<EndpointRateLimiter>> rate_limiters_ GUARDED_BY(mutex_);
+  // Endpoints no longer configured.
+  std::map<std::string, std::shared_ptr<EndpointRateLimiter>> retired_rate_limiters_ GUARDED_BY(mutex_);
 };
 
 }  // namespace ief

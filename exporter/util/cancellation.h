@@ -4,34 +4,38 @@
 
 #include <chrono>
 #include <condition_variable>
-#include <mutex>
+
+#include "util/mutex.h"
 
 namespace ief {
 
 class Cancellation {
  public:
-  void Cancel() {
+  void Cancel() EXCLUDES(mutex_) {
     {
-      std::lock_guard<std::mutex> lock(mutex_);
+      MutexLock lock(mutex_);
       cancelled_ = true;
     }
     changed_.notify_all();
   }
-  bool IsCancelled() const {
-    std::lock_guard<std::mutex> lock(mutex_);
+  bool IsCancelled() const EXCLUDES(mutex_) {
+    MutexLock lock(mutex_);
     return cancelled_;
   }
   // Sleeps for `duration`; returns false (early) when cancelled.
   template <typename Rep, typename Period>
-  bool SleepFor(std::chrono::duration<Rep, Period> duration) const {
-    std::unique_lock<std::mutex> lock(mutex_);
-    return !changed_.wait_for(lock, duration, [&] { return cancelled_; });
+  bool SleepFor(std::chrono::duration<Rep, Period> duration) const EXCLUDES(mutex_) {
+    const auto deadline = std::chrono::steady_clock::now() + duration;
+    MutexLock lock(mutex_);
+    while (!cancelled_ && lock.WaitUntil(changed_, deadline)) {
+    }
+    return !cancelled_;
   }
 
  private:
-  mutable std::mutex mutex_;
+  mutable Mutex mutex_;
   mutable std::condition_variable changed_;
-  bool cancelled_ = false;
+  bool cancelled_ GUARDED_BY(mutex_) = false;
 };
 
 }  // namespace ief

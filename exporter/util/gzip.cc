@@ -3,9 +3,9 @@
 #include <zlib.h>
 
 #include <memory>
-#include <mutex>
 #include <optional>
 
+#include "util/mutex.h"
 #include "util/text.h"
 
 namespace ief {
@@ -80,7 +80,7 @@ class CompressorPool {
  public:
   std::unique_ptr<SegmentCompressor> Take() {
     {
-      std::lock_guard<std::mutex> lock(mutex_);
+      MutexLock lock(mutex_);
       if (!idle_.empty()) {
         std::unique_ptr<SegmentCompressor> compressor = std::move(idle_.back());
         idle_.pop_back();
@@ -91,7 +91,7 @@ class CompressorPool {
   }
 
   void Return(std::unique_ptr<SegmentCompressor> compressor) {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     if (idle_.size() < kMaxIdle) idle_.push_back(std::move(compressor));
   }
 
@@ -99,8 +99,8 @@ class CompressorPool {
   // Compressing happens where job text is rendered (the poller's workers) and for each gzip scrape's own lines;
   // a thread that finds the pool empty uses a compressor of its own, freed afterwards.
   static constexpr size_t kMaxIdle = 4;
-  std::mutex mutex_;
-  std::vector<std::unique_ptr<SegmentCompressor>> idle_;
+  Mutex mutex_;
+  std::vector<std::unique_ptr<SegmentCompressor>> idle_ GUARDED_BY(mutex_);
 };
 
 CompressorPool& Compressors() {

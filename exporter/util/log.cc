@@ -4,8 +4,8 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
-#include <mutex>
 
+#include "util/mutex.h"
 #include "util/text.h"
 
 namespace ief::log {
@@ -13,7 +13,7 @@ namespace {
 
 std::atomic<Level> g_level{Level::kInfo};
 std::atomic<Format> g_format{Format::kLogfmt};
-std::mutex g_write_mutex;
+Mutex g_write_mutex;
 
 constexpr std::string_view kLevelNames[] = {"debug", "info", "warn", "error"};
 
@@ -86,7 +86,7 @@ void Write(Level level, std::string_view message, std::initializer_list<Field> f
   std::string line = g_format.load() == Format::kJson ? FormatJson(level, message, fields)
                                                        : FormatLogfmt(level, message, fields);
   line += '\n';
-  std::lock_guard<std::mutex> lock(g_write_mutex);
+  MutexLock lock(g_write_mutex);
   std::fwrite(line.data(), 1, line.size(), stderr);
   std::fflush(stderr);
 }

@@ -121,14 +121,14 @@ std::string UriEncode(std::string_view text) {
   return out;
 }
 
-std::string UriDecode(std::string_view text, bool plus_is_space) {
+std::string UriDecode(std::string_view text, PlusSign plus) {
   std::string out;
   out.reserve(text.size());
   for (size_t i = 0; i < text.size(); ++i) {
     if (text[i] == '%' && i + 2 < text.size() && HexValue(text[i + 1]) >= 0 && HexValue(text[i + 2]) >= 0) {
       out += static_cast<char>(HexValue(text[i + 1]) * 16 + HexValue(text[i + 2]));
       i += 2;
-    } else if (plus_is_space && text[i] == '+') {
+    } else if (plus == PlusSign::kSpace && text[i] == '+') {
       out += ' ';
     } else {
       out += text[i];

@@ -39,7 +39,9 @@ Result<Url> ParseHttpUrl(std::string_view text);
 
 // %XX-encodes everything but A-Za-z0-9-_.~ (upper-case hex).
 std::string UriEncode(std::string_view text);
-// Decodes %XX (and '+' as space when `plus_is_space`). Invalid escapes are kept as they are.
-std::string UriDecode(std::string_view text, bool plus_is_space);
+// What a '+' means: itself (in a path), or a space (in a query string).
+enum class PlusSign { kLiteral, kSpace };
+// Decodes %XX (and '+' as `plus` says). Invalid escapes are kept as they are.
+std::string UriDecode(std::string_view text, PlusSign plus);
 
 }  // namespace ief

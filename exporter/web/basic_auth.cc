@@ -121,12 +121,12 @@ std::optional<bool> BasicAuthVerifier::BcryptWithinCap(const std::string& passwo
 }
 
 bool BasicAuthVerifier::IsRemembered(const std::string& key) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   return verified_.count(key) != 0;
 }
 
 void BasicAuthVerifier::Remember(const std::string& key) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   if (verified_.size() >= kMaxRememberedPairs) verified_.clear();  // only right passwords get here: rare
   verified_.insert(key);
 }

@@ -13,13 +13,13 @@
 
 #include <cstddef>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <semaphore>
 #include <set>
 #include <string>
 #include <string_view>
 
+#include "util/mutex.h"
 #include "web/http_server.h"
 
 namespace ief {
@@ -49,8 +49,9 @@ class BasicAuthVerifier {
   const std::map<std::string, std::string> users_;
   const std::string dummy_hash_;
   std::counting_semaphore<> check_slots_;
-  std::mutex mutex_;
-  std::set<std::string> verified_;  // SHA-256 of "user\0password\0hash" for pairs that passed bcrypt
+  Mutex mutex_;
+  // SHA-256 of "user\0password\0hash" for pairs that passed bcrypt.
+  std::set<std::string> verified_ GUARDED_BY(mutex_);
 };
 
 // The user and password of a "Basic ..." header value; nullopt when it is not one.

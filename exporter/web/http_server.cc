@@ -10,10 +10,10 @@
 #include <cctype>
 #include <chrono>
 #include <cstdio>
-#include <mutex>
 #include <thread>
 
 #include "util/log.h"
+#include "util/mutex.h"
 #include "util/text.h"
 
 namespace ief {
@@ -121,7 +121,7 @@ class TokenBucket {
       : interval_(interval), burst_(burst), tokens_(burst), last_(std::chrono::steady_clock::now()) {}
   bool enabled() const { return interval_.count() > 0; }
   bool TryTake() {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     auto now = std::chrono::steady_clock::now();
     tokens_ = std::min<double>(burst_, tokens_ + std::chrono::duration<double>(now - last_) / interval_);
     last_ = now;
@@ -133,9 +133,9 @@ class TokenBucket {
  private:
   const std::chrono::milliseconds interval_;
   const int burst_;
-  std::mutex mutex_;
-  double tokens_;
-  std::chrono::steady_clock::time_point last_;
+  Mutex mutex_;
+  double tokens_ GUARDED_BY(mutex_);
+  std::chrono::steady_clock::time_point last_ GUARDED_BY(mutex_);
 };
 
 // How a bound listener reads in the log: the address as given with the port actually bound; ":PORT" shows the
@@ -265,10 +265,10 @@ struct HttpServer::Impl {
     std::string head = "HTTP/1.1 " + std::to_string(reply.status) + " " + ReasonPhrase(reply.status) + "\r\n" +
                        "Content-Type: " + reply.content_type + "\r\n" + framing + "\r\n";
     for (const auto& [name, value] : reply.headers) head += name + ": " + value + "\r\n";
-    for (const auto& [name, value] : response_headers) {
+    for (const auto& header : response_headers) {  // not a structured binding: clang 14 cannot capture one
       bool overridden = std::any_of(reply.headers.begin(), reply.headers.end(),
-                                    [&](const auto& own) { return EqualsIgnoringCase(own.first, name); });
-      if (!overridden) head += name + ": " + value + "\r\n";
+                                    [&](const auto& own) { return EqualsIgnoringCase(own.first, header.first); });
+      if (!overridden) head += header.first + ": " + header.second + "\r\n";
     }
     return head + "\r\n";
   }

@@ -100,12 +100,17 @@ std::string UtcTimestamp(WallTime time) {
 
 // The badge's CSS class, from a closed set: the API's status text never becomes a class name.
 std::string_view StatusClass(std::string_view status) {
-  if (status == "Waiting") return "s-waiting";
-  if (status == "Running") return "s-running";
-  if (status == "Successful") return "s-ok";
-  if (status == "Partially_successful") return "s-partial";
-  if (status == "Failed" || status == "Timed_out") return "s-failed";
-  if (status == "Stopping" || status == "Stopped") return "s-stopped";
+  switch (ParseJobStatus(status)) {
+    case JobStatus::kWaiting: return "s-waiting";
+    case JobStatus::kRunning: return "s-running";
+    case JobStatus::kSuccessful: return "s-ok";
+    case JobStatus::kPartiallySuccessful: return "s-partial";
+    case JobStatus::kFailed:
+    case JobStatus::kTimedOut: return "s-failed";
+    case JobStatus::kStopping:
+    case JobStatus::kStopped: return "s-stopped";
+    case JobStatus::kUnknown: break;
+  }
   return "s-other";
 }
 

@@ -275,7 +275,7 @@ TlsServerContext::TlsServerContext(const TlsServerConfig& config, Options option
 
 TlsServerContext::~TlsServerContext() {
   {
-    std::lock_guard<std::mutex> lock(watch_mutex_);
+    MutexLock lock(watch_mutex_);
     stopping_ = true;
   }
   watch_wakeup_.notify_all();
@@ -285,10 +285,13 @@ TlsServerContext::~TlsServerContext() {
 
 Result<std::shared_ptr<TlsServerContext>> TlsServerContext::Create(const TlsServerConfig& config, Options options) {
   std::shared_ptr<TlsServerContext> context(new TlsServerContext(config, options));
-  *context->seen_ = FileStamp{StampOf(config.cert.file), StampOf(config.key.file)};
+  {
+    MutexLock reloading(context->reload_mutex_);
+    *context->seen_ = FileStamp{StampOf(config.cert.file), StampOf(config.key.file)};
+  }
   Result<std::shared_ptr<KeyPair>> pair = LoadKeyPair(config.cert, config.key);
   if (!pair.ok()) return pair.error();
-  context->current_ = std::move(pair).value();
+  context->MakeCurrent(std::move(pair).value());
   if (Status configured = context->Configure(); !configured.ok()) return configured.error();
   if (!config.cert.file.empty() || !config.key.file.empty()) {
     context->watcher_ = std::thread(&TlsServerContext::WatchFiles, context.get());
@@ -354,12 +357,12 @@ Status TlsServerContext::Configure() {
 }
 
 std::shared_ptr<const TlsServerContext::KeyPair> TlsServerContext::Current() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   return current_;
 }
 
 void TlsServerContext::MakeCurrent(std::shared_ptr<const KeyPair> pair) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   current_ = std::move(pair);
 }
 
@@ -386,7 +389,7 @@ int TlsServerContext::VerifyClient(X509_STORE_CTX* store, void* self) {
 }
 
 void TlsServerContext::ReloadIfChanged() {
-  std::lock_guard<std::mutex> reloading(reload_mutex_);
+  MutexLock reloading(reload_mutex_);
   FileStamp now{StampOf(config_.cert.file), StampOf(config_.key.file)};
   if (now == *seen_) return;
   *seen_ = now;  // a broken pair is reported once, and tried again when the files change again
@@ -414,15 +417,19 @@ Status TlsServerContext::Usable(const KeyPair& pair) const {
 }
 
 void TlsServerContext::WatchFiles() {
-  std::unique_lock<std::mutex> lock(watch_mutex_);
-  while (!watch_wakeup_.wait_for(lock, options_.reload_check_interval, [this] { return stopping_; })) {
-    lock.unlock();
+  MutexLock lock(watch_mutex_);
+  while (true) {
+    const auto next_check = std::chrono::steady_clock::now() + options_.reload_check_interval;
+    while (!stopping_ && lock.WaitUntil(watch_wakeup_, next_check)) {
+    }
+    if (stopping_) return;
+    lock.Unlock();
     try {
       ReloadIfChanged();
     } catch (const std::exception& e) {  // nothing may end this thread but the destructor
       log::Error("TLS certificate watch failed", {{"err", e.what()}});
     }
-    lock.lock();
+    lock.Lock();
   }
 }
 

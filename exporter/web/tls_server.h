@@ -9,12 +9,12 @@
 #include <chrono>
 #include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "config/web_config.h"
+#include "util/mutex.h"
 #include "util/result.h"
 
 // OpenSSL's types, declared so this header needs none of OpenSSL's.
@@ -64,8 +64,8 @@ class TlsServerContext {
   TlsServerContext(const TlsServerConfig& config, Options options);
   Status Configure();
   void WatchFiles();
-  std::shared_ptr<const KeyPair> Current() const;
-  void MakeCurrent(std::shared_ptr<const KeyPair> pair);
+  std::shared_ptr<const KeyPair> Current() const EXCLUDES(mutex_);
+  void MakeCurrent(std::shared_ptr<const KeyPair> pair) EXCLUDES(mutex_);
   Status Usable(const KeyPair& pair) const;
 
   static int SelectCertificate(::ssl_st* ssl, void* self);
@@ -75,16 +75,16 @@ class TlsServerContext {
   const Options options_;
   ::ssl_ctx_st* ctx_ = nullptr;
 
-  mutable std::mutex mutex_;  // guards current_: handshakes read it while a reload replaces it
-  std::shared_ptr<const KeyPair> current_;
-  std::mutex reload_mutex_;          // one reload at a time
-  std::unique_ptr<FileStamp> seen_;  // the files as they were when last loaded (or tried)
+  mutable Mutex mutex_;  // handshakes read current_ while a reload replaces it
+  std::shared_ptr<const KeyPair> current_ GUARDED_BY(mutex_);
+  Mutex reload_mutex_;  // one reload at a time
+  std::unique_ptr<FileStamp> seen_ GUARDED_BY(reload_mutex_);  // the files as they were when last loaded (or tried)
   std::atomic<long long> reloads_{0};
   std::atomic<long long> reload_errors_{0};
 
-  std::mutex watch_mutex_;
+  Mutex watch_mutex_;
   std::condition_variable watch_wakeup_;
-  bool stopping_ = false;
+  bool stopping_ GUARDED_BY(watch_mutex_) = false;
   std::thread watcher_;
 };
 

@@ -18,7 +18,8 @@ dpkg-deb --contents "$deb" | awk '{ print $1, $6 }' > "$work/contents"
 for entry in "-rwxr-xr-x ./usr/bin/ief_exporter" "-rw-r--r-- ./lib/systemd/system/ief-exporter.service" \
              "-rw-r--r-- ./etc/default/ief-exporter" "-rw-r--r-- ./etc/ief_exporter/ief_exporter.yml" \
              "-rw-r--r-- ./usr/share/doc/ief-exporter/copyright" "-rw-r--r-- ./usr/share/man/man1/ief_exporter.1.gz" \
-             "-rw-r--r-- ./usr/share/doc/ief-exporter/web.example.yml.gz"; do
+             "-rw-r--r-- ./usr/share/doc/ief-exporter/web.example.yml.gz" \
+             "-rw-r--r-- ./usr/share/doc/ief-exporter/alerts.md"; do
   grep -qxF -- "$entry" "$work/contents" || fail "missing from the package: $entry"
 done
 

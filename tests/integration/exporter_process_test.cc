@@ -7,6 +7,7 @@
 
 #include "support/fixtures.h"
 #include "support/integration.h"
+#include "support/metric_reference.h"
 
 using ief::testing::ChildProcess;
 using ief::testing::Eventually;
@@ -86,7 +87,7 @@ class Stack {
 
 }  // namespace
 
-TEST_CASE("the exporter publishes the seed job exactly as CONTRACT.md says") {
+TEST_CASE("the exporter publishes the seed job exactly as the metric reference says") {
   Stack stack;
   auto m = stack.Metrics();
   CHECK(Value(m, Series("ief_batch_job_info", kSeedJob,
@@ -218,4 +219,23 @@ TEST_CASE("a port that is taken is a clear start-up error") {
                        "--web.listen-address=127.0.0.1:" + std::to_string(port)});
   CHECK(second.WaitForExit() == 1);
   CHECK_THAT(second.Output(), Catch::Contains("Cannot start the web server"));
+}
+
+// The other half of tests/docs/metric_reference_test.cc: a real process's exposition against the reference.
+TEST_CASE("every family the demo serves is in docs/metrics.md with its type and labels") {
+  ief::testing::TempDirectory storage;
+  ief::testing::RunningProcess demo = ief::testing::StartListening(
+      {IEF_EXPORTER_BIN, "--demo", "--web.listen-address=127.0.0.1:0", "--storage.path=" + storage.path()});
+  REQUIRE_FALSE(demo.url.empty());
+  std::string exposition;
+  CHECK(Eventually([&] {
+    exposition = Http("GET", demo.url + "/metrics").body;
+    return exposition.find("\nief_batch_job_task_info{") != std::string::npos;
+  }));
+  ief::testing::FamilyShapes exposed = ief::testing::ExposedFamilies(exposition);
+  CHECK(exposed.size() >= 35);  // a real exposition, not an error page
+  for (const std::string& problem :
+       ief::testing::UndocumentedShapes(ief::testing::DocumentedFamilies(), exposed)) {
+    FAIL_CHECK(problem);
+  }
 }

@@ -50,3 +50,32 @@ TEST_CASE("active and finished statuses") {
   CHECK_FALSE(ief::IsActiveStatus("Rebooting_all"));  // undocumented: neither
   CHECK_FALSE(ief::IsFinishedStatus("Rebooting_all"));
 }
+
+TEST_CASE("job statuses are a closed set that keeps an unknown status's text out of it") {
+  for (const char* name : ief::kDocumentedJobStatuses) {
+    ief::JobStatus status = ief::ParseJobStatus(name);
+    CHECK(status != ief::JobStatus::kUnknown);
+    CHECK(ief::JobStatusName(status) == name);
+  }
+  CHECK(ief::ParseJobStatus("Rebooting_all") == ief::JobStatus::kUnknown);
+  CHECK(ief::ParseJobStatus("running") == ief::JobStatus::kUnknown);  // the API's spelling, exactly
+  CHECK(ief::JobStatusName(ief::JobStatus::kUnknown).empty());
+  ief::BatchJob job;
+  job.status = "Rebooting_all";
+  CHECK(job.Status() == ief::JobStatus::kUnknown);
+  CHECK(job.status == "Rebooting_all");  // the label keeps the API's text
+  CHECK(ief::IsSuccess(ief::JobStatus::kPartiallySuccessful));
+  CHECK_FALSE(ief::IsSuccess(ief::JobStatus::kFailed));
+}
+
+TEST_CASE("failure reasons fall into a closed set of classes with stable label values") {
+  CHECK(ief::ClassifyReason("") == ief::ReasonClass::kNone);
+  CHECK(ief::ClassifyReason("image pull timed out") == ief::ReasonClass::kImagePull);
+  CHECK(ief::ClassifyReason("node is offline") == ief::ReasonClass::kNodeOffline);
+  CHECK(ief::ClassifyReason("insufficient memory") == ief::ReasonClass::kResources);
+  CHECK(ief::ClassifyReason("deadline exceeded") == ief::ReasonClass::kTimeout);
+  CHECK(ief::ClassifyReason("something else") == ief::ReasonClass::kOther);
+  std::vector<std::string_view> names;
+  for (ief::ReasonClass reason_class : ief::kReasonClasses) names.push_back(ief::ReasonClassName(reason_class));
+  CHECK(names == std::vector<std::string_view>{"none", "image_pull", "timeout", "node_offline", "resources", "other"});
+}

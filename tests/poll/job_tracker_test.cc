@@ -351,12 +351,12 @@ TEST_CASE("node failures counted again after a pause of the node counter are a b
   ief::JobHistory history;
   std::vector<ief::Transition> out;
   const ief::CountContext context{.project_id = "p", .job_type = "node_upgrade"};
-  ief::CountTasks(history, {two_failed, 100, "Running"}, /*count_first=*/true, /*count_nodes=*/true, context, out);
+  ief::CountTasks(history, {two_failed, 100, "Running"}, {.count_first = true, .count_nodes = true}, context, out);
   CHECK(out.size() == 3);  // two tasks, two nodes
   out.clear();
-  ief::CountTasks(history, {two_failed, 100, "Running"}, false, /*count_nodes=*/false, context, out);
+  ief::CountTasks(history, {two_failed, 100, "Running"}, {}, context, out);
   CHECK(out.empty());
-  ief::CountTasks(history, {three_failed, 100, "Running"}, false, /*count_nodes=*/true, context, out);
+  ief::CountTasks(history, {three_failed, 100, "Running"}, {.count_nodes = true}, context, out);
   REQUIRE(out.size() == 1);  // the third failed task; its node is only the new baseline's
   CHECK(ief::Describe(out[0]) == "tasks Failed other 1");
 }

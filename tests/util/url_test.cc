@@ -53,9 +53,9 @@ TEST_CASE("URLs the exporter must never send are refused, each with its reason")
 
 TEST_CASE("URI encoding keeps unreserved characters and decoding undoes it") {
   CHECK(ief::UriEncode("a-b_c.d~e f/g") == "a-b_c.d~e%20f%2Fg");
-  CHECK(ief::UriDecode("a%20b+c", true) == "a b c");
-  CHECK(ief::UriDecode("a%20b+c", false) == "a b+c");
-  CHECK(ief::UriDecode("100%", false) == "100%");  // an invalid escape stays as it is
+  CHECK(ief::UriDecode("a%20b+c", ief::PlusSign::kSpace) == "a b c");
+  CHECK(ief::UriDecode("a%20b+c", ief::PlusSign::kLiteral) == "a b+c");
+  CHECK(ief::UriDecode("100%", ief::PlusSign::kLiteral) == "100%");  // an invalid escape stays as it is
 }
 
 TEST_CASE("HOST[:PORT] splits IPv4, bracketed IPv6 and names, and refuses what no host looks like") {

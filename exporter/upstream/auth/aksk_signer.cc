@@ -30,7 +30,7 @@ std::string CanonicalUri(std::string_view raw_path) {
   while (true) {
     size_t slash = raw_path.find('/', start);
     std::string_view segment = raw_path.substr(start, slash == std::string_view::npos ? slash : slash - start);
-    out += UriEncode(UriDecode(segment, false));
+    out += UriEncode(UriDecode(segment, PlusSign::kLiteral));
     if (slash == std::string_view::npos) break;
     out += '/';
     start = slash + 1;
@@ -47,8 +47,8 @@ std::string CanonicalQuery(std::string_view raw_query) {
     std::string_view pair = raw_query.substr(start, amp == std::string_view::npos ? amp : amp - start);
     if (!pair.empty()) {
       size_t eq = pair.find('=');
-      std::string name = UriDecode(pair.substr(0, eq), true);
-      std::string value = eq == std::string_view::npos ? "" : UriDecode(pair.substr(eq + 1), true);
+      std::string name = UriDecode(pair.substr(0, eq), PlusSign::kSpace);
+      std::string value = eq == std::string_view::npos ? "" : UriDecode(pair.substr(eq + 1), PlusSign::kSpace);
       params[UriEncode(name)].push_back(UriEncode(value));
     }
     if (amp == std::string_view::npos) break;

@@ -25,7 +25,7 @@ Error Unavailable(std::string message) { return Error(ErrorKind::kAuthUnavailabl
 }  // namespace
 
 SecretSource::SecretSource(std::string what, std::string inline_value, std::string path)
-    : what_(std::move(what)), path_(std::move(path)), value_(std::move(inline_value)) {}
+    : what_(std::move(what)), path_(std::move(path)), inline_value_(std::move(inline_value)) {}
 
 std::string SecretSource::Version() {
   if (path_.empty()) return "";
@@ -35,11 +35,11 @@ std::string SecretSource::Version() {
 }
 
 Result<std::string> SecretSource::Get() {
-  if (path_.empty()) return value_;
+  if (path_.empty()) return inline_value_;
   const std::string version = Version();
   const bool known_version = version != "missing";  // a file that is gone is read again, to say why
   if (known_version) {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     if (version == version_ && !value_.empty()) return value_;
   }
   // Read without the lock. Two threads may both read a changed file; either result is the file's content.
@@ -48,7 +48,7 @@ Result<std::string> SecretSource::Get() {
   std::string secret(TrimTrailingWhitespace(*content));
   if (secret.empty()) return Unavailable(what_ + " " + path_ + " is empty");
   if (known_version) {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     value_ = secret;
     version_ = version;
   }

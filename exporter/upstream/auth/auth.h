@@ -5,13 +5,13 @@
 
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "config/config.h"
 #include "upstream/http/api_observer.h"
 #include "upstream/http/http.h"
 #include "util/clock.h"
+#include "util/mutex.h"
 #include "util/result.h"
 
 namespace ief {
@@ -46,9 +46,10 @@ class SecretSource {
  private:
   const std::string what_;
   const std::string path_;
-  std::mutex mutex_;
-  std::string value_;
-  std::string version_;
+  const std::string inline_value_;
+  Mutex mutex_;
+  std::string value_ GUARDED_BY(mutex_);    // the file's content when it was last read
+  std::string version_ GUARDED_BY(mutex_);  // the file's Version() then
 };
 
 // auth.token / auth.token_file: the X-Auth-Token header.

@@ -83,7 +83,7 @@ Status IamTokenAuthenticator::Authenticate(HttpRequest& request) {
 }
 
 Result<std::string> IamTokenAuthenticator::CurrentToken(const HttpRequest& for_request) {
-  std::unique_lock<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   while (true) {
     SteadyTime now = clock_.Steady();
     if (TokenUsable(now) && now < renew_at_) return token_;
@@ -92,7 +92,7 @@ Result<std::string> IamTokenAuthenticator::CurrentToken(const HttpRequest& for_r
       if (for_request.cancellation != nullptr && for_request.cancellation->IsCancelled()) {
         return Error(ErrorKind::kCancelled, "cancelled");
       }
-      renewed_.wait_for(lock, std::chrono::milliseconds(100));
+      lock.WaitFor(renewed_, std::chrono::milliseconds(100));
       continue;
     }
     if (now < next_attempt_at_ && password_.Version() == failed_password_version_) {
@@ -101,12 +101,12 @@ Result<std::string> IamTokenAuthenticator::CurrentToken(const HttpRequest& for_r
                                                     FormatSeconds(next_attempt_at_ - now));
     }
     renewing_ = true;
-    lock.unlock();
+    lock.Unlock();
     Result<std::string> password = password_.Get();
     std::string password_version = password_.Version();
     Result<IamToken> fresh =
         password.ok() ? RequestToken(*password, for_request) : Result<IamToken>(password.error());
-    lock.lock();
+    lock.Lock();
     renewing_ = false;
     now = clock_.Steady();
     if (fresh.ok()) {
@@ -228,7 +228,7 @@ void IamTokenAuthenticator::RecordFailure(const Error& error, SteadyTime now) {
 
 bool IamTokenAuthenticator::RenewAfterRejection(const HttpRequest& rejected) {
   std::string_view used = rejected.Header("X-Auth-Token");
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   SteadyTime now = clock_.Steady();
   if (used != token_) return TokenUsable(now);         // already renewed by another request
   if (now - obtained_at_ < kMinLoginSpacing) return false;  // a brand-new token rejected: not expiry

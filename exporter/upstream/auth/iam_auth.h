@@ -15,11 +15,11 @@
 
 #include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 
 #include "upstream/auth/auth.h"
+#include "util/mutex.h"
 
 namespace ief {
 
@@ -56,9 +56,11 @@ class IamTokenAuthenticator : public RequestAuthenticator {
   // without the state lock. Errors: kAuthRejected when IAM refuses the credentials, else the failure's kind.
   Result<IamToken> RequestToken(const std::string& password, const HttpRequest& for_request);
   Result<IamToken> ReadTokenAnswer(const HttpResponse& response);
-  void RecordSuccess(const IamToken& token, SteadyTime now);
-  void RecordFailure(const Error& error, SteadyTime now);
-  bool TokenUsable(SteadyTime now) const { return !token_.empty() && now < expires_at_ - expiry_margin_; }
+  void RecordSuccess(const IamToken& token, SteadyTime now) REQUIRES(mutex_);
+  void RecordFailure(const Error& error, SteadyTime now) REQUIRES(mutex_);
+  bool TokenUsable(SteadyTime now) const REQUIRES(mutex_) {
+    return !token_.empty() && now < expires_at_ - expiry_margin_;
+  }
 
   const IamAuthConfig config_;
   const std::string project_id_;
@@ -67,19 +69,20 @@ class IamTokenAuthenticator : public RequestAuthenticator {
   const Clock& clock_;
   SecretSource password_;
 
-  std::mutex mutex_;
+  Mutex mutex_;
   std::condition_variable renewed_;
-  bool renewing_ = false;
-  std::string token_;
-  SteadyTime expires_at_{};
-  SteadyTime renew_at_{};              // three quarters into the token's life
-  std::chrono::nanoseconds expiry_margin_{0};  // stop using a token this long before it expires
-  SteadyTime obtained_at_{};
-  int failures_ = 0;
-  SteadyTime next_attempt_at_{};
-  std::string last_error_;
-  std::string failed_password_version_;  // password_file version that IAM rejected
-  bool times_warned_ = false;            // the latest token's times were doubtful, and that was logged
+  bool renewing_ GUARDED_BY(mutex_) = false;
+  std::string token_ GUARDED_BY(mutex_);
+  SteadyTime expires_at_ GUARDED_BY(mutex_){};
+  SteadyTime renew_at_ GUARDED_BY(mutex_){};  // three quarters into the token's life
+  // Stop using a token this long before it expires.
+  std::chrono::nanoseconds expiry_margin_ GUARDED_BY(mutex_){0};
+  SteadyTime obtained_at_ GUARDED_BY(mutex_){};
+  int failures_ GUARDED_BY(mutex_) = 0;
+  SteadyTime next_attempt_at_ GUARDED_BY(mutex_){};
+  std::string last_error_ GUARDED_BY(mutex_);
+  std::string failed_password_version_ GUARDED_BY(mutex_);  // password_file version that IAM rejected
+  bool times_warned_ GUARDED_BY(mutex_) = false;  // the latest token's times were doubtful, and that was logged
 };
 
 }  // namespace ief

@@ -4,7 +4,7 @@ namespace ief {
 
 TransportPool::Lease TransportPool::Borrow() {
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     if (!idle_.empty()) {
       std::unique_ptr<HttpTransport> transport = std::move(idle_.back());
       idle_.pop_back();
@@ -15,12 +15,12 @@ TransportPool::Lease TransportPool::Borrow() {
 }
 
 size_t TransportPool::idle() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   return idle_.size();
 }
 
 void TransportPool::Return(std::unique_ptr<HttpTransport> transport) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   idle_.push_back(std::move(transport));
 }
 

@@ -4,10 +4,10 @@
 
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <vector>
 
 #include "upstream/http/http.h"
+#include "util/mutex.h"
 
 namespace ief {
 
@@ -41,8 +41,8 @@ class TransportPool {
   void Return(std::unique_ptr<HttpTransport> transport);
 
   Factory factory_;
-  mutable std::mutex mutex_;
-  std::vector<std::unique_ptr<HttpTransport>> idle_;
+  mutable Mutex mutex_;
+  std::vector<std::unique_ptr<HttpTransport>> idle_ GUARDED_BY(mutex_);
 };
 
 }  // namespace ief
