@@ -25,6 +25,7 @@ struct JobTracker::Project {
   SteadyTime next_full_walk_at{};
   bool order_trusted = true;      // the latest whole walk came back sorted newest first, as asked
   std::optional<int64_t> newest_created;  // the newest created_at the latest walk showed
+  int64_t jobs_in_whole_walk = 0;         // how many jobs the latest walk of the whole list showed
   struct SpreadWalk;
   std::shared_ptr<SpreadWalk> spread;  // a walk of the whole list under way, a few pages a round; none between two
   uint64_t walk_epochs = 0;
@@ -317,7 +318,7 @@ std::vector<JobTracker::ListPlan> JobTracker::StartRound(Moment now) {
     ListPlan plan{.project_index = i, .context = project.context, .kind = NextWalkKind(project)};
     if (plan.kind == WalkKind::kHead) {
       plan.bounds.stop_before_created = HeadHorizon(i, now);
-      plan.bounds.newest_known = project.newest_created;
+      plan.bounds.newest_known = NewestKnownCreated(i);
     }
     due.push_back(std::move(plan));
   }
@@ -354,6 +355,19 @@ std::optional<int64_t> JobTracker::HeadHorizon(size_t project_index, Moment now)
   return horizon;
 }
 
+// The newest job the walks so far showed; after a reload (a new tracker), the newest of the jobs it carried over.
+std::optional<int64_t> JobTracker::NewestKnownCreated(size_t project_index) const {
+  const Project& project = projects_[project_index];
+  if (project.newest_created) return project.newest_created;
+  std::optional<int64_t> newest;
+  const std::string& project_id = project.state.project_id;
+  for (auto it = jobs_.lower_bound({project_id, ""}); it != jobs_.end() && it->first.first == project_id; ++it) {
+    const BatchJob* shown = it->second.published->last_good.get();
+    if (shown != nullptr && shown->created_at) newest = std::max(newest.value_or(*shown->created_at), *shown->created_at);
+  }
+  return newest;
+}
+
 void JobTracker::ApplyListing(const ListPlan& plan, const Fetched<BatchJobList>& listing, const ListWalk& walk,
                               Moment now) {
   const size_t project_index = plan.project_index;
@@ -378,10 +392,14 @@ void JobTracker::ApplyListing(const ListPlan& plan, const Fetched<BatchJobList>&
   if (plan.kind != WalkKind::kFullStep) project.job_count = listing->job_count;
   project.listed_this_round = true;
   const size_t tracked_before = jobs_.size();
-  std::set<std::string> matched;
+  std::set<std::string> shown;    // every job the walk showed
+  std::set<std::string> matched;  // ... that this replica tracks
+  std::optional<int64_t> oldest_shown;
   for (const BatchJob& summary : listing->jobs) {  // one view per job (WalkList keeps the newest)
     AdvanceWatermark(project, summary.status_last_updated_at, now);
     AdvanceWatermark(project, summary.created_at, now);
+    shown.insert(summary.job_id);
+    if (summary.created_at) oldest_shown = std::min(oldest_shown.value_or(*summary.created_at), *summary.created_at);
     TrackListedJob(project_index, summary, matched, now);
   }
   if (!project.state.listed && jobs_.size() > tracked_before) {
@@ -389,11 +407,15 @@ void JobTracker::ApplyListing(const ListPlan& plan, const Fetched<BatchJobList>&
   }
   NoteFullWalkProgress(project, *listing, plan, walk);
   const bool whole_list = walk.end == ListWalkEnd::kComplete && plan.bounds.start_offset == 0;
+  if (walk.out_of_order) project.order_trusted = false;  // a step of a spread walk too: the next walk reads it all
   if (whole_list && plan.kind != WalkKind::kFullStep) {
     project.order_trusted = !walk.out_of_order;
-    CompleteFullWalk(project_index, matched, WalkKind::kFull, now);
+    project.jobs_in_whole_walk = walk.jobs;
+    CompleteFullWalk(project_index, shown, matched, WalkKind::kFull, now);
   } else if (walk.end == ListWalkEnd::kComplete && plan.kind == WalkKind::kFullStep) {
-    CompleteFullWalk(project_index, matched, WalkKind::kFullStep, now);
+    CompleteFullWalk(project_index, shown, matched, WalkKind::kFullStep, now);
+  } else if (walk.end == ListWalkEnd::kHorizon && !walk.out_of_order && oldest_shown) {
+    ConfirmHiddenInHead(project_index, shown, *oldest_shown, now);
   }
 }
 
@@ -426,6 +448,13 @@ void JobTracker::NoteFullWalkProgress(Project& project, const BatchJobList& list
   }
 }
 
+// The pages of the whole list: as many as its job_count states or as the latest whole walk showed, whichever is
+// more (a count that is missing or too small must not stretch the spread walk beyond full_walk_interval).
+long JobTracker::SpreadStepPages(const Project& project) const {
+  return std::max(ListWalkPages(project.job_count, options_.list_page_size),
+                  ListWalkPages(project.jobs_in_whole_walk, options_.list_page_size));
+}
+
 std::optional<JobTracker::ListPlan> JobTracker::NextFullWalkStep(size_t project_index, Moment now) {
   Project& project = projects_[project_index];
   if (!project.listed_this_round || NextWalkKind(project) != WalkKind::kHead) return std::nullopt;
@@ -437,9 +466,8 @@ std::optional<JobTracker::ListPlan> JobTracker::NextFullWalkStep(size_t project_
     spread->anchor = project.newest_created.value_or(std::numeric_limits<int64_t>::max());
     // Spread over one full_walk_interval: as many pages a round as finish it in time, at least one.
     const double rounds = std::max(1.0, Seconds(project.full_walk_interval) / Seconds(project.discovery_interval));
-    spread->pages_per_step = std::max<long>(
-        1, static_cast<long>(std::ceil(static_cast<double>(ListWalkPages(project.job_count, options_.list_page_size)) /
-                                       rounds)));
+    spread->pages_per_step =
+        std::max<long>(1, static_cast<long>(std::ceil(static_cast<double>(SpreadStepPages(project)) / rounds)));
     project.spread = std::move(spread);
   }
   Project::SpreadWalk& spread = *project.spread;
@@ -452,11 +480,11 @@ std::optional<JobTracker::ListPlan> JobTracker::NextFullWalkStep(size_t project_
 // A walk of the whole list reached its end. All at once (kFull): what it did not show is gone. Spread (kFullStep):
 // what no walk showed since it started may have been hidden by the list shifting between two steps, so its details
 // decide (a 404 drops it); what no longer matches the filters goes.
-void JobTracker::CompleteFullWalk(size_t project_index, const std::set<std::string>& matched, WalkKind kind,
-                                  Moment now) {
+void JobTracker::CompleteFullWalk(size_t project_index, const std::set<std::string>& shown,
+                                  const std::set<std::string>& matched, WalkKind kind, Moment now) {
   Project& project = projects_[project_index];
   if (kind == WalkKind::kFull) {
-    DropUnlisted(project_index, matched, now);
+    DropUnlisted(project_index, shown, matched, now);
     project.next_full_walk_at = now.steady + project.full_walk_interval;
   } else {
     const std::string& project_id = project.state.project_id;
@@ -468,11 +496,7 @@ void JobTracker::CompleteFullWalk(size_t project_index, const std::set<std::stri
         log::Info("Batch job no longer matches the filters; dropped", {{"project_id", project_id}, {"job_id", job.job_id}});
         DropDiscovered(current, now);
       } else if (job.seen_in_walk != project.spread->epoch) {
-        if (job.expired) {
-          DropDiscovered(current, now);  // a finished job's tombstone: if it was only hidden, its history is kept
-        } else {
-          job.unconfirmed = true;
-        }
+        ConfirmOrDrop(current, now);
       }
     }
     project.next_full_walk_at = project.spread->started_at + project.full_walk_interval;
@@ -523,6 +547,7 @@ void JobTracker::TrackListedJob(size_t project_index, const BatchJob& summary, s
   Job& job = it->second;
   matched.insert(summary.job_id);
   job.listed_this_round = true;
+  job.unconfirmed = false;  // listed: it exists
   if (!job.listed || SummaryDiffers(*job.listed, summary)) job.fetches_for_listing = 0;
   job.listed = summary;
   Count(job, summary, ViewSource::kList);
@@ -586,7 +611,11 @@ void JobTracker::ShowListedValues(Job& job, const BatchJob& summary, Moment now)
 
 // Discovered jobs that left the list (deleted) or no longer match stop being tracked; configured jobs the list
 // no longer shows stay, polled one by one again.
-void JobTracker::DropUnlisted(size_t project_index, const std::set<std::string>& matched, Moment now) {
+// After a walk of the whole list all at once: a configured job it did not show loses its list view; a discovered
+// one it showed that no longer matches the filters goes; one it did not show may only have been hidden by the
+// list shifting between two pages (jobs deleted above it while the walk went), so ConfirmOrDrop.
+void JobTracker::DropUnlisted(size_t project_index, const std::set<std::string>& shown,
+                              const std::set<std::string>& matched, Moment now) {
   const Project& project = projects_[project_index];
   const std::string& project_id = project.state.project_id;
   for (auto it = jobs_.lower_bound({project_id, ""}); it != jobs_.end() && it->first.first == project_id;) {
@@ -596,9 +625,38 @@ void JobTracker::DropUnlisted(size_t project_index, const std::set<std::string>&
     if (job.source == JobSource::kConfig) {
       job.listed.reset();
     } else if (project.discovery_enabled && !job.in_flight) {
-      log::Info("Batch job no longer listed; dropped", {{"project_id", project_id}, {"job_id", job.job_id}});
-      DropDiscovered(current, now);
+      if (shown.contains(job.job_id)) {
+        log::Info("Batch job no longer matches the filters; dropped", {{"project_id", project_id}, {"job_id", job.job_id}});
+        DropDiscovered(current, now);
+      } else {
+        ConfirmOrDrop(current, now);
+      }
     }
+  }
+}
+
+// After a head walk that stopped at its horizon, in a list sorted as asked: a discovered job created after the
+// oldest job the walk showed should have been on its pages. Not there, it was deleted, or hidden by a shift
+// between two pages: ConfirmOrDrop.
+void JobTracker::ConfirmHiddenInHead(size_t project_index, const std::set<std::string>& shown, int64_t newer_than,
+                                     Moment now) {
+  const std::string& project_id = projects_[project_index].state.project_id;
+  for (auto it = jobs_.lower_bound({project_id, ""}); it != jobs_.end() && it->first.first == project_id;) {
+    auto current = it++;
+    const Job& job = current->second;
+    if (job.source != JobSource::kDiscovery || job.in_flight || shown.contains(job.job_id)) continue;
+    const BatchJob* seen = job.listed ? &*job.listed : job.published->last_good.get();
+    if (seen != nullptr && seen->created_at && *seen->created_at > newer_than) ConfirmOrDrop(current, now);
+  }
+}
+
+// A discovered job a walk should have shown and did not. A finished job's tombstone goes (had it only been hidden,
+// its history is kept and it comes back as it was); any other job's details decide (a 404 drops it).
+void JobTracker::ConfirmOrDrop(JobMap::iterator job, Moment now) {
+  if (job->second.expired) {
+    DropDiscovered(job, now);
+  } else {
+    job->second.unconfirmed = true;
   }
 }
 

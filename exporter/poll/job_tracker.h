@@ -165,13 +165,19 @@ class JobTracker {
   bool ListDue(const Project& project, SteadyTime now) const;
   WalkKind NextWalkKind(const Project& project) const;
   std::optional<int64_t> HeadHorizon(size_t project_index, Moment now) const;
-  void CompleteFullWalk(size_t project_index, const std::set<std::string>& matched, WalkKind kind, Moment now);
+  std::optional<int64_t> NewestKnownCreated(size_t project_index) const;
+  long SpreadStepPages(const Project& project) const;
+  void CompleteFullWalk(size_t project_index, const std::set<std::string>& shown, const std::set<std::string>& matched,
+                        WalkKind kind, Moment now);
   void NoteFullWalkProgress(Project& project, const BatchJobList& listing, const ListPlan& plan, const ListWalk& walk);
 
   // Lists.
   void TrackListedJob(size_t project_index, const BatchJob& summary, std::set<std::string>& matched, Moment now);
   bool LogInvalidId(Project& project, const std::string& job_id);
-  void DropUnlisted(size_t project_index, const std::set<std::string>& matched, Moment now);
+  void DropUnlisted(size_t project_index, const std::set<std::string>& shown, const std::set<std::string>& matched,
+                    Moment now);
+  void ConfirmHiddenInHead(size_t project_index, const std::set<std::string>& shown, int64_t newer_than, Moment now);
+  void ConfirmOrDrop(JobMap::iterator job, Moment now);
   void ExpireUnlisted(Job& job, Moment now);
   void ShowListedValues(Job& job, const BatchJob& summary, Moment now);
   void KeepListedSummary(Job& job, const BatchJob& summary);

@@ -43,6 +43,7 @@ struct Script {
   // ListBatchJob: what the project lists; jobs without a scripted answer are served from here (404 if absent).
   std::vector<ief::BatchJob> listing;
   bool list_fails = false;
+  bool omit_job_count = false;  // pages come without job_count
   int list_calls = 0;
   std::vector<long> list_offsets;  // of every page read
   std::map<std::string, int> fetches;                                // per job id
@@ -54,7 +55,7 @@ struct Script {
     list_offsets.push_back(offset);
     if (list_fails) return Failure(ErrorKind::kHttpStatus, "HTTP 503");
     ief::BatchJobList page;
-    page.job_count = static_cast<int64_t>(listing.size());
+    if (!omit_job_count) page.job_count = static_cast<int64_t>(listing.size());
     for (long i = offset; i < offset + limit && i < static_cast<long>(listing.size()); ++i) {
       page.jobs.push_back(listing[i]);
     }
@@ -772,7 +773,10 @@ TEST_CASE("a job a list walk skipped, or that answered 404 once, is not counted 
   CHECK(events == std::vector<std::string>{"finished node_upgrade Failed 60", "node node-a", "started 5",
                                            "tasks Failed node_offline 1"});
 
-  f.script.listing.clear();  // skipped by a walk while other jobs were deleted
+  // Skipped by a walk while other jobs were deleted, and its details answer 404 once (a lagging replica).
+  const auto details = WithTasks(done, {Task("a", "Failed", "node is offline")});
+  f.script.listing.clear();
+  f.script.answers["done"] = {Script::Failure(ErrorKind::kNotFound, "HTTP 404"), details};
   f.Round();
   CHECK(f.Snapshot()->jobs.empty());
   f.script.listing = {done};  // and back at the next walk, unchanged
@@ -780,9 +784,16 @@ TEST_CASE("a job a list walk skipped, or that answered 404 once, is not counted 
   CHECK(TrackedIds(*f.Snapshot()) == std::vector<std::string>{"done/discovery"});
   CHECK(f.observer.Take().empty());
 
-  // Gone for hours and listed again (a filter changed and changed back): still nothing counted again.
+  // Only skipped: its details say it is still there, and it stays.
   f.script.listing.clear();
   f.Round();
+  CHECK(TrackedIds(*f.Snapshot()) == std::vector<std::string>{"done/discovery"});
+  CHECK(f.observer.Take().empty());
+
+  // Gone for hours and listed again (a filter changed and changed back): still nothing counted again.
+  f.script.answers["done"] = {Script::Failure(ErrorKind::kNotFound, "HTTP 404"), details};
+  f.Round();
+  REQUIRE(f.Snapshot()->jobs.empty());
   f.clock.Advance(11h);
   f.Round();
   f.script.listing = {done};
@@ -925,4 +936,80 @@ TEST_CASE("a list that turns oldest first is caught even when its first page loo
   CHECK(ListCallsOfRounds(f, 1) == 3);
   CHECK(ListCallsOfRounds(f, 3) == 3);
   CHECK(TrackedIds(*f.Snapshot()).size() == 29);
+}
+
+TEST_CASE("a walk of the whole list that misses a live job asks its details before dropping it") {
+  ief::TrackedProject project = Discovering("p");
+  project.discovery.full_walk_interval = ief::Duration(0);  // every walk reads the whole list
+  Fixture f({project});
+  const int64_t ancient = kStarted - 40 * 86400;
+  const ief::BatchJob old_job = Job("ancient-running", "Running", ancient, ancient);
+  f.script.listing = LongHistory(5, 295);
+  f.script.listing.push_back(old_job);
+  f.Round();
+  REQUIRE(TrackedIds(*f.Snapshot()).size() == 6);
+
+  // Hidden from one walk (jobs deleted above it moved it across a page boundary): its details say it is there.
+  f.script.listing.pop_back();
+  f.script.answers["ancient-running"] = {old_job};
+  const int fetched = f.script.fetches["ancient-running"];
+  f.Round();
+  CHECK(TrackedIds(*f.Snapshot()).size() == 6);
+  CHECK(f.script.fetches["ancient-running"] == fetched + 1);
+  f.script.listing.push_back(old_job);  // listed again: no more questions
+  ListCallsOfRounds(f, 3);
+  CHECK(f.script.fetches["ancient-running"] == fetched + 1);
+
+  // Deleted: its details answer 404, and it goes.
+  f.script.listing.pop_back();
+  f.script.answers["ancient-running"] = {Script::Failure(ErrorKind::kNotFound, "HTTP 404")};
+  f.Round();
+  CHECK(TrackedIds(*f.Snapshot()).size() == 5);
+  CHECK(f.observer.Take().empty());  // neither hiding nor deleting counts anything
+}
+
+TEST_CASE("a job deleted within the head of the list goes after the next head walk") {
+  Fixture f({Discovering("p")});
+  f.script.listing = LongHistory(30, 265);
+  // Finished a minute ago, created among the live jobs: on the first page.
+  f.script.listing.insert(f.script.listing.begin() + 10, Job("recent", "Failed", kStarted - 60, kStarted - 70));
+  f.Round();
+  REQUIRE(TrackedIds(*f.Snapshot()).size() == 31);
+  REQUIRE(ListCallsOfRounds(f, 2) == 2);
+  const int fetched_live = f.script.fetches["live-0"];
+
+  f.script.listing.erase(f.script.listing.begin() + 10);  // deleted upstream: its details answer 404
+  CHECK(ListCallsOfRounds(f, 1) == 1);
+  CHECK(TrackedIds(*f.Snapshot()).size() == 30);
+  CHECK(f.script.fetches["live-0"] == fetched_live);  // the jobs the walk showed are not asked
+}
+
+TEST_CASE("after a reload, a list that turns oldest first is still caught on a page that looks sorted") {
+  std::vector<ief::BatchJob> listing = LongHistory(30, 0);
+  const int64_t month_ago = kStarted - 30 * 86400;
+  for (int i = 0; i < 265; ++i) listing.push_back(Job("old-" + std::to_string(i), "Successful", month_ago + 600, month_ago));
+  Fixture before({Discovering("p")});
+  before.script.listing = listing;
+  before.Round();
+  REQUIRE(ListCallsOfRounds(before, 1) == 1);
+
+  Fixture after({Discovering("p")}, {}, &before);  // a reload: a new tracker, seeded from the last snapshot
+  after.script.listing = listing;
+  std::reverse(after.script.listing.begin(), after.script.listing.end());
+  CHECK(ListCallsOfRounds(after, 3) == 3 * 3);
+}
+
+TEST_CASE("a list without job_count is still walked in full within full_walk_interval") {
+  ief::TrackedProject project = Discovering("p");
+  project.discovery.interval = 5s;
+  project.discovery.full_walk_interval = 10s;  // two rounds for ten pages: five pages a step
+  Fixture f({project});
+  f.script.omit_job_count = true;
+  f.script.listing = LongHistory(5, 995);
+  f.Round();
+  REQUIRE(f.script.list_calls == 11);  // read until a page came back empty
+  f.script.list_offsets.clear();
+  const int calls = ListCallsOfRounds(f, 4);
+  CHECK(calls >= 4 + 10);  // the head each round, and the whole list in two or three steps
+  CHECK(*std::max_element(f.script.list_offsets.begin(), f.script.list_offsets.end()) >= 900);
 }
