@@ -93,10 +93,16 @@ make_tls() {
   rm "$1/ca.key"
   chmod 0755 "$1" && chmod 0644 "$1"/*
 }
+# True when a line of CONTAINER's /metrics on PORT matches the extended regex. (Read whole first: under pipefail,
+# `curl | grep -q` fails whenever grep stops reading before curl has written everything.)
+metrics_match() {
+  local metrics
+  metrics="$(http_get "$1" "$2" /metrics 2>/dev/null)" && grep -qE "$3" <<<"$metrics"
+}
 # Polls CONTAINER's /metrics on PORT until a line matches the extended regex, for at most DEADLINE seconds.
 metrics_until() {
   local deadline=$((SECONDS + $1)) container="$2" port="$3" pattern="$4"
-  until http_get "$container" "$port" /metrics 2>/dev/null | grep -qE "$pattern"; do
+  until metrics_match "$container" "$port" "$pattern"; do
     [ $SECONDS -lt $deadline ] || fail "$container: no metric line matching '$pattern' within $1 s"
     sleep 0.5
   done
@@ -291,12 +297,13 @@ pid_before="$(in_host systemctl show --property MainPID --value ief-exporter)"
 
 # Reload: SIGHUP through ExecReload (dash's kill: no procps here). The new config lists one job instead of
 # discovering them, which the tracked-jobs gauge shows; the process stays the same.
-job_id="$(in_host curl -fsS http://127.0.0.1:18080/sim/jobs | grep -oE '[0-9a-f]{8}-[0-9a-f-]{27}' | head -1)"
-[ -n "$job_id" ] || fail "no job id from the simulator"
+sim_jobs="$(in_host curl -fsS http://127.0.0.1:18080/sim/jobs)" || fail "the simulator's job list"
+[[ "$sim_jobs" =~ [0-9a-f]{8}-[0-9a-f-]{27} ]] || fail "no job id from the simulator"
+job_id="${BASH_REMATCH[0]}"
 write_config "$job_id"
 in_host systemctl reload ief-exporter || fail "systemctl reload"
 metrics_until 20 "$host" 10038 '^ief_tracked_jobs\{project_id="demo0000000000000000000000000000",source="config",phase="[a-z]+"\} 1$'
-http_get "$host" 10038 /metrics | grep -qE '^ief_tracked_jobs\{[^}]*source="discovery"[^}]*\} [1-9]' &&
+metrics_match "$host" 10038 '^ief_tracked_jobs\{[^}]*source="discovery"[^}]*\} [1-9]' &&
   fail "discovered jobs still tracked after the reload"
 metrics_until 10 "$host" 10038 '^ief_exporter_config_last_reload_successful 1$'
 [ "$(in_host systemctl show --property MainPID --value ief-exporter)" = "$pid_before" ] || fail "reload restarted the service"
@@ -325,7 +332,7 @@ put_job rollout-4 Failed
 in_host systemctl start ief-exporter || fail "systemctl start"
 metrics_until 30 "$host" 10038 "$failed 2$"  # the two that failed while it was stopped
 sleep 5  # a few more poll rounds: still two (the two from before the restart are not counted again)
-http_get "$host" 10038 /metrics | grep -qE "$failed 2$" || fail "the restart counted finishes twice or lost them"
+metrics_match "$host" 10038 "$failed 2$" || fail "the restart counted finishes twice or lost them"
 [ "$(in_host stat -c '%U %a' /var/lib/ief-exporter)" = "ief-exporter 700" ] || fail "state directory owner or mode"
 in_host test -s /var/lib/ief-exporter/history-shard-0.json || fail "no state file in /var/lib/ief-exporter"
 echo "    history: 2 + 2 finishes across systemctl stop/start, state in /var/lib/ief-exporter"

@@ -30,13 +30,15 @@ grep -q '^Depends:.*\badduser\b' "$work/control/control" || fail "Depends lacks 
 # CivetWeb is built into the binary (third_party/civetweb, with OpenSSL 3): no second copy from Debian.
 grep -q '^Depends:.*civetweb' "$work/control/control" && fail "Depends names a CivetWeb library"
 grep -q '^Depends:.*\blibssl3\b' "$work/control/control" || fail "Depends lacks libssl3 (TLS is linked)"
-dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/share/doc/ief-exporter/copyright | grep -q '^Files: third_party/civetweb/' ||
+# (Extracted to files first: under pipefail, `tar | grep -q` fails whenever grep stops reading before tar ends.)
+dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$work" ./usr/share/doc/ief-exporter/copyright ./etc/default/ief-exporter
+grep -q '^Files: third_party/civetweb/' "$work/usr/share/doc/ief-exporter/copyright" ||
   fail "copyright lacks CivetWeb's notice"
 for script in postinst prerm postrm; do
   sh -n "$work/control/$script" || fail "$script: shell syntax"
 done
 # The default file holds the service's arguments (see packaging/ief-exporter.default).
-dpkg-deb --fsys-tarfile "$deb" | tar -xO ./etc/default/ief-exporter | grep -qx 'ARGS=""' || fail 'no ARGS="" in /etc/default'
+grep -qx 'ARGS=""' "$work/etc/default/ief-exporter" || fail 'no ARGS="" in /etc/default'
 
 [ "$status" -eq 0 ] && echo "deb_check: $(basename "$deb") is lintian clean and laid out as expected"
 exit "$status"

@@ -1,6 +1,5 @@
 #include "support/raw_client.h"
 
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -67,13 +66,16 @@ RawConnection::RawConnection(int port, const TlsClientOptions& tls) : RawConnect
   }
   SSL_set_fd(ssl, fd_);
   if (tls.stall_after_hello) {
-    // Non-blocking, SSL_connect sends the ClientHello and returns wanting the server's answer, which never gets
-    // read: the server waits for the rest of the handshake. Freeing the SSL sends nothing.
-    fcntl(fd_, F_SETFL, fcntl(fd_, F_GETFL) | O_NONBLOCK);
+    // The ClientHello is written into memory and sent by hand; the server's answer is never read. (On the socket
+    // itself, a fast server could answer before SSL_connect's first read and the handshake would finish.)
+    BIO* hello = BIO_new(BIO_s_mem());
+    SSL_set_bio(ssl, BIO_new(BIO_s_mem()), hello);  // the SSL owns both
     int rc = SSL_connect(ssl);
-    bool hello_sent = rc < 0 && SSL_get_error(ssl, rc) == SSL_ERROR_WANT_READ;
+    char* bytes = nullptr;
+    long size = BIO_get_mem_data(hello, &bytes);
+    bool hello_sent = rc < 0 && SSL_get_error(ssl, rc) == SSL_ERROR_WANT_READ && size > 0 &&
+                      Send(std::string_view(bytes, static_cast<size_t>(size)));
     SSL_free(ssl);
-    fcntl(fd_, F_SETFL, fcntl(fd_, F_GETFL) & ~O_NONBLOCK);
     if (!hello_sent) Close();
   } else if (SSL_connect(ssl) == 1) {
     ssl_ = ssl;
