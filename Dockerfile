@@ -19,6 +19,8 @@ RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-ins
     && useradd --system --uid 10038 --gid 10038 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin ief
 COPY --from=build /src/build/ief_exporter /src/build/ief_simulator /usr/local/bin/
 COPY --from=build /src/third_party/civetweb/LICENSE.md /usr/share/doc/ief-exporter/civetweb-LICENSE.md
+# The alerts' runbook, where the shipped rules' runbook_url links point (as in the Debian package).
+COPY --from=build /src/docs/alerts.md /usr/share/doc/ief-exporter/alerts.md
 # The rollout history's state (--storage.path): a volume, so it outlives the container.
 RUN mkdir -p /var/lib/ief-exporter && chown 10038:10038 /var/lib/ief-exporter && chmod 0700 /var/lib/ief-exporter
 VOLUME ["/var/lib/ief-exporter"]

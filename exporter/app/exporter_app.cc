@@ -42,7 +42,7 @@ ExporterApp::ExporterApp(ShardAssignment shard)
 
 ExporterApp::~ExporterApp() { Stop(); }
 
-std::unique_ptr<Poller> ExporterApp::BuildPoller(const Config& config, PollerSeed seed, bool render_changed) {
+std::unique_ptr<Poller> ExporterApp::BuildPoller(const Config& config, PollerSeed seed, Rendering rendering) {
   const GlobalConfig& global = config.global;
   IefClientOptions client{.retry = {.max_retries = global.max_retries},
                           .retry_budget = global.poll_interval,
@@ -56,7 +56,7 @@ std::unique_ptr<Poller> ExporterApp::BuildPoller(const Config& config, PollerSee
       .shard = shard_.ordinal,
       .total_shards = shard_.total,
       .render_job = [render](const JobSnapshot& identity, const BatchJob& job) { return RenderJob(identity, job, render); },
-      .rerender_carried_jobs = render_changed,
+      .rerender_carried_jobs = rendering == Rendering::kChanged,
       .finished_job_retention = global.finished_job_retention,
       .started_at = started_,
       .count_node_failures = global.node_failure_metrics,
@@ -91,9 +91,9 @@ void ExporterApp::Start(Config config) {
   } else {
     log::Info("No --storage.path: the rollout history restarts from zero at every start");
   }
-  poller_ = BuildPoller(config_, std::move(seed), false);
+  poller_ = BuildPoller(config_, std::move(seed), Rendering::kSame);
   poller_->Start();
-  info_metrics_.RecordConfigLoad(true, SystemClock().Wall());
+  info_metrics_.RecordConfigLoad(Outcome::kSucceeded, SystemClock().Wall());
 }
 
 Status ExporterApp::Reload() {
@@ -103,7 +103,7 @@ Status ExporterApp::Reload() {
   }
   Result<Config> next = LoadConfigFile(config_.source);
   if (!next.ok()) {
-    info_metrics_.RecordConfigLoad(false, SystemClock().Wall());
+    info_metrics_.RecordConfigLoad(Outcome::kFailed, SystemClock().Wall());
     log::Error("Config reload refused; the running config stays",
                {{"file", config_.source}, {"err", next.error().message}});
     return next.error();
@@ -119,12 +119,13 @@ Status ExporterApp::Reload() {
   }
   std::shared_ptr<const Snapshot> previous = store_.Load();
   seed.previous = previous.get();
-  const bool render_changed = RenderOptionsOf(config_.global) != RenderOptionsOf(next->global);
+  const Rendering rendering =
+      RenderOptionsOf(config_.global) != RenderOptionsOf(next->global) ? Rendering::kChanged : Rendering::kSame;
   config_ = std::move(next).value();
   poll_metrics_.Configure(PollMetricsOptionsOf(config_.global));
-  poller_ = BuildPoller(config_, std::move(seed), render_changed);
+  poller_ = BuildPoller(config_, std::move(seed), rendering);
   poller_->Start();
-  info_metrics_.RecordConfigLoad(true, SystemClock().Wall());
+  info_metrics_.RecordConfigLoad(Outcome::kSucceeded, SystemClock().Wall());
   size_t jobs = 0;
   for (const auto& project : config_.projects) jobs += project.jobs.size();
   log::Info("Config reloaded", {{"file", config_.source},

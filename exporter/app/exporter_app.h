@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -51,7 +52,9 @@ class ExporterApp {
   std::vector<std::pair<std::string, RateLimiterStats>> RateLimits() { return upstream_.RateLimits(); }
 
  private:
-  std::unique_ptr<Poller> BuildPoller(const Config& config, PollerSeed seed, bool render_changed);
+  // Whether a reload changed how jobs are rendered (the carried jobs' text is then rendered again).
+  enum class Rendering : uint8_t { kSame, kChanged };
+  std::unique_ptr<Poller> BuildPoller(const Config& config, PollerSeed seed, Rendering rendering);
   bool ReadyLocked() REQUIRES(mutex_);
 
   const ShardAssignment shard_;

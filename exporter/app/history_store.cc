@@ -71,7 +71,7 @@ void HistoryStore::MoveAside(const std::string& reason) {
 
 bool HistoryStore::Save(const HistoryState& state) {
   Status written = WriteHistoryFile(path_, state);
-  metrics_.RecordStateWrite(written.ok(), SystemClock().Wall());
+  metrics_.RecordStateWrite(written.ok() ? Outcome::kSucceeded : Outcome::kFailed, SystemClock().Wall());
   if (written.ok()) {
     if (failing_) log::Info("State file written again: the history held back is published", {{"path", path_}});
     failing_ = false;

@@ -103,13 +103,14 @@ ExporterInfoMetrics::ExporterInfoMetrics(prometheus::Registry& registry, ShardAs
       .Set(shard.total);
 }
 
-void ExporterInfoMetrics::RecordConfigLoad(bool success, WallTime when) {
+void ExporterInfoMetrics::RecordConfigLoad(Outcome outcome, WallTime when) {
+  const bool success = outcome == Outcome::kSucceeded;
   reload_successful_.Set(success ? 1 : 0);
   if (success) reload_success_timestamp_.Set(UnixSeconds(when));
 }
 
-void ExporterInfoMetrics::RecordStateWrite(bool success, WallTime when) {
-  if (success) {
+void ExporterInfoMetrics::RecordStateWrite(Outcome outcome, WallTime when) {
+  if (outcome == Outcome::kSucceeded) {
     state_write_timestamp_.Set(UnixSeconds(when));
   } else {
     state_write_errors_.Increment();

@@ -2,6 +2,7 @@
 // code), so prometheus-cpp Families in a Registry are the right tool here.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -38,14 +39,17 @@ struct ShardAssignment {
   int total = 1;
 };
 
+// How a config load (at start, or a reload) or a state file write ended.
+enum class Outcome : uint8_t { kSucceeded, kFailed };
+
 // ief_exporter_build_info, the shard gauges and the config reload gauges, set at start (reloads update the
 // latter); the state file's read and write outcomes (--storage.path).
 class ExporterInfoMetrics {
  public:
   ExporterInfoMetrics(prometheus::Registry& registry, ShardAssignment shard);
-  void RecordConfigLoad(bool success, WallTime when);
+  void RecordConfigLoad(Outcome outcome, WallTime when);
   void RecordStateReadError() { state_read_errors_.Increment(); }
-  void RecordStateWrite(bool success, WallTime when);
+  void RecordStateWrite(Outcome outcome, WallTime when);
 
  private:
   prometheus::Gauge& reload_successful_;

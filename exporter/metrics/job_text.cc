@@ -21,9 +21,16 @@ struct FamilySpec {
   const char* type;
 };
 
-// Cached families first (same order as CachedFamily), then those written at scrape time.
-enum ScrapeFamily { kScrapeSuccess = kCachedFamilyCount, kLastSuccess, kUp, kTrackedJobs, kRoundDuration,
-                    kRoundsOverrun, kFamilyCount };
+// The families written at scrape time; they come after the cached ones.
+enum class ScrapeFamily : uint8_t { kScrapeSuccess, kLastSuccess, kUp, kTrackedJobs, kRoundDuration, kRoundsOverrun };
+constexpr size_t kFamilyCount = kCachedFamilyCount + static_cast<size_t>(ScrapeFamily::kRoundsOverrun) + 1;
+
+// A family's place in kFamilies: the cached families in CachedFamily's order, then the scrape-time ones.
+struct FamilyIndex {
+  constexpr FamilyIndex(CachedFamily family) : value(static_cast<size_t>(family)) {}  // NOLINT: implicit on purpose
+  constexpr FamilyIndex(ScrapeFamily family) : value(kCachedFamilyCount + static_cast<size_t>(family)) {}  // NOLINT
+  size_t value;
+};
 
 constexpr FamilySpec kFamilies[kFamilyCount] = {
     {"ief_batch_job_info", "Batch job identity; names live only here.", "gauge"},
@@ -99,9 +106,9 @@ void AppendSampleEnd(std::string& out, bool has_labels, double value) {
 }
 
 // name{l1="v1",...} value\n
-void AppendSample(std::string& out, int family, std::initializer_list<Label> labels, double value,
+void AppendSample(std::string& out, FamilyIndex family, std::initializer_list<Label> labels, double value,
                   std::initializer_list<Label> more = {}) {
-  out += kFamilies[family].name;
+  out += kFamilies[family.value].name;
   bool first = true;
   AppendLabels(out, labels, first);
   AppendLabels(out, more, first);
@@ -110,28 +117,29 @@ void AppendSample(std::string& out, int family, std::initializer_list<Label> lab
 
 // The same, with the first labels given already rendered (`{name="value",...`, no closing brace): a job's
 // identity labels are the same on every one of its lines, so they are escaped once per job.
-void AppendSample(std::string& out, int family, std::string_view rendered_labels, double value,
+void AppendSample(std::string& out, FamilyIndex family, std::string_view rendered_labels, double value,
                   std::initializer_list<Label> more) {
-  out += kFamilies[family].name;
+  out += kFamilies[family.value].name;
   out += rendered_labels;
   bool first = false;
   AppendLabels(out, more, first);
   AppendSampleEnd(out, true, value);
 }
 
-void AppendHeader(std::string& out, int family) {
+void AppendHeader(std::string& out, FamilyIndex family) {
   out += "# HELP ";
-  out += kFamilies[family].name;
+  out += kFamilies[family.value].name;
   out += ' ';
-  out += kFamilies[family].help;
+  out += kFamilies[family.value].help;
   out += "\n# TYPE ";
-  out += kFamilies[family].name;
+  out += kFamilies[family.value].name;
   out += ' ';
-  out += kFamilies[family].type;
+  out += kFamilies[family.value].type;
   out += '\n';
 }
 
 struct JobRenderer {
+  using enum CachedFamily;
   const JobSnapshot& snapshot;
   const BatchJob& job;
   const RenderOptions& options;
@@ -146,7 +154,7 @@ struct JobRenderer {
     return labels;
   }
   void Add(CachedFamily family, double value, std::initializer_list<Label> more = {}) {
-    AppendSample(out[family], family, identity, value, more);
+    AppendSample(out[static_cast<size_t>(family)], family, identity, value, more);
   }
   void AddOptional(CachedFamily family, const std::optional<int64_t>& value) {
     if (value) Add(family, static_cast<double>(*value));
@@ -241,12 +249,12 @@ void AppendTrackedJobs(std::string& out, const Snapshot& snapshot) {
     ++per_project[job->project_id][(job->source == JobSource::kDiscovery ? 2 : 0) + (finished ? 1 : 0)];
   }
   if (per_project.empty()) return;
-  AppendHeader(out, kTrackedJobs);
+  AppendHeader(out, ScrapeFamily::kTrackedJobs);
   for (const auto& [project_id, counts] : per_project) {
     int i = 0;
     for (JobSource source : {JobSource::kConfig, JobSource::kDiscovery}) {
       for (const char* phase : {"active", "finished"}) {
-        AppendSample(out, kTrackedJobs,
+        AppendSample(out, ScrapeFamily::kTrackedJobs,
                      {{"project_id", project_id}, {"source", JobSourceName(source)}, {"phase", phase}}, counts[i++]);
       }
     }
@@ -260,7 +268,7 @@ std::shared_ptr<const RenderedJob> RenderJob(const JobSnapshot& snapshot, const 
   std::array<std::string, kCachedFamilyCount> text;
   JobRenderer{snapshot, job, options, text}.Render();
   auto rendered = std::make_shared<RenderedJob>();
-  for (int family = 0; family < kCachedFamilyCount; ++family) {
+  for (size_t family = 0; family < kCachedFamilyCount; ++family) {
     rendered->families[family] = AppendDeflateSegment(text[family], rendered->deflated);
     std::string().swap(text[family]);  // freed as soon as it is compressed
   }
@@ -325,6 +333,7 @@ bool PlainTextReader::Next(std::string& chunk) {
 }
 
 void AppendSnapshotText(const std::shared_ptr<const Snapshot>& shared, TextPieces& out) {
+  using enum ScrapeFamily;
   const Snapshot& snapshot = *shared;
   out.keep_alive.push_back(shared);
   // Every job's cached text, rendering here the ones the poller did not (tests).
@@ -336,9 +345,10 @@ void AppendSnapshotText(const std::shared_ptr<const Snapshot>& shared, TextPiece
     texts[i] = job.rendered ? job.rendered.get() : static_cast<const RenderedJob*>(out.keep_alive.back().get());
   }
   out.Reserve(texts.size() * kCachedFamilyCount + kFamilyCount + 8);  // no regrowth for a large tenant
-  for (int family = 0; family < kCachedFamilyCount; ++family) {
+  for (size_t index = 0; index < kCachedFamilyCount; ++index) {
+    const auto family = static_cast<CachedFamily>(index);
     bool any = false;
-    for (const auto& text : texts) any = any || (text && text->families[family].sum.length != 0);
+    for (const auto& text : texts) any = any || (text && text->families[index].sum.length != 0);
     if (!any) continue;  // no series: no family, as client libraries do
     std::string header;
     AppendHeader(header, family);

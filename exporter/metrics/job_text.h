@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -25,10 +26,11 @@ struct RenderOptions {
 };
 
 // The families whose lines depend only on the job's content, in exposition order.
-enum CachedFamily {
+enum class CachedFamily : uint8_t {
   kJobInfo, kJobStatus, kTasks, kTasksSucceeded, kTasksFailed, kTasksByStatus, kCreated, kStatusUpdated, kProgress,
-  kTaskInfo, kTaskCreated, kTaskFailureInfo, kTargetInfo, kCachedFamilyCount
+  kTaskInfo, kTaskCreated, kTaskFailureInfo, kTargetInfo
 };
+inline constexpr size_t kCachedFamilyCount = static_cast<size_t>(CachedFamily::kTargetInfo) + 1;
 
 // A job's families as deflate segments (util/gzip.h), one after the other in one buffer. The plain text is not
 // kept: it is ten times the size, and Prometheus always asks for gzip. A gzip scrape joins the segments as they
@@ -36,7 +38,7 @@ enum CachedFamily {
 struct RenderedJob {
   std::string deflated;
   std::array<SegmentSpan, kCachedFamilyCount> families;
-  SegmentView Family(int family) const { return families[family].In(deflated); }
+  SegmentView Family(CachedFamily family) const { return families[static_cast<size_t>(family)].In(deflated); }
 };
 
 // Renders the cached families of `job` (identity labels from `snapshot`) and compresses them. Only one job's

@@ -156,31 +156,31 @@ void Poller::TransitionsDecided() {
 
 // Whether the committer should save now: transitions wait, or jobs' histories changed; or only a watermark moved,
 // and the quiet interval has passed.
-bool Poller::SaveDueLocked(std::chrono::steady_clock::time_point last_save) const {
+bool Poller::SaveDueLocked(SteadyTime last_save) const {
   if (tracker_.HasTransitions() || holding_) return true;  // held transitions: the save is tried again
   if (!saved_versions_ || saved_versions_->first != tracker_.history_version()) return true;
-  return HistoryChangedLocked() && std::chrono::steady_clock::now() - last_save >= kQuietHistorySaveInterval;
+  return HistoryChangedLocked() && clock_.Steady() - last_save >= kQuietHistorySaveInterval;
 }
 
 // With a state file: one save (and the deliveries behind it) at most every kMinHistorySaveInterval.
 void Poller::CommitLoop() {
-  auto last_save = std::chrono::steady_clock::now() - kMinHistorySaveInterval;
+  SteadyTime last_save = clock_.Steady() - kMinHistorySaveInterval;
   while (true) {
     {
       MutexLock lock(mutex_);
       // Woken by every decision; the timeout lets a quiet change reach the disk.
-      const auto quiet_check = std::chrono::steady_clock::now() + kQuietHistorySaveInterval;
-      while (!stopping_ && !SaveDueLocked(last_save) && lock.WaitUntil(commit_wanted_, quiet_check)) {
+      const SteadyTime quiet_check = clock_.Steady() + kQuietHistorySaveInterval;
+      while (!stopping_ && !SaveDueLocked(last_save) && clock_.WaitUntil(lock, commit_wanted_, quiet_check)) {
       }
       if (stopping_) return;
       if (!SaveDueLocked(last_save)) continue;
-      const auto save_at = last_save + kMinHistorySaveInterval;
-      while (!stopping_ && lock.WaitUntil(stop_requested_, save_at)) {
+      const SteadyTime save_at = last_save + kMinHistorySaveInterval;
+      while (!stopping_ && clock_.WaitUntil(lock, stop_requested_, save_at)) {
       }
       if (stopping_) return;
     }
     Commit();
-    last_save = std::chrono::steady_clock::now();
+    last_save = clock_.Steady();
   }
 }
 
@@ -246,13 +246,13 @@ void Poller::WaitUntilIdle() {
 
 void Poller::SchedulerLoop() {
   while (true) {
-    const auto round_start = std::chrono::steady_clock::now();
+    const SteadyTime round_start = clock_.Steady();
     RunRound();
     ReleaseFreeMemory();  // what the round's answers and renderings used goes back to the system
     MutexLock lock(mutex_);
     // An overrun round leaves the next start in the past: the next round then starts at once.
-    const auto next_round = round_start + options_.tracking.poll_interval;
-    while (!stopping_ && lock.WaitUntil(stop_requested_, next_round)) {
+    const SteadyTime next_round = round_start + options_.tracking.poll_interval;
+    while (!stopping_ && clock_.WaitUntil(lock, stop_requested_, next_round)) {
     }
     if (stopping_) return;
   }
@@ -260,40 +260,57 @@ void Poller::SchedulerLoop() {
 
 // ---- Workers ----
 
-// The next job to fetch: urgent work first; background work only when its endpoint has a background slot free
-// (`retry_in` then says when one will be).
-std::optional<JobTracker::FetchTicket> Poller::NextFetchLocked(std::chrono::nanoseconds& retry_in) {
-  std::vector<const EndpointRateLimiter*> refused;
+// The next job to fetch: urgent work first; background work only with a background slot of its endpoint that
+// this worker holds (it uses one up). The endpoints whose background work waits for a slot go to `wanted`.
+std::optional<JobTracker::FetchTicket> Poller::NextFetchLocked(BackgroundSlots& held, BackgroundSlots& wanted) {
   return tracker_.NextFetch([&](const ProjectContext& project, FetchReason reason) {
-    if (IsUrgent(reason)) return true;
-    const auto& limiter = project.rate_limiter;
-    if (!limiter) return true;
-    if (std::find(refused.begin(), refused.end(), limiter.get()) != refused.end()) return false;
-    if (limiter->TryTakeBackgroundSlot()) return true;
-    refused.push_back(limiter.get());
-    retry_in = std::min(retry_in, std::max<std::chrono::nanoseconds>(limiter->BackgroundDelay(),
-                                                                      std::chrono::milliseconds(1)));
+    const std::shared_ptr<EndpointRateLimiter>& limiter = project.rate_limiter;
+    if (IsUrgent(reason) || !limiter) return true;
+    if (auto slot = std::find(held.begin(), held.end(), limiter); slot != held.end()) {
+      held.erase(slot);
+      return true;
+    }
+    if (std::find(wanted.begin(), wanted.end(), limiter) == wanted.end()) wanted.push_back(limiter);
     return false;
   });
 }
 
-void Poller::WorkerLoop(std::unique_ptr<JobFetcher> fetcher) {
+// Background slots are asked for here, outside the poller's lock (the rate limiters have a lock of their own);
+// the job they are for is picked under it. A slot taken for work that another worker took meanwhile stays held
+// for the next background job of that endpoint, and the request itself still waits for its turn in the limiter.
+std::optional<JobTracker::FetchTicket> Poller::NextFetch(BackgroundSlots& held) {
   while (true) {
-    std::optional<JobTracker::FetchTicket> ticket;
+    BackgroundSlots wanted;
     {
       MutexLock lock(mutex_);
-      while (true) {
-        if (stopping_) return;
-        auto retry_in = std::chrono::nanoseconds::max();
-        ticket = NextFetchLocked(retry_in);
-        if (ticket) break;
-        if (retry_in == std::chrono::nanoseconds::max()) {
-          lock.Wait(work_available_);
-        } else {
-          lock.WaitFor(work_available_, retry_in);
-        }
+      if (stopping_) return std::nullopt;
+      if (auto ticket = NextFetchLocked(held, wanted)) return ticket;
+      if (wanted.empty()) {
+        lock.Wait(work_available_);
+        continue;
       }
     }
+    auto retry_in = std::chrono::nanoseconds::max();
+    for (const std::shared_ptr<EndpointRateLimiter>& limiter : wanted) {
+      if (limiter->TryTakeBackgroundSlot()) {
+        held.push_back(limiter);
+        retry_in = std::chrono::nanoseconds::zero();
+      } else {
+        retry_in = std::min(retry_in, std::max<std::chrono::nanoseconds>(limiter->BackgroundDelay(),
+                                                                          std::chrono::milliseconds(1)));
+      }
+    }
+    if (retry_in == std::chrono::nanoseconds::zero()) continue;
+    MutexLock lock(mutex_);
+    if (!stopping_) clock_.WaitUntil(lock, work_available_, clock_.Steady() + retry_in);
+  }
+}
+
+void Poller::WorkerLoop(std::unique_ptr<JobFetcher> fetcher) {
+  BackgroundSlots held;
+  while (true) {
+    std::optional<JobTracker::FetchTicket> ticket = NextFetch(held);
+    if (!ticket) return;  // stopping
     const JobTracker::JobKey& key = ticket->key;
     Fetched<BatchJob> result = fetcher->Fetch(*ticket->project, key.second, PriorityOf(ticket->reason));
     // Digest the answer outside the lock (scrapes and other workers go on): its text and its tasks' tally.

@@ -111,11 +111,16 @@ class Poller {
  private:
   void StartWorkers();
   void WorkerLoop(std::unique_ptr<JobFetcher> fetcher);
-  std::optional<JobTracker::FetchTicket> NextFetchLocked(std::chrono::nanoseconds& retry_in) REQUIRES(mutex_);
+  // Endpoints' background slots: those a worker holds, or those it wants.
+  using BackgroundSlots = std::vector<std::shared_ptr<EndpointRateLimiter>>;
+  // The worker's next fetch; nullopt when stopping.
+  std::optional<JobTracker::FetchTicket> NextFetch(BackgroundSlots& held) EXCLUDES(mutex_);
+  std::optional<JobTracker::FetchTicket> NextFetchLocked(BackgroundSlots& held, BackgroundSlots& wanted)
+      REQUIRES(mutex_);
   void SchedulerLoop();
   void CommitLoop();
   bool HistoryChangedLocked() const REQUIRES(mutex_);
-  bool SaveDueLocked(std::chrono::steady_clock::time_point last_save) const REQUIRES(mutex_);
+  bool SaveDueLocked(SteadyTime last_save) const REQUIRES(mutex_);
   void ListDueProjects();
   void Walk(const JobTracker::ListPlan& plan);
   void PublishLocked() REQUIRES(mutex_);

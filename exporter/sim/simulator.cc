@@ -28,6 +28,20 @@ const char* const kFailureReasons[] = {
 // The outcome a generated job is scripted to reach.
 enum class Plan { kSucceed, kPartlyFail, kFail, kLongRunning };
 
+// A stretch of the simulated timeline (fractional seconds, such as a share of a phase) on the wall clock. At most
+// 1e9 s (about 32 years) either way, whatever --phase-seconds says: a job's times are sums of a few of these, and
+// each sum must stay within what the clock can hold.
+WallTime::duration Span(std::chrono::duration<double> length) {
+  const double seconds = std::isnan(length.count()) ? 0 : std::clamp(length.count(), -1e9, 1e9);
+  return std::chrono::duration_cast<WallTime::duration>(std::chrono::duration<double>(seconds));
+}
+
+// The whole second `time` falls in, and that second as the API writes timestamps.
+WallTime WholeSecond(WallTime time) {
+  return WallTime(std::chrono::floor<std::chrono::seconds>(time.time_since_epoch()));
+}
+int64_t ApiSeconds(WallTime time) { return std::chrono::floor<std::chrono::seconds>(time.time_since_epoch()).count(); }
+
 std::string Uuidish(int index, int salt) {
   char buf[40];
   std::snprintf(buf, sizeof buf, "%08x-%04x-4%03x-8%03x-%012x", 0x5e1a0000u + static_cast<unsigned>(index),
@@ -69,9 +83,9 @@ struct Simulator::GeneratedJob {
   std::string job_name;
   std::string job_type;
   Plan plan = Plan::kSucceed;
-  double created_at = 0;
-  double running_at = 0;   // Waiting -> Running
-  double finished_at = 0;  // Running -> final status
+  WallTime created_at;
+  WallTime running_at;   // Waiting -> Running
+  WallTime finished_at;  // Running -> final status
 };
 
 Simulator::Simulator(SimulatorOptions options, const Clock& clock)
@@ -83,16 +97,15 @@ Simulator::Simulator(SimulatorOptions options, const Clock& clock)
       throttle_refilled_at_(start_time_),
       consistency_(options_.consistency) {}
 
-int Simulator::GeneratedJobCountAt(double now) const {
+int Simulator::GeneratedJobCountAt(WallTime now) const {
   int count = options_.generated_jobs;
-  double every = std::chrono::duration<double>(options_.new_job_every).count();
-  if (every > 0 && now > start_time_) count += static_cast<int>(std::floor((now - start_time_) / every));
+  const Duration every = options_.new_job_every;
+  if (every.count() > 0 && now > start_time_) count += static_cast<int>((now - start_time_) / every);
   return count;
 }
 
 Simulator::GeneratedJob Simulator::MakeGeneratedJob(int i) const {
   static const char* const kTypes[] = {"deployment_deploy", "node_upgrade", "deployment_upgrade"};
-  double every = std::chrono::duration<double>(options_.new_job_every).count();
   GeneratedJob job;
   job.index = i;
   job.job_id = Uuidish(i, 0x1ef);
@@ -103,16 +116,16 @@ Simulator::GeneratedJob Simulator::MakeGeneratedJob(int i) const {
   job.plan = static_cast<Plan>(i % 4);
   // Initial jobs are staggered into the past so a fresh simulator already shows every phase; later jobs appear
   // one per new_job_every.
-  job.created_at = i < options_.generated_jobs
-                       ? std::floor(start_time_ - (options_.generated_jobs - i) * options_.phase_seconds * 0.4)
-                       : std::floor(start_time_ + (i - options_.generated_jobs + 1) * every);
-  double phase = options_.phase_seconds;
-  job.running_at = job.created_at + phase * 0.5;
-  job.finished_at = job.running_at + phase * (job.plan == Plan::kLongRunning ? 30 : 1 + (i % 3));
+  const std::chrono::duration<double> phase = options_.phase;
+  job.created_at = WholeSecond(i < options_.generated_jobs
+                                   ? start_time_ - Span(phase * 0.4 * (options_.generated_jobs - i))
+                                   : start_time_ + options_.new_job_every * (i - options_.generated_jobs + 1));
+  job.running_at = job.created_at + Span(phase * 0.5);
+  job.finished_at = job.running_at + Span(phase * (job.plan == Plan::kLongRunning ? 30 : 1 + (i % 3)));
   return job;
 }
 
-std::vector<Simulator::GeneratedJob> Simulator::GeneratedJobsAt(double now) const {
+std::vector<Simulator::GeneratedJob> Simulator::GeneratedJobsAt(WallTime now) const {
   std::vector<GeneratedJob> jobs;
   for (int i = 0, count = GeneratedJobCountAt(now); i < count; ++i) {
     GeneratedJob job = MakeGeneratedJob(i);
@@ -122,7 +135,7 @@ std::vector<Simulator::GeneratedJob> Simulator::GeneratedJobsAt(double now) cons
 }
 
 // The generated job with this id, found from the index its id encodes (so a lookup does not build every job).
-std::optional<Simulator::GeneratedJob> Simulator::GeneratedJobById(const std::string& job_id, double now) const {
+std::optional<Simulator::GeneratedJob> Simulator::GeneratedJobById(const std::string& job_id, WallTime now) const {
   unsigned encoded = 0;
   if (job_id.size() != 36 || std::sscanf(job_id.c_str(), "%8x", &encoded) != 1 || encoded < 0x5e1a0000u) {
     return std::nullopt;
@@ -134,16 +147,16 @@ std::optional<Simulator::GeneratedJob> Simulator::GeneratedJobById(const std::st
   return job;
 }
 
-std::string Simulator::RenderGeneratedJob(const GeneratedJob& job, double now, bool with_details,
+std::string Simulator::RenderGeneratedJob(const GeneratedJob& job, WallTime now, View view,
                                           int64_t updated_at_shift) const {
   const int task_count = std::max(0, options_.tasks_per_job);
   Json tasks = Json::array();
   Json targets = Json::array();
   int succeeded = 0, failed = 0;
-  double last_change = job.created_at;
+  WallTime last_change = job.created_at;
   for (int t = 0; t < task_count; ++t) {
     // Task t finishes at its share of the running phase; the plan decides which tasks fail.
-    double done_at = job.running_at + (job.finished_at - job.running_at) * (t + 1) / task_count;
+    WallTime done_at = job.running_at + (job.finished_at - job.running_at) / task_count * (t + 1);
     bool fails = job.plan == Plan::kFail || (job.plan == Plan::kPartlyFail && t == task_count - 1);
     std::string status = now < job.running_at ? "Waiting" : now < done_at ? "Running" : fails ? "Failed" : "Successful";
     if (status == "Successful") ++succeeded;
@@ -155,7 +168,7 @@ std::string Simulator::RenderGeneratedJob(const GeneratedJob& job, double now, b
                      {"task_id", Uuidish(job.index * 100 + t, 0x7a5)},
                      {"target_id", target_id},
                      {"status", status},
-                     {"created_at", static_cast<int64_t>(job.running_at)},
+                     {"created_at", ApiSeconds(job.running_at)},
                      {"reason", status == "Failed" ? kFailureReasons[(job.index + t) % 4] : ""},
                      {"extension_info", Json::array({{{"key", "deployment_id"}, {"value", Uuidish(t, job.index)}}})}});
     targets.push_back({{"target_id", target_id}, {"extension_info", Json::array({{{"key", "node_name"}, {"value", node}}})}});
@@ -174,13 +187,13 @@ std::string Simulator::RenderGeneratedJob(const GeneratedJob& job, double now, b
               {"job_name", job.job_name},
               {"job_type", job.job_type},
               {"description", "generated by ief_simulator"},
-              {"created_at", static_cast<int64_t>(job.created_at)},
+              {"created_at", ApiSeconds(job.created_at)},
               {"status", status},
               {"task_total_count", task_count},
               {"task_failed_count", failed},
               {"task_success_count", succeeded},
-              {"status_last_updated_at", static_cast<int64_t>(last_change) - updated_at_shift}};
-  if (with_details) {
+              {"status_last_updated_at", ApiSeconds(last_change) - updated_at_shift}};
+  if (view == View::kDetails) {
     doc["target_type"] = job.job_type == "node_upgrade" ? "node" : "deployment";
     doc["task_data"] = job.job_type == "node_upgrade" ? "" : "{\"deployment\":{\"replicas\":1}}";
     doc["tasks"] = std::move(tasks);
@@ -190,7 +203,7 @@ std::string Simulator::RenderGeneratedJob(const GeneratedJob& job, double now, b
 }
 
 std::vector<std::string> Simulator::JobIds() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   std::vector<std::string> ids;
   for (const GeneratedJob& job : GeneratedJobsAt(Now())) ids.push_back(job.job_id);
   ids.insert(ids.end(), fixed_order_.begin(), fixed_order_.end());
@@ -210,7 +223,7 @@ void Simulator::PutFixedJob(const std::string& job_id, std::string document) {
     if (doc.contains("job_type") && doc["job_type"].is_string()) job.job_type = doc["job_type"].get<std::string>();
   }
   job.document = std::move(document);
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   if (auto it = fixed_jobs_.find(job_id); it == fixed_jobs_.end()) {
     fixed_order_.push_back(job_id);
   } else {
@@ -237,47 +250,46 @@ ServerReply Simulator::PutFixedJobs(const std::string& body) {
 }
 
 void Simulator::DeleteJob(const std::string& job_id) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   fixed_jobs_.erase(job_id);
   fixed_order_.erase(std::remove(fixed_order_.begin(), fixed_order_.end(), job_id), fixed_order_.end());
   deleted_.insert(job_id);
 }
 
 void Simulator::SetFault(const std::string& job_id, SimFault fault) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   faults_[job_id] = fault;
 }
 
 void Simulator::ClearFault(const std::string& job_id) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   faults_.erase(job_id);
 }
 
 void Simulator::SetConsistency(SimConsistency consistency) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   consistency_ = consistency;
 }
 
-int64_t Simulator::BackwardsShift(const GeneratedJob& job, double now) {
+int64_t Simulator::BackwardsShift(const GeneratedJob& job, WallTime now) {
   if (!consistency_.timestamps_backwards || now < job.finished_at) return 0;
   int64_t& steps = backwards_steps_[job.job_id];
   steps = std::min<int64_t>(steps + 1, 9);
   return steps;
 }
 
-const Simulator::FixedJob& Simulator::FixedVersionForDetails(const FixedJob& job, double now) const {
-  const double lag = std::chrono::duration<double>(consistency_.details_lag).count();
-  if (job.previous && now - job.put_at < lag) return *job.previous;
+const Simulator::FixedJob& Simulator::FixedVersionForDetails(const FixedJob& job, WallTime now) const {
+  if (job.previous && now - job.put_at < consistency_.details_lag) return *job.previous;
   return job;
 }
 
 void Simulator::SetToken(std::string token) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   token_ = std::move(token);
 }
 
 long Simulator::RequestCount(const std::string& key) const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   auto it = request_counts_.find(key);
   return it == request_counts_.end() ? 0 : it->second;
 }
@@ -315,11 +327,11 @@ std::string AuthorizationField(const std::string& authorization, const std::stri
   return authorization.substr(start, end == std::string::npos ? std::string::npos : end - start);
 }
 
-std::optional<double> ParseSdkDate(const std::string& text) {
+std::optional<WallTime> ParseSdkDate(const std::string& text) {
   std::tm tm{};
   const char* end = strptime(text.c_str(), "%Y%m%dT%H%M%SZ", &tm);
   if (end == nullptr || *end != '\0') return std::nullopt;
-  return static_cast<double>(timegm(&tm));
+  return FromApiSeconds(timegm(&tm));
 }
 
 }  // namespace
@@ -328,10 +340,9 @@ namespace {
 
 // expires_at and issued_at as IAM states them: the truth, or (skewed) an expiry `expires_in` from now and no
 // issued_at, as from an IAM whose clock is far behind or that leaves the field out.
-Json StatedTokenTimes(const SimIamTimes& times, double now, double expires) {
-  if (times.skewed) return {{"expires_at", FormatIso8601Utc(FromUnixSeconds(now + times.expires_in))}};
-  return {{"expires_at", FormatIso8601Utc(FromUnixSeconds(expires))},
-          {"issued_at", FormatIso8601Utc(FromUnixSeconds(now))}};
+Json StatedTokenTimes(const SimIamTimes& times, WallTime now, WallTime expires) {
+  if (times.skewed) return {{"expires_at", FormatIso8601Utc(now + times.expires_in)}};
+  return {{"expires_at", FormatIso8601Utc(expires)}, {"issued_at", FormatIso8601Utc(now)}};
 }
 
 }  // namespace
@@ -349,7 +360,7 @@ ServerReply Simulator::IssueIamToken(const ServerRequest& request) {
   const std::string project_id = text(Json::json_pointer("/auth/scope/project/id"));
   const std::string project_name = text(Json::json_pointer("/auth/scope/project/name"));
 
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   if (user != options_.iam_user || password != options_.iam_password || domain != options_.iam_domain) {
     ++request_counts_["iam_rejected"];
     return KeystoneError(401, "The username or password is wrong.");
@@ -358,8 +369,8 @@ ServerReply Simulator::IssueIamToken(const ServerRequest& request) {
     ++request_counts_["iam_rejected"];
     return KeystoneError(400, "The project is not found.");
   }
-  double now = Now();
-  double expires = now + std::chrono::duration<double>(options_.iam_token_lifetime).count();
+  const WallTime now = Now();
+  const WallTime expires = now + options_.iam_token_lifetime;
   std::string token = "sim-iam-" + std::to_string(++request_counts_["iam_issued"]) + "-" + NextRequestId();
   iam_tokens_[token] = expires;  // honoured for the real lifetime, whatever the answer states
   Json answer = {{"token", StatedTokenTimes(iam_times_, now, expires)}};
@@ -371,7 +382,7 @@ ServerReply Simulator::IssueIamToken(const ServerRequest& request) {
   return reply;
 }
 
-std::optional<ServerReply> Simulator::CheckCredentials(const ServerRequest& request, double now) {
+std::optional<ServerReply> Simulator::CheckCredentials(const ServerRequest& request, WallTime now) {
   const std::string authorization = request.Header("authorization");
   if (authorization.starts_with(std::string(kSdkSigningAlgorithm) + " ")) {
     return VerifySignature(request, authorization, now);
@@ -387,13 +398,13 @@ std::optional<ServerReply> Simulator::CheckCredentials(const ServerRequest& requ
 }
 
 std::optional<ServerReply> Simulator::VerifySignature(const ServerRequest& request, const std::string& authorization,
-                                                      double now) {
+                                                      WallTime now) {
   if (options_.access_key.empty() || AuthorizationField(authorization, "Access") != options_.access_key) {
     ++request_counts_["aksk_rejected"];
     return ApiError(401, "APIGW.0301", "Incorrect IAM authentication information: unknown access key");
   }
-  std::optional<double> signed_at = ParseSdkDate(request.Header("x-sdk-date"));
-  if (!signed_at || std::fabs(now - *signed_at) > 15 * 60) {
+  std::optional<WallTime> signed_at = ParseSdkDate(request.Header("x-sdk-date"));
+  if (!signed_at || std::chrono::abs(now - *signed_at) > std::chrono::minutes(15)) {
     ++request_counts_["aksk_rejected"];
     return ApiError(401, "APIGW.0303", "Incorrect app authentication information: request expired");
   }
@@ -406,12 +417,13 @@ std::optional<ServerReply> Simulator::VerifySignature(const ServerRequest& reque
     start = semicolon + 1;
   }
   HttpRequest rebuilt;
-  rebuilt.method = request.method;
+  std::optional<HttpMethod> method = ParseHttpMethod(request.method);  // one no client of ours sends cannot match
+  rebuilt.method = method.value_or(HttpMethod::kGet);
   rebuilt.url = "http://" + request.Header("host") + request.path + (request.query.empty() ? "" : "?" + request.query);
   for (const auto& [name, value] : request.headers) rebuilt.headers.emplace_back(name, value);
   rebuilt.body = request.body;
   Result<std::string> expected = AuthorizationHeader(rebuilt, signed_headers, options_.access_key, options_.secret_key);
-  if (!expected.ok() || *expected != authorization) {
+  if (!method || !expected.ok() || *expected != authorization) {
     ++request_counts_["aksk_rejected"];
     return ApiError(401, "APIGW.0301", "Incorrect IAM authentication information: verify aksk signature fail");
   }
@@ -419,11 +431,11 @@ std::optional<ServerReply> Simulator::VerifySignature(const ServerRequest& reque
   return std::nullopt;
 }
 
-std::optional<ServerReply> Simulator::Throttle(double now) {
+std::optional<ServerReply> Simulator::Throttle(WallTime now) {
   const double rate = options_.throttle_per_second;
   if (rate <= 0) return std::nullopt;
   const double capacity = std::max(1.0, rate);
-  throttle_tokens_ = std::min(capacity, throttle_tokens_ + (now - throttle_refilled_at_) * rate);
+  throttle_tokens_ = std::min(capacity, throttle_tokens_ + Seconds(now - throttle_refilled_at_) * rate);
   throttle_refilled_at_ = now;
   if (throttle_tokens_ >= 1) {
     throttle_tokens_ -= 1;
@@ -442,7 +454,7 @@ ServerReply Simulator::HandleApi(const ServerRequest& request) {
   std::string project, job_id, request_id;
   std::optional<SimFault> fault;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     request_id = NextRequestId();
     std::optional<ServerReply> refused = Throttle(Now());
     if (!refused && (!ParseApiPath(request.path, project, job_id) || request.method != "GET")) {
@@ -525,14 +537,14 @@ ServerReply Simulator::Dripping(ServerReply normal) {
 }
 
 ServerReply Simulator::ShowJob(const std::string& job_id) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  double now = Now();
+  MutexLock lock(mutex_);
+  const WallTime now = Now();
   if (auto it = fixed_jobs_.find(job_id); it != fixed_jobs_.end()) {
     return JsonReply(200, FixedVersionForDetails(it->second, now).document);
   }
   if (std::optional<GeneratedJob> job = GeneratedJobById(job_id, now)) {
-    const double seen_at = now - std::chrono::duration<double>(consistency_.details_lag).count();
-    return JsonReply(200, RenderGeneratedJob(*job, seen_at, true, BackwardsShift(*job, now)));
+    const WallTime seen_at = now - consistency_.details_lag;
+    return JsonReply(200, RenderGeneratedJob(*job, seen_at, View::kDetails, BackwardsShift(*job, now)));
   }
   return ApiError(404, "IEF.011404", "batch job " + job_id + " not found");
 }
@@ -550,21 +562,23 @@ ServerReply Simulator::ListJobs(const ServerRequest& request) {
   if (offset < 0) return ApiError(400, "IEF.100004", "invalid offset");
   std::optional<std::string> job_type = request.QueryParam("job_type");
 
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   if (list_quirks_.ignore_offset) offset = 0;
-  double now = Now();
+  const WallTime now = Now();
   struct Item {
     int64_t created_at;
     std::string text;
   };
   std::vector<Item> items;
   const bool duplicates = consistency_.duplicate_list_items;
-  const double duplicate_age = std::max(30.0, std::chrono::duration<double>(consistency_.details_lag).count());
+  const WallTime::duration duplicate_age =
+      std::max<WallTime::duration>(std::chrono::seconds(30), consistency_.details_lag);
   for (const GeneratedJob& job : GeneratedJobsAt(now)) {
     if (job_type && job.job_type != *job_type) continue;
-    items.push_back({static_cast<int64_t>(job.created_at), RenderGeneratedJob(job, now, false, BackwardsShift(job, now))});
+    const int64_t created_at = ApiSeconds(job.created_at);
+    items.push_back({created_at, RenderGeneratedJob(job, now, View::kSummary, BackwardsShift(job, now))});
     if (duplicates && job.created_at <= now - duplicate_age) {
-      items.push_back({static_cast<int64_t>(job.created_at), RenderGeneratedJob(job, now - duplicate_age, false)});
+      items.push_back({created_at, RenderGeneratedJob(job, now - duplicate_age, View::kSummary)});
     }
   }
   for (const std::string& id : fixed_order_) {
@@ -596,12 +610,12 @@ std::string Simulator::JobCountMember(size_t real_count) const {
 }
 
 void Simulator::SetListQuirks(const SimListQuirks& quirks) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   list_quirks_ = quirks;
 }
 
 void Simulator::SetIamTimes(const SimIamTimes& times) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   iam_times_ = times;
 }
 
@@ -635,7 +649,9 @@ Result<SimIamTimes> ParseIamTimes(const std::string& body) {
   if (doc.is_discarded() || !doc.is_object() || !doc.contains("expires_in") || !doc["expires_in"].is_number()) {
     return Error(ErrorKind::kInvalidArgument, "body must be {\"expires_in\": SECONDS}");
   }
-  return SimIamTimes{.skewed = true, .expires_in = doc["expires_in"].get<double>()};
+  // (Bounded, so any number is a time point the clock can hold.)
+  const double seconds = std::clamp(doc["expires_in"].get<double>(), -1e9, 1e9);
+  return SimIamTimes{.skewed = true, .expires_in = std::chrono::seconds(static_cast<int64_t>(seconds))};
 }
 
 Result<SimFault> ParseFault(const std::string& body) {

@@ -9,13 +9,13 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "util/clock.h"
 #include "util/duration.h"
+#include "util/mutex.h"
 #include "web/http_server.h"
 
 namespace ief {
@@ -39,7 +39,7 @@ struct SimulatorOptions {
   std::string token = "demo-token";
   int generated_jobs = 6;         // jobs that exist from the start
   int tasks_per_job = 4;
-  double phase_seconds = 20;      // base length of the Waiting and Running phases
+  std::chrono::duration<double> phase{20};  // base length of the Waiting and Running phases
   Duration new_job_every{0};      // a new job appears this often; 0: never
   long max_page_size = 0;         // ListBatchJob returns at most this many items a page, whatever is asked; 0: no cap
   // The API gateway's throttling: IEF requests beyond this many per second (a token bucket holding one second's
@@ -78,7 +78,7 @@ struct SimListQuirks {
 // How IAM states its tokens' times (PUT /sim/iam), for tests of a skewed or careless IAM.
 struct SimIamTimes {
   bool skewed = false;
-  double expires_in = 0;  // skewed: expires_at is this many seconds from now (negative: already past), no issued_at
+  std::chrono::seconds expires_in{0};  // skewed: expires_at is this far from now (negative: already past), no issued_at
 };
 
 class Simulator {
@@ -115,60 +115,63 @@ class Simulator {
     std::string list_item;  // the document without its details, for ListBatchJob; empty when it is not an object
     int64_t created_at = 0;
     std::string job_type;
-    double put_at = 0;
+    WallTime put_at;
     std::shared_ptr<const FixedJob> previous;  // the version put before this one (SimConsistency)
   };
 
   ServerReply HandleApi(const ServerRequest& request);
   ServerReply IssueIamToken(const ServerRequest& request);
-  // Null when the request is authenticated; else the error answer. Called with mutex_ held.
-  std::optional<ServerReply> CheckCredentials(const ServerRequest& request, double now);
+  // Null when the request is authenticated; else the error answer.
+  std::optional<ServerReply> CheckCredentials(const ServerRequest& request, WallTime now) REQUIRES(mutex_);
   std::optional<ServerReply> VerifySignature(const ServerRequest& request, const std::string& authorization,
-                                             double now);
+                                             WallTime now) REQUIRES(mutex_);
   ServerReply HandleControl(const ServerRequest& request);
   ServerReply ShowJob(const std::string& job_id);
   ServerReply ListJobs(const ServerRequest& request);
-  // The job_count member of a list answer, with its comma ("" when the quirks leave it out). Called with mutex_ held.
-  std::string JobCountMember(size_t real_count) const;
+  // The job_count member of a list answer, with its comma ("" when the quirks leave it out).
+  std::string JobCountMember(size_t real_count) const REQUIRES(mutex_);
   ServerReply ApplyFault(const SimFault& fault, ServerReply normal);
   static ServerReply EndlessAnswer();
   static ServerReply Dripping(ServerReply normal);
   // The gateway's verdict on one more request now: nullopt to let it through, else the 429 answer.
-  std::optional<ServerReply> Throttle(double now);
+  std::optional<ServerReply> Throttle(WallTime now) REQUIRES(mutex_);
   ServerReply PutFixedJobs(const std::string& body);
-  std::string RenderGeneratedJob(const GeneratedJob& job, double now, bool with_details,
-                                 int64_t updated_at_shift = 0) const;
+  // The job as the API shows it at `now`: in the list (kSummary), or with its tasks and targets (kDetails).
+  enum class View : uint8_t { kSummary, kDetails };
+  std::string RenderGeneratedJob(const GeneratedJob& job, WallTime now, View view, int64_t updated_at_shift = 0) const;
   // How far back the next answer about a generated job moves its status_last_updated_at (timestamps_backwards).
-  int64_t BackwardsShift(const GeneratedJob& job, double now);
+  int64_t BackwardsShift(const GeneratedJob& job, WallTime now) REQUIRES(mutex_);
   // The version of a fixed job an answer shows now (details_lag).
-  const FixedJob& FixedVersionForDetails(const FixedJob& job, double now) const;
-  std::vector<GeneratedJob> GeneratedJobsAt(double now) const;
-  int GeneratedJobCountAt(double now) const;
+  const FixedJob& FixedVersionForDetails(const FixedJob& job, WallTime now) const REQUIRES(mutex_);
+  std::vector<GeneratedJob> GeneratedJobsAt(WallTime now) const REQUIRES(mutex_);
+  int GeneratedJobCountAt(WallTime now) const;
   GeneratedJob MakeGeneratedJob(int index) const;
-  std::optional<GeneratedJob> GeneratedJobById(const std::string& job_id, double now) const;
-  std::string NextRequestId();
+  std::optional<GeneratedJob> GeneratedJobById(const std::string& job_id, WallTime now) const REQUIRES(mutex_);
+  std::string NextRequestId() REQUIRES(mutex_);
 
-  double Now() const { return UnixSeconds(clock_.Wall()); }
+  WallTime Now() const { return clock_.Wall(); }
 
   const SimulatorOptions options_;
   const Clock& clock_;
-  const double start_time_;
+  const WallTime start_time_;
 
-  mutable std::mutex mutex_;
-  std::string token_;
-  std::map<std::string, FixedJob> fixed_jobs_;  // by the id ShowBatchJob answers for
-  std::vector<std::string> fixed_order_;
-  double throttle_tokens_ = 0;
-  double throttle_refilled_at_ = 0;
-  std::set<std::string> deleted_;
-  std::map<std::string, SimFault> faults_;
-  std::map<std::string, long> request_counts_;  // also "iam_issued", "iam_rejected", "expired_token", "aksk_*"
-  std::map<std::string, double> iam_tokens_;    // issued token -> expiry (unix seconds)
-  SimConsistency consistency_;
-  std::map<std::string, int64_t> backwards_steps_;  // generated job id -> seconds its next answer moves back
-  SimListQuirks list_quirks_;
-  SimIamTimes iam_times_;
-  long next_request_id_ = 1;
+  mutable Mutex mutex_;
+  std::string token_ GUARDED_BY(mutex_);
+  std::map<std::string, FixedJob> fixed_jobs_ GUARDED_BY(mutex_);  // by the id ShowBatchJob answers for
+  std::vector<std::string> fixed_order_ GUARDED_BY(mutex_);
+  double throttle_tokens_ GUARDED_BY(mutex_) = 0;
+  WallTime throttle_refilled_at_ GUARDED_BY(mutex_);
+  std::set<std::string> deleted_ GUARDED_BY(mutex_);
+  std::map<std::string, SimFault> faults_ GUARDED_BY(mutex_);
+  // Also "iam_issued", "iam_rejected", "expired_token", "aksk_*".
+  std::map<std::string, long> request_counts_ GUARDED_BY(mutex_);
+  std::map<std::string, WallTime> iam_tokens_ GUARDED_BY(mutex_);  // issued token -> its expiry
+  SimConsistency consistency_ GUARDED_BY(mutex_);
+  // Generated job id -> seconds its next answer moves back.
+  std::map<std::string, int64_t> backwards_steps_ GUARDED_BY(mutex_);
+  SimListQuirks list_quirks_ GUARDED_BY(mutex_);
+  SimIamTimes iam_times_ GUARDED_BY(mutex_);
+  long next_request_id_ GUARDED_BY(mutex_) = 1;
 };
 
 }  // namespace ief

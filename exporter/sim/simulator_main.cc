@@ -22,7 +22,8 @@ int main(int argc, char** argv) {
   app.add_option("--token", options.token, "the X-Auth-Token it accepts")->capture_default_str();
   app.add_option("--jobs", options.generated_jobs, "generated jobs that exist from the start")->capture_default_str();
   app.add_option("--tasks", options.tasks_per_job, "tasks per generated job")->capture_default_str();
-  app.add_option("--phase-seconds", options.phase_seconds, "base length of the Waiting and Running phases")
+  double phase_seconds = options.phase.count();
+  app.add_option("--phase-seconds", phase_seconds, "base length of the Waiting and Running phases")
       ->capture_default_str();
   app.add_option("--throttle", options.throttle_per_second,
                  "answer IEF requests beyond this many per second with 429 APIGW.0308 and a Retry-After, as the API "
@@ -52,6 +53,7 @@ int main(int argc, char** argv) {
   app.add_option("--log.level", log_level, "debug, info, warn or error")->capture_default_str();
   app.set_version_flag("--version", std::string("ief_simulator, version ") + ief::kVersion);
   CLI11_PARSE(app, argc, argv);
+  options.phase = std::chrono::duration<double>(phase_seconds);
 
   auto level = ief::log::ParseLevel(log_level);
   auto interval = ief::ParseDuration(new_job_interval);

@@ -1,7 +1,6 @@
 #include "upstream/ief_client.h"
 
-#include <thread>
-
+#include "util/cancellation.h"
 #include "util/log.h"
 #include "util/text.h"
 
@@ -47,15 +46,15 @@ Result<HttpResponse> IefClient::Attempt(const ProjectContext& project, const Htt
 }
 
 bool IefClient::Wait(Duration delay) {
-  if (options_.cancellation != nullptr) return options_.cancellation->SleepFor(delay);
-  std::this_thread::sleep_for(delay);
-  return true;
+  static const Cancellation kNeverCancelled;
+  const Cancellation& cancellation = options_.cancellation != nullptr ? *options_.cancellation : kNeverCancelled;
+  return cancellation.SleepFor(*options_.clock, delay);
 }
 
 Fetched<HttpResponse> IefClient::Get(const ProjectContext& project, ApiOperation op, const std::string& path,
                                      RequestPriority priority) {
   HttpRequest base;
-  base.method = "GET";
+  base.method = HttpMethod::kGet;
   base.url = project.endpoint + path;
   base.timeout = options_.request_timeout;
   base.cancellation = options_.cancellation;

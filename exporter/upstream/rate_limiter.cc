@@ -112,7 +112,7 @@ bool EndpointRateLimiter::Acquire(RequestPriority priority, const Cancellation* 
       sleep = std::min<nanoseconds>(sleep, ready_at - now);
     }
     waited = true;
-    lock.WaitFor(turn_changed_, sleep);
+    clock_.WaitUntil(lock, turn_changed_, now + sleep);
   }
 }
 

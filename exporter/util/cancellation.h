@@ -5,6 +5,7 @@
 #include <chrono>
 #include <condition_variable>
 
+#include "util/clock.h"
 #include "util/mutex.h"
 
 namespace ief {
@@ -22,12 +23,11 @@ class Cancellation {
     MutexLock lock(mutex_);
     return cancelled_;
   }
-  // Sleeps for `duration`; returns false (early) when cancelled.
-  template <typename Rep, typename Period>
-  bool SleepFor(std::chrono::duration<Rep, Period> duration) const EXCLUDES(mutex_) {
-    const auto deadline = std::chrono::steady_clock::now() + duration;
+  // Sleeps for `duration` of `clock`'s time; returns false (early) when cancelled.
+  bool SleepFor(const Clock& clock, std::chrono::nanoseconds duration) const EXCLUDES(mutex_) {
+    const SteadyTime deadline = clock.Steady() + duration;
     MutexLock lock(mutex_);
-    while (!cancelled_ && lock.WaitUntil(changed_, deadline)) {
+    while (!cancelled_ && clock.WaitUntil(lock, changed_, deadline)) {
     }
     return !cancelled_;
   }

@@ -10,6 +10,9 @@ class RealClock : public Clock {
  public:
   SteadyTime Steady() const override { return std::chrono::steady_clock::now(); }
   WallTime Wall() const override { return std::chrono::system_clock::now(); }
+  bool WaitUntil(MutexLock& lock, std::condition_variable& changed, SteadyTime deadline) const override {
+    return lock.WaitUntil(changed, deadline);
+  }
 };
 
 }  // namespace

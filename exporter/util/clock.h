@@ -1,10 +1,15 @@
 // The one clock seam (the LevelDB Env idea): steady time for intervals, deadlines and rates; wall time for what
 // is shown to people or compared with the API's own timestamps. Distinct types, so the two cannot be mixed up.
-// Production code takes a `const Clock&` (SystemClock() by default); tests pass a ManualClock.
+// Production code takes a `const Clock&` (SystemClock() by default); tests pass a ManualClock. Waiting goes through
+// the clock too (WaitUntil), so a test that moves its clock by hand drives rate limits, back-offs and intervals
+// without sleeping.
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
+
+#include "util/mutex.h"
 
 namespace ief {
 
@@ -16,6 +21,10 @@ class Clock {
   virtual ~Clock() = default;
   virtual SteadyTime Steady() const = 0;
   virtual WallTime Wall() const = 0;
+  // Sleeps on `changed`, whose mutex `lock` holds, until it is notified or this clock reaches `deadline`; false
+  // once the deadline has passed. Wake-ups can be spurious (a test clock also wakes its waiters whenever it moves):
+  // callers re-check their condition in a loop.
+  virtual bool WaitUntil(MutexLock& lock, std::condition_variable& changed, SteadyTime deadline) const = 0;
 };
 
 // The process's real clocks.

@@ -98,20 +98,20 @@ Result<HostPort> ParseListenAddress(std::string_view text) {
   return address;
 }
 
-std::string ToCivetListeningPort(const HostPort& address, bool ipv6_available) {
+std::string ToCivetListeningPort(const HostPort& address, IpFamilies families) {
   std::string port = std::to_string(address.port.value_or(0));
   if (!address.host.empty()) return address.host + ":" + port;
-  return ipv6_available ? "+" + port : port;
+  return families == IpFamilies::kIpv4AndIpv6 ? "+" + port : port;
 }
 
 namespace {
 
 // Whether this system can make IPv6 sockets at all (a kernel booted with ipv6.disable=1 cannot).
-bool Ipv6Available() {
+IpFamilies SystemIpFamilies() {
   int fd = ::socket(AF_INET6, SOCK_STREAM, 0);
-  if (fd < 0) return false;
+  if (fd < 0) return IpFamilies::kIpv4Only;
   ::close(fd);
-  return true;
+  return IpFamilies::kIpv4AndIpv6;
 }
 
 // exporter-toolkit's rate_limit: Go's rate.Limiter with a burst, refilled one token per interval.
@@ -382,11 +382,11 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& o
   if (options.listen_addresses.empty()) return Error(ErrorKind::kInvalidArgument, "no listen address");
   std::vector<HostPort> requested;
   std::string ports;
-  const bool ipv6 = Ipv6Available();
+  const IpFamilies families = SystemIpFamilies();
   for (const std::string& text : options.listen_addresses) {
     Result<HostPort> address = ParseListenAddress(text);
     if (!address.ok()) return address.error();
-    ports += (ports.empty() ? "" : ",") + ToCivetListeningPort(*address, ipv6) + (options.tls ? "s" : "");
+    ports += (ports.empty() ? "" : ",") + ToCivetListeningPort(*address, families) + (options.tls ? "s" : "");
     requested.push_back(*address);
   }
   // OpenSSL and IPv6 set up once for the process; later calls only count.

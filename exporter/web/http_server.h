@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -122,9 +123,12 @@ struct HttpServerOptions {
 // in brackets ([::]: every IPv6 address), or a host name (resolved once, at start).
 Result<HostPort> ParseListenAddress(std::string_view text);
 
+// What this system's sockets can be (a kernel booted with ipv6.disable=1 has IPv4 only).
+enum class IpFamilies : uint8_t { kIpv4Only, kIpv4AndIpv6 };
+
 // CivetWeb's listening_ports spelling of a parsed listen address: ":PORT" becomes "+PORT" (one socket for both
 // families) where the system has IPv6, and "PORT" (IPv4 only) where it has none.
-std::string ToCivetListeningPort(const HostPort& address, bool ipv6_available);
+std::string ToCivetListeningPort(const HostPort& address, IpFamilies families);
 
 class HttpServer {
  public:

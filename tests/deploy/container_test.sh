@@ -168,6 +168,8 @@ promtool_check "$demo" 10038
 podman healthcheck run "$demo" 2>>"$work/podman.log" || fail "$demo: HEALTHCHECK failed"
 exec_until 30 "$demo" test -s /var/lib/ief-exporter/history-shard-0.json || fail "$demo: no state file in the volume"
 [ "$(podman exec "$demo" id -u)" = 10038 ] || fail "$demo runs as uid $(podman exec "$demo" id -u)"
+podman exec "$demo" grep -qx '## IEFBatchJobFailed' /usr/share/doc/ief-exporter/alerts.md ||
+  fail "$demo: no runbook where the alerts' runbook_url points"
 podman stop --time 10 "$demo" >/dev/null 2>>"$work/podman.log"
 exit_code=$(podman inspect --format '{{.State.ExitCode}}' "$demo")
 [ "$exit_code" = 0 ] || fail "$demo exited with $exit_code after SIGTERM (137: it needed a SIGKILL)"

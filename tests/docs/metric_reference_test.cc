@@ -80,8 +80,8 @@ std::string CollectorExposition() {
   ief::ApiMetrics api(registry);
   ReportApiTraffic(api);
   ief::ExporterInfoMetrics info(registry, {});
-  info.RecordConfigLoad(true, ief::FromUnixSeconds(1700000000));
-  info.RecordStateWrite(true, ief::FromUnixSeconds(1700000000));
+  info.RecordConfigLoad(ief::Outcome::kSucceeded, ief::FromUnixSeconds(1700000000));
+  info.RecordStateWrite(ief::Outcome::kSucceeded, ief::FromUnixSeconds(1700000000));
   ief::RateLimitCollector rate_limits([] {
     return std::vector<std::pair<std::string, ief::RateLimiterStats>>{{"https://ief.example", {}}};
   });

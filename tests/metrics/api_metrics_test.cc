@@ -34,14 +34,14 @@ TEST_CASE("API requests are counted by project, operation and code") {
 TEST_CASE("build info and config load state are exported") {
   prometheus::Registry registry;
   ief::ExporterInfoMetrics info(registry, {1, 3});
-  info.RecordConfigLoad(true, ief::FromUnixSeconds(1700000000));
+  info.RecordConfigLoad(ief::Outcome::kSucceeded, ief::FromUnixSeconds(1700000000));
   std::string text = Render(registry);
   CHECK_THAT(text, Catch::Contains("ief_exporter_build_info{revision=\""));
   CHECK_THAT(text, Catch::Contains("ief_exporter_config_last_reload_successful 1"));
   CHECK_THAT(text, Catch::Contains("ief_exporter_shard_ordinal 1\n"));
   CHECK_THAT(text, Catch::Contains("ief_exporter_total_shards 3\n"));
   CHECK_THAT(text, Catch::Contains("ief_exporter_config_last_reload_success_timestamp_seconds 1700000000"));
-  info.RecordConfigLoad(false, ief::FromUnixSeconds(1700000999));
+  info.RecordConfigLoad(ief::Outcome::kFailed, ief::FromUnixSeconds(1700000999));
   text = Render(registry);
   CHECK_THAT(text, Catch::Contains("ief_exporter_config_last_reload_successful 0"));
   CHECK_THAT(text, Catch::Contains("ief_exporter_config_last_reload_success_timestamp_seconds 1700000000"));

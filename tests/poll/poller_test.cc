@@ -316,6 +316,27 @@ TEST_CASE("the scheduler polls every interval until stopped") {
   CHECK(script.calls == calls_at_stop);
 }
 
+TEST_CASE("the poll interval is kept on the poller's clock: a test moves it, nothing sleeps") {
+  Script script;
+  script.answers["a"] = {Script::Success("a", "Running")};
+  ief::SnapshotStore store;
+  ief::testing::ManualClock clock;
+  ief::Poller poller({.tracking = {.poll_interval = std::chrono::hours(1)}, .clock = &clock}, {Project("p", {"a"})},
+                     Factory(script), store);
+  auto calls = [&] {
+    std::lock_guard<std::mutex> lock(script.mutex);
+    return script.calls;
+  };
+  poller.Start();
+  REQUIRE(ief::testing::Eventually([&] { return poller.FirstRoundDone(); }));
+  CHECK(calls() == 1);
+  for (int round = 2; round <= 3; ++round) {
+    clock.Advance(std::chrono::hours(1));
+    CHECK(ief::testing::Eventually([&] { return calls() == round; }));
+  }
+  poller.Stop();
+}
+
 TEST_CASE("a job that keeps failing backs off for up to a few rounds") {
   Fixture f({Project("p", {"a"})});
   f.script.answers["a"] = {Script::Failure(ErrorKind::kHttpStatus, "HTTP 500")};

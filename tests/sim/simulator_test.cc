@@ -28,7 +28,7 @@ struct SimFixture {
     options.token = "tok";
     options.generated_jobs = 3;
     options.tasks_per_job = 4;
-    options.phase_seconds = 10;
+    options.phase = std::chrono::seconds(10);
     return options;
   }
 
@@ -273,7 +273,7 @@ ief::ServerReply IamLogin(SimFixture& f, const std::string& password) {
 // A ServerRequest as CivetWeb would hand over the signed `request`.
 ief::ServerRequest AsReceived(const ief::HttpRequest& request) {
   ief::ServerRequest received;
-  received.method = request.method;
+  received.method = ief::MethodName(request.method);
   auto url = ief::ParseHttpUrl(request.url).value();
   received.path = url.path;
   received.query = url.query;

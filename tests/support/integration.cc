@@ -13,7 +13,9 @@ namespace ief::testing {
 TestResponse Http(const std::string& method, const std::string& url, const std::string& body) {
   ief::CurlTransport transport({});
   ief::HttpRequest request;
-  request.method = method;
+  std::optional<ief::HttpMethod> known = ief::ParseHttpMethod(method);
+  if (!known) return TestResponse{.error = "no such method: " + method};
+  request.method = *known;
   request.url = url;
   request.body = body;
   ief::Result<ief::HttpResponse> response = transport.Send(request);

@@ -1,9 +1,13 @@
 #include "upstream/ief_client.h"
 
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <thread>
 #include <vector>
 
 #include "support/fixtures.h"
+#include "support/manual_clock.h"
+#include "support/process.h"
 
 using ief::ErrorKind;
 using ief::RequestPriority;
@@ -106,7 +110,7 @@ TEST_CASE("ShowBatchJob sends the documented request") {
   REQUIRE(result.ok());
   CHECK(result->job_name == "aaa");
   const ief::HttpRequest& sent = transport.requests.back();
-  CHECK(sent.method == "GET");
+  CHECK(sent.method == ief::HttpMethod::kGet);
   CHECK(sent.url == "https://ief.example.com/v2/p1/productmgr/jobs/66273c66-f72e-4607-8769-3663d255fb83");
   CHECK(sent.timeout == std::chrono::seconds(3));
   CHECK(transport.Header("X-Auth-Token") == "tok");
@@ -293,6 +297,33 @@ TEST_CASE("a cancellation ends the retry wait at once") {
   auto result = client.ShowBatchJob(Project(), "j", kUrgent);
   CHECK(result.error().kind == ErrorKind::kCancelled);
   CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(1));
+}
+
+TEST_CASE("the retry back-off waits on the client's clock: a test moves it, nothing sleeps") {
+  SequenceTransport transport;
+  transport.answers = {Answer(503, "{}"), Answer(200, R"({"job_id":"j"})")};
+  ief::testing::ManualClock clock;
+  ief::IefClientOptions options;
+  options.retry = {.max_retries = 1, .base_delay = std::chrono::hours(1), .max_delay = std::chrono::hours(1)};
+  options.retry_budget = std::chrono::hours(2);
+  options.clock = &clock;
+  ief::IefClient client(transport, nullptr, options);
+  std::atomic<bool> done = false;
+  bool ok = false;
+  std::thread fetch([&] {
+    ok = client.ShowBatchJob(Project(), "j", kUrgent).ok();
+    done = true;
+  });
+  const ief::SteadyTime clock_started = clock.Steady();
+  CHECK(ief::testing::Eventually([&] {
+    clock.Advance(std::chrono::minutes(10));
+    return done.load();
+  }));
+  const ief::SteadyTime released_at = clock.Steady();
+  clock.Advance(std::chrono::hours(3));  // (frees the thread should the check above have failed)
+  fetch.join();
+  CHECK(ok);
+  CHECK(released_at - clock_started >= std::chrono::minutes(30));  // jitter: at least half the delay
 }
 
 TEST_CASE("ListBatchJobPage asks for a page, newest first") {

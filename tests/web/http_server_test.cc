@@ -13,7 +13,8 @@
 
 namespace {
 
-ief::HttpResponse FetchUrl(const std::string& url, const std::string& method = "GET", const std::string& body = "") {
+ief::HttpResponse FetchUrl(const std::string& url, ief::HttpMethod method = ief::HttpMethod::kGet,
+                           const std::string& body = "") {
   ief::CurlTransport transport({});
   ief::HttpRequest request;
   request.method = method;
@@ -24,7 +25,7 @@ ief::HttpResponse FetchUrl(const std::string& url, const std::string& method = "
   return std::move(response).value();
 }
 
-ief::HttpResponse Fetch(int port, const std::string& path, const std::string& method = "GET",
+ief::HttpResponse Fetch(int port, const std::string& path, ief::HttpMethod method = ief::HttpMethod::kGet,
                         const std::string& body = "") {
   return FetchUrl("http://127.0.0.1:" + std::to_string(port) + path, method, body);
 }
@@ -64,8 +65,8 @@ TEST_CASE("request bodies are capped and handler exceptions become 500") {
        {"/throw", [](const ief::ServerRequest&) -> ief::ServerReply { throw std::runtime_error("boom"); }}});
   REQUIRE(server.ok());
   int port = (*server)->port();
-  CHECK(Fetch(port, "/echo", "POST", "small").body == "small");
-  CHECK(Fetch(port, "/echo", "POST", std::string(100, 'x')).status == 413);
+  CHECK(Fetch(port, "/echo", ief::HttpMethod::kPost, "small").body == "small");
+  CHECK(Fetch(port, "/echo", ief::HttpMethod::kPost, std::string(100, 'x')).status == 413);
   CHECK(Fetch(port, "/throw").status == 500);
 }
 
@@ -104,10 +105,13 @@ TEST_CASE("listen addresses are HOST:PORT with an IPv4 address, a bracketed IPv6
 }
 
 TEST_CASE("a Prometheus-style :PORT is one socket for both families where the system has IPv6") {
-  CHECK(ief::ToCivetListeningPort(*ief::ParseListenAddress(":10038"), true) == "+10038");
-  CHECK(ief::ToCivetListeningPort(*ief::ParseListenAddress(":10038"), false) == "10038");
-  CHECK(ief::ToCivetListeningPort(*ief::ParseListenAddress("0.0.0.0:10038"), true) == "0.0.0.0:10038");
-  CHECK(ief::ToCivetListeningPort(*ief::ParseListenAddress("[::1]:10038"), true) == "[::1]:10038");
+  using ief::IpFamilies;
+  CHECK(ief::ToCivetListeningPort(*ief::ParseListenAddress(":10038"), IpFamilies::kIpv4AndIpv6) == "+10038");
+  CHECK(ief::ToCivetListeningPort(*ief::ParseListenAddress(":10038"), IpFamilies::kIpv4Only) == "10038");
+  CHECK(ief::ToCivetListeningPort(*ief::ParseListenAddress("0.0.0.0:10038"), IpFamilies::kIpv4AndIpv6) ==
+        "0.0.0.0:10038");
+  CHECK(ief::ToCivetListeningPort(*ief::ParseListenAddress("[::1]:10038"), IpFamilies::kIpv4AndIpv6) ==
+        "[::1]:10038");
 }
 
 TEST_CASE("one server listens on several addresses, IPv4 and IPv6, and reports each port it bound") {
@@ -237,7 +241,7 @@ TEST_CASE("a request with a body is refused at once and its connection closed wh
     REQUIRE(closed.has_value());
     CHECK(*closed < 1.0);
   }
-  CHECK(Fetch((*server)->port(), "/x", "POST").status == 200);  // no body: fine
+  CHECK(Fetch((*server)->port(), "/x", ief::HttpMethod::kPost).status == 200);  // no body: fine
 }
 
 TEST_CASE("a refused request with a body has its connection closed, its body unread") {

@@ -79,8 +79,8 @@ Result<std::string> CanonicalRequest(const HttpRequest& request, std::vector<std
   }
   std::string joined;
   for (const std::string& name : signed_headers) joined += (joined.empty() ? "" : ";") + name;
-  return request.method + "\n" + CanonicalUri(url->path) + "\n" + CanonicalQuery(url->query) + "\n" + headers +
-         "\n" + joined + "\n" + crypto::Sha256Hex(request.body);
+  return std::string(MethodName(request.method)) + "\n" + CanonicalUri(url->path) + "\n" +
+         CanonicalQuery(url->query) + "\n" + headers + "\n" + joined + "\n" + crypto::Sha256Hex(request.body);
 }
 
 std::string SdkDate(WallTime time) { return FormatUtc(time, "%Y%m%dT%H%M%SZ"); }

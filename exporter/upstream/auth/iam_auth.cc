@@ -92,7 +92,7 @@ Result<std::string> IamTokenAuthenticator::CurrentToken(const HttpRequest& for_r
       if (for_request.cancellation != nullptr && for_request.cancellation->IsCancelled()) {
         return Error(ErrorKind::kCancelled, "cancelled");
       }
-      lock.WaitFor(renewed_, std::chrono::milliseconds(100));
+      clock_.WaitUntil(lock, renewed_, now + std::chrono::milliseconds(100));  // then looks at the cancellation
       continue;
     }
     if (now < next_attempt_at_ && password_.Version() == failed_password_version_) {
@@ -123,7 +123,7 @@ Result<std::string> IamTokenAuthenticator::CurrentToken(const HttpRequest& for_r
 
 Result<IamToken> IamTokenAuthenticator::RequestToken(const std::string& password, const HttpRequest& for_request) {
   HttpRequest request;
-  request.method = "POST";
+  request.method = HttpMethod::kPost;
   request.url = config_.endpoint + "/v3/auth/tokens?nocatalog=true";
   request.headers.emplace_back("Content-Type", "application/json;charset=utf8");
   request.body = IamPasswordRequestBody(config_, password, project_id_);

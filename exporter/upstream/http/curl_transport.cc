@@ -75,7 +75,7 @@ long Milliseconds(Duration duration) { return static_cast<long>(std::max<Duratio
 void SetRequestOptions(CURL* curl, const HttpRequest& request, const CurlTransportOptions& options,
                        curl_slist* headers, Exchange& exchange, char* error_buffer) {
   curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
-  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, MethodName(request.method));
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, Milliseconds(request.timeout));
@@ -101,7 +101,7 @@ void SetRequestOptions(CURL* curl, const HttpRequest& request, const CurlTranspo
   curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, OnProgress);
   curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &exchange);
-  if (!request.body.empty() || request.method == "POST") {
+  if (!request.body.empty() || request.method == HttpMethod::kPost) {
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.c_str());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
   }

@@ -1,8 +1,35 @@
 #include "upstream/http/http.h"
 
+#include <array>
+#include <utility>
+
 #include "util/text.h"
 
 namespace ief {
+namespace {
+
+constexpr std::array<std::pair<HttpMethod, const char*>, 4> kMethodNames = {{
+    {HttpMethod::kGet, "GET"},
+    {HttpMethod::kPost, "POST"},
+    {HttpMethod::kPut, "PUT"},
+    {HttpMethod::kDelete, "DELETE"},
+}};
+
+}  // namespace
+
+const char* MethodName(HttpMethod method) {
+  for (const auto& [known, name] : kMethodNames) {
+    if (known == method) return name;
+  }
+  return "GET";  // unreachable: every method has a name
+}
+
+std::optional<HttpMethod> ParseHttpMethod(std::string_view name) {
+  for (const auto& [method, known] : kMethodNames) {
+    if (name == known) return method;
+  }
+  return std::nullopt;
+}
 
 std::string_view HttpRequest::Header(std::string_view name) const {
   for (const auto& [header, value] : headers) {

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -15,8 +17,14 @@
 
 namespace ief {
 
+// The methods this client sends: the IEF API is read with GET, IAM logins are POSTs, and the simulator's control
+// API (tests, demos) also takes PUT and DELETE.
+enum class HttpMethod : uint8_t { kGet, kPost, kPut, kDelete };
+const char* MethodName(HttpMethod method);  // "GET", "POST"...
+std::optional<HttpMethod> ParseHttpMethod(std::string_view name);  // the exact upper-case name; nullopt otherwise
+
 struct HttpRequest {
-  std::string method = "GET";
+  HttpMethod method = HttpMethod::kGet;
   std::string url;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;

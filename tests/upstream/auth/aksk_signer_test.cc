@@ -9,7 +9,7 @@ namespace {
 // The signing guide's known-answer request.
 ief::HttpRequest GuideRequest() {
   ief::HttpRequest request;
-  request.method = "GET";
+  request.method = ief::HttpMethod::kGet;
   request.url = "https://service.region.example.com/v1/77b6a44cba5143ab91d13ab9a8ff44fd/vpcs?limit=2&marker="
                 "13551d6b-755d-4757-b956-536f674975c0";
   request.headers = {{"Content-Type", "application/json"},

@@ -105,7 +105,7 @@ struct Fixture {
 TEST_CASE("the first request obtains a project-scoped token from IAM") {
   Fixture f;
   CHECK(f.Token() == "iam-1");
-  CHECK(f.iam->last.method == "POST");
+  CHECK(f.iam->last.method == ief::HttpMethod::kPost);
   CHECK(f.iam->last.url == "https://iam.example.com/v3/auth/tokens?nocatalog=true");
   CHECK(f.iam->last.body ==
         R"({"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"alice","password":"pa\"ss",)"

@@ -184,7 +184,7 @@ TEST_CASE("the transport posts a body and reads X-Subject-Token") {
                               }}});
   ief::CurlTransport transport({});
   ief::HttpRequest request = Get(Url(*server, "/v3/auth/tokens"));
-  request.method = "POST";
+  request.method = ief::HttpMethod::kPost;
   request.headers = {{"Content-Type", "application/json"}};
   request.body = R"({"auth":{}})";
   auto response = transport.Send(request);
