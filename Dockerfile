@@ -4,7 +4,9 @@ FROM debian:bookworm AS build
 WORKDIR /src
 COPY scripts/install-deps.sh scripts/install-deps.sh
 RUN scripts/install-deps.sh build && rm -rf /var/lib/apt/lists/*
-COPY . .
+COPY CMakeLists.txt ./
+COPY exporter exporter
+COPY third_party third_party
 RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DIEF_TESTS=OFF \
     && cmake --build build -j"$(nproc)" --target ief_exporter ief_simulator
 
@@ -20,7 +22,7 @@ RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-ins
 COPY --from=build /src/build/ief_exporter /src/build/ief_simulator /usr/local/bin/
 COPY --from=build /src/third_party/civetweb/LICENSE.md /usr/share/doc/ief-exporter/civetweb-LICENSE.md
 # The alerts' runbook, where the shipped rules' runbook_url links point (as in the Debian package).
-COPY --from=build /src/docs/alerts.md /usr/share/doc/ief-exporter/alerts.md
+COPY docs/alerts.md /usr/share/doc/ief-exporter/alerts.md
 # The rollout history's state (--storage.path): a volume, so it outlives the container.
 RUN mkdir -p /var/lib/ief-exporter && chown 10038:10038 /var/lib/ief-exporter && chmod 0700 /var/lib/ief-exporter
 VOLUME ["/var/lib/ief-exporter"]

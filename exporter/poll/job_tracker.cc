@@ -769,8 +769,18 @@ void JobTracker::FinishRound(double seconds, bool overran) {
 
 std::optional<JobTracker::FetchTicket> JobTracker::NextFetch(
     const std::function<bool(const ProjectContext&, FetchReason)>& admit) {
+  // `admit` decides background work per project: once it refused one project's, the rest of that project's
+  // background entries are passed over without a look-up (a first fill queues thousands of them, and workers ask
+  // again every few milliseconds while the endpoint has no background slot free).
+  std::vector<std::string_view> refused_projects;
   auto next = queue_.Pop([&](const JobKey& key, FetchReason reason) {
-    return admit(*projects_[jobs_.at(key).project_index].context, reason);
+    const bool urgent = IsUrgent(reason);
+    if (!urgent && std::find(refused_projects.begin(), refused_projects.end(), key.first) != refused_projects.end()) {
+      return false;
+    }
+    if (admit(*projects_[jobs_.at(key).project_index].context, reason)) return true;
+    if (!urgent) refused_projects.push_back(key.first);
+    return false;
   });
   if (!next) return std::nullopt;
   Job& job = jobs_.at(next->first);

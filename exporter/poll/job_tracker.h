@@ -124,7 +124,9 @@ class JobTracker {
     FetchReason reason;
     std::shared_ptr<const ProjectContext> project;
   };
-  // The next fetch that `admit` lets go (urgent work first, see FetchQueue), marked in flight.
+  // The next fetch that `admit` lets go (urgent work first, see FetchQueue), marked in flight. Background work is
+  // admitted per project: once `admit` refuses a project's, that project's other background work is not offered
+  // again in this call.
   std::optional<FetchTicket> NextFetch(const std::function<bool(const ProjectContext&, FetchReason)>& admit);
   // What a worker made of a job's details before handing them in: its text and its tasks' tally.
   struct Digest {

@@ -226,6 +226,7 @@ void Poller::RunRound() {
     MutexLock lock(mutex_);
     tracker_.QueueDueFetches(Moment::Now(clock_));
     PublishLocked();
+    ++work_queued_;
     work_available_.notify_all();
     while (!stopping_ && tracker_.urgent_pending() != 0) lock.Wait(work_done_);
     if (stopping_) return;
@@ -261,7 +262,8 @@ void Poller::SchedulerLoop() {
 // ---- Workers ----
 
 // The next job to fetch: urgent work first; background work only with a background slot of its endpoint that
-// this worker holds (it uses one up). The endpoints whose background work waits for a slot go to `wanted`.
+// the worker has just taken (`held`; one is used up). The endpoints whose background work waits for a slot go to
+// `wanted`.
 std::optional<JobTracker::FetchTicket> Poller::NextFetchLocked(BackgroundSlots& held, BackgroundSlots& wanted) {
   return tracker_.NextFetch([&](const ProjectContext& project, FetchReason reason) {
     const std::shared_ptr<EndpointRateLimiter>& limiter = project.rate_limiter;
@@ -276,19 +278,25 @@ std::optional<JobTracker::FetchTicket> Poller::NextFetchLocked(BackgroundSlots& 
 }
 
 // Background slots are asked for here, outside the poller's lock (the rate limiters have a lock of their own);
-// the job they are for is picked under it. A slot taken for work that another worker took meanwhile stays held
-// for the next background job of that endpoint, and the request itself still waits for its turn in the limiter.
-std::optional<JobTracker::FetchTicket> Poller::NextFetch(BackgroundSlots& held) {
+// the job they are for is picked under it at once. A slot the pick did not use (another worker took the job, or
+// urgent work came first) is given up: the background share errs low, never high, and no slot is kept through a
+// pause of the endpoint.
+std::optional<JobTracker::FetchTicket> Poller::NextFetch() {
+  BackgroundSlots held;
   while (true) {
     BackgroundSlots wanted;
+    uint64_t queued_before;
     {
       MutexLock lock(mutex_);
       if (stopping_) return std::nullopt;
-      if (auto ticket = NextFetchLocked(held, wanted)) return ticket;
+      std::optional<JobTracker::FetchTicket> ticket = NextFetchLocked(held, wanted);
+      held.clear();
+      if (ticket) return ticket;
       if (wanted.empty()) {
         lock.Wait(work_available_);
         continue;
       }
+      queued_before = work_queued_;
     }
     auto retry_in = std::chrono::nanoseconds::max();
     for (const std::shared_ptr<EndpointRateLimiter>& limiter : wanted) {
@@ -302,14 +310,16 @@ std::optional<JobTracker::FetchTicket> Poller::NextFetch(BackgroundSlots& held) 
     }
     if (retry_in == std::chrono::nanoseconds::zero()) continue;
     MutexLock lock(mutex_);
-    if (!stopping_) clock_.WaitUntil(lock, work_available_, clock_.Steady() + retry_in);
+    // (Work queued while the lock was not held would find this worker not waiting yet: look again at once.)
+    if (!stopping_ && work_queued_ == queued_before) {
+      clock_.WaitUntil(lock, work_available_, clock_.Steady() + retry_in);
+    }
   }
 }
 
 void Poller::WorkerLoop(std::unique_ptr<JobFetcher> fetcher) {
-  BackgroundSlots held;
   while (true) {
-    std::optional<JobTracker::FetchTicket> ticket = NextFetch(held);
+    std::optional<JobTracker::FetchTicket> ticket = NextFetch();
     if (!ticket) return;  // stopping
     const JobTracker::JobKey& key = ticket->key;
     Fetched<BatchJob> result = fetcher->Fetch(*ticket->project, key.second, PriorityOf(ticket->reason));

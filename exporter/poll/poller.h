@@ -111,10 +111,10 @@ class Poller {
  private:
   void StartWorkers();
   void WorkerLoop(std::unique_ptr<JobFetcher> fetcher);
-  // Endpoints' background slots: those a worker holds, or those it wants.
+  // Endpoints' background slots: those a worker has just taken, or those it wants.
   using BackgroundSlots = std::vector<std::shared_ptr<EndpointRateLimiter>>;
   // The worker's next fetch; nullopt when stopping.
-  std::optional<JobTracker::FetchTicket> NextFetch(BackgroundSlots& held) EXCLUDES(mutex_);
+  std::optional<JobTracker::FetchTicket> NextFetch() EXCLUDES(mutex_);
   std::optional<JobTracker::FetchTicket> NextFetchLocked(BackgroundSlots& held, BackgroundSlots& wanted)
       REQUIRES(mutex_);
   void SchedulerLoop();
@@ -137,6 +137,7 @@ class Poller {
   // commit_mutex_ only. Taken while commit_mutex_ is held, never the other way round.
   Mutex mutex_ ACQUIRED_AFTER(commit_mutex_);
   std::condition_variable work_available_;
+  uint64_t work_queued_ GUARDED_BY(mutex_) = 0;  // counts the notifications of work_available_ for new work
   std::condition_variable work_done_;
   std::condition_variable stop_requested_;
   std::condition_variable commit_wanted_;

@@ -36,6 +36,23 @@ WallTime::duration Span(std::chrono::duration<double> length) {
   return std::chrono::duration_cast<WallTime::duration>(std::chrono::duration<double>(seconds));
 }
 
+// Durations from the options and the control API, bounded to 100 years either way, so that any of them added to
+// a time point stays within what the clock can hold.
+Duration Bounded(Duration duration) {
+  constexpr Duration kLimit = std::chrono::hours(24 * 365 * 100);
+  return std::clamp(duration, -kLimit, kLimit);
+}
+SimConsistency Bounded(SimConsistency consistency) {
+  consistency.details_lag = Bounded(consistency.details_lag);
+  return consistency;
+}
+SimulatorOptions Bounded(SimulatorOptions options) {
+  options.new_job_every = Bounded(options.new_job_every);
+  options.iam_token_lifetime = Bounded(options.iam_token_lifetime);
+  options.consistency = Bounded(options.consistency);
+  return options;
+}
+
 // The whole second `time` falls in, and that second as the API writes timestamps.
 WallTime WholeSecond(WallTime time) {
   return WallTime(std::chrono::floor<std::chrono::seconds>(time.time_since_epoch()));
@@ -89,7 +106,7 @@ struct Simulator::GeneratedJob {
 };
 
 Simulator::Simulator(SimulatorOptions options, const Clock& clock)
-    : options_(std::move(options)),
+    : options_(Bounded(std::move(options))),
       clock_(clock),
       start_time_(Now()),
       token_(options_.token),
@@ -156,11 +173,13 @@ std::string Simulator::RenderGeneratedJob(const GeneratedJob& job, WallTime now,
   WallTime last_change = job.created_at;
   for (int t = 0; t < task_count; ++t) {
     // Task t finishes at its share of the running phase; the plan decides which tasks fail.
-    WallTime done_at = job.running_at + (job.finished_at - job.running_at) / task_count * (t + 1);
+    WallTime done_at = t == task_count - 1 ? job.finished_at
+                                           : job.running_at + (job.finished_at - job.running_at) / task_count * (t + 1);
     bool fails = job.plan == Plan::kFail || (job.plan == Plan::kPartlyFail && t == task_count - 1);
     std::string status = now < job.running_at ? "Waiting" : now < done_at ? "Running" : fails ? "Failed" : "Successful";
     if (status == "Successful") ++succeeded;
     if (status == "Failed") ++failed;
+    if (view == View::kSummary) continue;  // the list shows the counts only: a page of 1,000 jobs stays cheap
     std::string target_id = Uuidish(job.index * 100 + t, 0x7a6);
     char node[32];
     std::snprintf(node, sizeof node, "edge-node-%02d", (job.index + t) % 40);
@@ -268,7 +287,7 @@ void Simulator::ClearFault(const std::string& job_id) {
 
 void Simulator::SetConsistency(SimConsistency consistency) {
   MutexLock lock(mutex_);
-  consistency_ = consistency;
+  consistency_ = Bounded(consistency);
 }
 
 int64_t Simulator::BackwardsShift(const GeneratedJob& job, WallTime now) {
