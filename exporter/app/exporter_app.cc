@@ -87,7 +87,10 @@ void ExporterApp::Start(Config config) {
   poll_metrics_.Configure(PollMetricsOptionsOf(config_.global));
   PollerSeed seed;
   if (history_store_) {
-    if (std::optional<HistoryState> stored = history_store_->Load()) seed.history = ResumeAfterRestart(std::move(*stored));
+    const int64_t started = static_cast<int64_t>(UnixSeconds(started_));
+    if (std::optional<HistoryState> stored = history_store_->Load(started)) {
+      seed.history = ResumeAfterRestart(std::move(*stored));
+    }
   } else {
     log::Info("No --storage.path: the rollout history restarts from zero at every start");
   }

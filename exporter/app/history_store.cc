@@ -5,13 +5,43 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
+#include <iterator>
+#include <map>
 
+#include "poll/discovery.h"
 #include "poll/history_file.h"
 #include "util/log.h"
 
 namespace ief {
+namespace {
+
+// Shards a deployment may have had: a directory with more files than that holds something else.
+constexpr size_t kMaxSiblingFiles = 256;
+
+std::string ShardFile(const std::string& directory, int ordinal, std::string_view extension) {
+  const std::string name = "history-shard-" + std::to_string(ordinal) + std::string(extension);
+  return (std::filesystem::path(directory) / name).string();
+}
+
+// The shard ordinal of a state file's name ("history-shard-<I>.json"); none for any other file (lock files, files
+// moved aside, temporary files).
+std::optional<int> ShardOfFile(std::string_view name) {
+  constexpr std::string_view kPrefix = "history-shard-", kSuffix = ".json";
+  if (!name.starts_with(kPrefix) || !name.ends_with(kSuffix)) return std::nullopt;
+  const std::string_view digits = name.substr(kPrefix.size(), name.size() - kPrefix.size() - kSuffix.size());
+  int ordinal = 0;
+  const auto [end, parsed] = std::from_chars(digits.data(), digits.data() + digits.size(), ordinal);
+  const bool whole = parsed == std::errc() && end == digits.data() + digits.size();
+  if (!whole || ordinal < 0 || std::to_string(ordinal) != digits) {
+    return std::nullopt;  // not a name a shard writes ("-1", "007", "1x")
+  }
+  return ordinal;
+}
+
+}  // namespace
 
 Result<std::unique_ptr<HistoryStore>> HistoryStore::Open(const std::string& directory, ShardAssignment shard,
                                                          ExporterInfoMetrics& metrics) {
@@ -21,8 +51,7 @@ Result<std::unique_ptr<HistoryStore>> HistoryStore::Open(const std::string& dire
     log::Error("Cannot create the storage directory: history will not survive a restart",
                {{"path", directory}, {"err", error.message()}});
   }
-  const std::string base = (std::filesystem::path(directory) / ("history-shard-" + std::to_string(shard.ordinal))).string();
-  const std::string lock_path = base + ".lock";
+  const std::string lock_path = ShardFile(directory, shard.ordinal, ".lock");
   int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (lock_fd >= 0 && ::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
     const int lock_errno = errno;
@@ -37,14 +66,61 @@ Result<std::unique_ptr<HistoryStore>> HistoryStore::Open(const std::string& dire
     log::Error("Cannot lock the storage directory: history will not survive a restart",
                {{"path", lock_path}, {"err", std::strerror(errno)}});
   }
-  return std::unique_ptr<HistoryStore>(new HistoryStore(base + ".json", lock_fd, metrics));
+  return std::unique_ptr<HistoryStore>(new HistoryStore(directory, shard, lock_fd, metrics));
 }
+
+HistoryStore::HistoryStore(std::string directory, ShardAssignment shard, int lock_fd, ExporterInfoMetrics& metrics)
+    : directory_(std::move(directory)),
+      shard_(shard),
+      path_(ShardFile(directory_, shard.ordinal, ".json")),
+      lock_fd_(lock_fd),
+      metrics_(metrics) {}
 
 HistoryStore::~HistoryStore() {
   if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the lock
 }
 
-std::optional<HistoryState> HistoryStore::Load() {
+std::optional<HistoryState> HistoryStore::Load(int64_t started) {
+  std::optional<HistoryState> own = LoadOwn();
+  const std::vector<HistoryState> siblings = LoadSiblings();
+  if (siblings.empty()) return own;
+  HistoryState merged = own.value_or(HistoryState{});
+  auto mine = [this](std::string_view job_id) { return InShard(job_id, shard_.ordinal, shard_.total); };
+  const size_t taken = AdoptMovedJobs(merged, siblings, mine, started);
+  if (taken == 0) return own;
+  log::Info("Jobs that moved to this shard keep the history another shard's state file holds of them",
+            {{"jobs", taken}, {"shard", shard_.ordinal}, {"total_shards", shard_.total}});
+  return merged;
+}
+
+std::vector<HistoryState> HistoryStore::LoadSiblings() {
+  std::map<int, std::string> files;  // by ordinal
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(directory_, error)) {
+    const std::optional<int> ordinal = ShardOfFile(entry.path().filename().string());
+    if (ordinal && *ordinal != shard_.ordinal) files.emplace(*ordinal, entry.path().string());
+  }
+  if (files.size() > kMaxSiblingFiles) {
+    log::Warn("More state files of other shards than any deployment has: only the first are read",
+              {{"path", directory_}, {"files", files.size()}, {"read", kMaxSiblingFiles}});
+    files.erase(std::next(files.begin(), kMaxSiblingFiles), files.end());
+  }
+  std::vector<HistoryState> siblings;
+  for (const auto& [ordinal, path] : files) {
+    Result<HistoryState> state = ReadHistoryFile(path);
+    if (!state.ok()) {
+      metrics_.RecordStateReadError();
+      log::Warn("Another shard's state file cannot be read: jobs that moved from it count only what happens from now "
+                "on",
+                {{"path", path}, {"err", state.error().message}});
+      continue;
+    }
+    siblings.push_back(std::move(state).value());
+  }
+  return siblings;
+}
+
+std::optional<HistoryState> HistoryStore::LoadOwn() {
   std::error_code error;
   if (std::filesystem::symlink_status(path_, error).type() == std::filesystem::file_type::not_found) {
     log::Info("No stored history yet: history is counted from now on", {{"path", path_}});

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "metrics/api_metrics.h"
 #include "poll/history.h"
@@ -23,8 +24,10 @@ class HistoryStore {
   HistoryStore(const HistoryStore&) = delete;
   HistoryStore& operator=(const HistoryStore&) = delete;
 
-  // What an earlier run saved, or nothing (no file yet, or one that was moved aside).
-  std::optional<HistoryState> Load();
+  // What an earlier run saved, or nothing (no file yet, or one that was moved aside). After a resharding, the jobs
+  // that now belong to this shard also take what the other shards' files in the directory counted of them
+  // (AdoptMovedJobs); `started` (API seconds) is where a project only they know starts.
+  std::optional<HistoryState> Load(int64_t started);
   // Replaces the state file; false when it could not (logged once until a save succeeds, and counted).
   // Thread-compatible: the poller calls it from one thread at a time.
   bool Save(const HistoryState& state);
@@ -32,10 +35,14 @@ class HistoryStore {
   const std::string& path() const { return path_; }
 
  private:
-  HistoryStore(std::string path, int lock_fd, ExporterInfoMetrics& metrics)
-      : path_(std::move(path)), lock_fd_(lock_fd), metrics_(metrics) {}
+  HistoryStore(std::string directory, ShardAssignment shard, int lock_fd, ExporterInfoMetrics& metrics);
+  std::optional<HistoryState> LoadOwn();
+  // The state files of the other shards (read only: they are not ours to move aside).
+  std::vector<HistoryState> LoadSiblings();
   void MoveAside(const std::string& reason);
 
+  const std::string directory_;
+  const ShardAssignment shard_;
   const std::string path_;
   const int lock_fd_;  // -1 when the directory could not hold a lock file (read-only): saves will fail and be counted
   ExporterInfoMetrics& metrics_;

@@ -1,6 +1,7 @@
 #include "poll/history.h"
 
 #include <algorithm>
+#include <climits>
 
 namespace ief {
 namespace {
@@ -25,7 +26,8 @@ class Reporter {
  public:
   Reporter(const CountContext& context, std::vector<Transition>& out) : context_(context), out_(out) {}
   void Report(TransitionEvent event) {
-    out_.push_back({std::string(context_.project_id), std::string(context_.job_type), std::move(event)});
+    out_.push_back({std::string(context_.project_id), std::string(context_.job_id), std::string(context_.job_type),
+                    std::move(event)});
   }
   void Finished(const StatusView& view) {
     std::optional<double> duration = SecondsBetween(view.created_at, view.updated_at);
@@ -224,6 +226,40 @@ HistoryState ResumeAfterRestart(HistoryState stored) {
     project.first_views_after = std::max({project.first_views_after, project.watermark - 1, project.since - 1});
   }
   return stored;
+}
+
+bool KnowsMore(const JobHistory& theirs, const JobHistory& ours) {
+  if (!theirs.counted) return false;
+  if (!ours.counted) return true;
+  const ViewOrder order = CompareViews(*ours.counted, *theirs.counted);
+  if (order == ViewOrder::kNewer || order == ViewOrder::kRecreated) return true;
+  if (order != ViewOrder::kSame || !theirs.tasks) return false;
+  if (!ours.tasks) return true;
+  return theirs.tasks->job_updated_at.value_or(INT64_MIN) > ours.tasks->job_updated_at.value_or(INT64_MIN);
+}
+
+size_t AdoptMovedJobs(HistoryState& own, const std::vector<HistoryState>& siblings,
+                      const std::function<bool(std::string_view job_id)>& mine, int64_t started) {
+  size_t taken = 0;
+  for (const HistoryState& sibling : siblings) {
+    for (const auto& [project_id, theirs] : sibling.projects) {
+      for (const auto& [job_id, history] : theirs.jobs) {
+        if (!mine(job_id)) continue;
+        auto [project, first] = own.projects.try_emplace(project_id);
+        if (first) {
+          project->second = ProjectHistory{.since = started, .first_views_after = started - 1, .watermark = started};
+        }
+        auto [known, added] = project->second.jobs.try_emplace(job_id, history);
+        if (added) {
+          ++taken;
+        } else if (KnowsMore(history, known->second)) {
+          known->second = history;
+          ++taken;
+        }
+      }
+    }
+  }
+  return taken;
 }
 
 void Deliver(const Transition& transition, PollObserver& observer) {

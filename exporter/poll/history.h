@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -117,6 +118,16 @@ struct HistoryState {
 // forgotten, or was counted by another replica before a resharding: only what happened since then can be news.
 HistoryState ResumeAfterRestart(HistoryState stored);
 
+// After a resharding (a changed --total-shards), the jobs that now belong to this replica (`mine`) take what other
+// shards' state files (`siblings`, in the same directory) counted of them, where one knows more than `own` does:
+// a job that moves keeps its history, neither lost nor counted again. A project `own` does not know starts at
+// `started` (API seconds), as without a state file: only the jobs are taken from the siblings, whose own points may
+// be long past (the file of a shard scaled away). Returns how many jobs' histories were taken.
+size_t AdoptMovedJobs(HistoryState& own, const std::vector<HistoryState>& siblings,
+                      const std::function<bool(std::string_view job_id)>& mine, int64_t started);
+// Whether `theirs` has counted more of a job than `ours` (a later status view, or the same one with later tasks).
+bool KnowsMore(const JobHistory& theirs, const JobHistory& ours);
+
 // ---- Transitions: what the counting reports ----
 
 namespace transition {
@@ -151,6 +162,7 @@ using TransitionEvent =
 
 struct Transition {
   std::string project_id;
+  std::string job_id;  // empty for what concerns a project (an invalid job id)
   std::string job_type;
   TransitionEvent event;
 };
@@ -164,6 +176,7 @@ std::string Describe(const Transition& transition);
 
 struct CountContext {
   std::string_view project_id;
+  std::string_view job_id;
   std::string_view job_type;
   int64_t first_views_after = 0;  // first views count what happened after this API time (ProjectHistory)
 };

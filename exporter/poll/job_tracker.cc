@@ -889,8 +889,10 @@ void JobTracker::RecordOutcome(Job& job, const Fetched<BatchJob>& result) {
 
 CountContext JobTracker::ContextFor(const Job& job, const BatchJob& view) const {
   const Project& project = projects_[job.project_index];
-  return CountContext{
-      .project_id = project.state.project_id, .job_type = view.job_type, .first_views_after = project.first_views_after};
+  return CountContext{.project_id = project.state.project_id,
+                      .job_id = job.job_id,
+                      .job_type = view.job_type,
+                      .first_views_after = project.first_views_after};
 }
 
 void JobTracker::Count(Job& job, const BatchJob& view, ViewSource source) {
@@ -898,7 +900,7 @@ void JobTracker::Count(Job& job, const BatchJob& view, ViewSource source) {
   const CountContext context = ContextFor(job, view);
   if (!job.announced) {
     job.announced = true;
-    transitions_.push_back({std::string(context.project_id), view.job_type, transition::Seen{}});
+    transitions_.push_back({std::string(context.project_id), job.job_id, view.job_type, transition::Seen{}});
   }
   const JobHistory before = job.history;
   const ViewOrder order = CountStatus(job.history, StatusView::Of(view, source), context, transitions_);
@@ -930,7 +932,7 @@ bool JobTracker::FirstTasksAreNews(const Job& job, const BatchJob& details) cons
 }
 
 void JobTracker::Report(const std::string& project_id, TransitionEvent event) {
-  transitions_.push_back({project_id, "", std::move(event)});
+  transitions_.push_back({project_id, "", "", std::move(event)});
 }
 
 void JobTracker::DropDiscovered(JobMap::iterator job, Moment now) {

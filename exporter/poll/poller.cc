@@ -142,8 +142,17 @@ void Poller::Commit() {
     }
     holding_ = !held_.empty();
   }
-  if (options_.observer == nullptr) return;
-  for (const Transition& transition : transitions) Deliver(transition, *options_.observer);
+  const bool debug = log::Enabled(log::Level::kDebug);
+  for (const Transition& transition : transitions) {
+    // Why a counter moved, job by job, for an operator who doubts a count.
+    if (debug) {
+      log::Debug("History counted", {{"project_id", transition.project_id},
+                                     {"job_id", transition.job_id},
+                                     {"job_type", transition.job_type},
+                                     {"transition", Describe(transition)}});
+    }
+    if (options_.observer != nullptr) Deliver(transition, *options_.observer);
+  }
 }
 
 void Poller::TransitionsDecided() {

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <signal.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <random>
 #include <thread>
@@ -19,6 +20,9 @@ constexpr const char* kProject = "0123456789abcdef0123456789abcdef";
 using Metrics = std::map<std::string, double>;
 
 long Now() { return static_cast<long>(time(nullptr)); }
+double SecondsNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
 
 const char* kTwoTasksOneFailed =
     R"([{"task_id":"a","status":"Successful","target_id":"n-a"},)"
@@ -36,6 +40,32 @@ std::string Doc(const std::string& id, const std::string& status, long updated, 
 void Put(const RunningProcess& sim, const std::string& id, const std::string& document) {
   REQUIRE(Http("PUT", sim.url + "/sim/jobs/" + id, document).status == 200);
 }
+
+// The simulator with no generated job: each test puts its own.
+RunningProcess StartSimulator() {
+  return StartListening({IEF_SIMULATOR_BIN, "--web.listen-address=127.0.0.1:0",
+                         std::string("--project-id=") + kProject, "--jobs=0"});
+}
+
+// Jobs job-0, job-1... running with two tasks each since before the test, which fail one task each when finished.
+class Rollout {
+ public:
+  Rollout(const RunningProcess& sim, int jobs) : sim_(sim) {
+    for (int i = 0; i < jobs; ++i) {
+      Put(sim_, Id(i), Doc(Id(i), "Running", started_ - 10, started_ - 100, kTwoTasksRunning));
+    }
+  }
+  static std::string Id(int i) { return "job-" + std::to_string(i); }
+  void Finish(int from, int to) const {
+    for (int i = from; i < to; ++i) {
+      Put(sim_, Id(i), Doc(Id(i), "Failed", Now(), started_ - 100, kTwoTasksOneFailed));
+    }
+  }
+
+ private:
+  const RunningProcess& sim_;
+  const long started_ = Now();
+};
 
 std::string Config(const std::string& endpoint, const std::string& extra_global = "") {
   return "global:\n  poll_interval: 1s\n  request_timeout: 3s\n" + extra_global + "projects:\n  - project_id: " +
@@ -84,8 +114,7 @@ struct CounterWatch {
 }  // namespace
 
 TEST_CASE("history: each transition counted once while the API lags, repeats itself and goes backwards, across reloads") {
-  RunningProcess sim = StartListening({IEF_SIMULATOR_BIN, "--web.listen-address=127.0.0.1:0",
-                                       std::string("--project-id=") + kProject, "--jobs=0"});
+  RunningProcess sim = StartSimulator();
   REQUIRE_FALSE(sim.url.empty());
   const long t = Now();
   for (int i = 0; i < 6; ++i) Put(sim, "job-" + std::to_string(i), Doc("job-" + std::to_string(i), "Running", t - 10, t - 100));
@@ -154,8 +183,7 @@ TEST_CASE("history: each transition counted once while the API lags, repeats its
 }
 
 TEST_CASE("history: the overrun counter and the round duration survive a reload") {
-  RunningProcess sim = StartListening({IEF_SIMULATOR_BIN, "--web.listen-address=127.0.0.1:0",
-                                       std::string("--project-id=") + kProject, "--jobs=0"});
+  RunningProcess sim = StartSimulator();
   REQUIRE_FALSE(sim.url.empty());
   Put(sim, "slow", Doc("slow", "Running", Now(), Now() - 100));
   REQUIRE(Http("PUT", sim.url + "/sim/faults/slow", R"({"kind":"delay","delay_ms":1300})").status == 200);
@@ -181,15 +209,10 @@ TEST_CASE("history: the overrun counter and the round duration survive a reload"
 }
 
 TEST_CASE("history survives restarts: what finished during a kill -9 or a graceful restart counts once") {
-  RunningProcess sim = StartListening({IEF_SIMULATOR_BIN, "--web.listen-address=127.0.0.1:0",
-                                       std::string("--project-id=") + kProject, "--jobs=0"});
+  RunningProcess sim = StartSimulator();
   REQUIRE_FALSE(sim.url.empty());
-  const long t = Now();
-  auto id = [](int i) { return "job-" + std::to_string(i); };
-  for (int i = 0; i < 20; ++i) Put(sim, id(i), Doc(id(i), "Running", t - 10, t - 100, kTwoTasksRunning));
-  auto finish = [&](int from, int to) {
-    for (int i = from; i < to; ++i) Put(sim, id(i), Doc(id(i), "Failed", Now(), t - 100, kTwoTasksOneFailed));
-  };
+  const Rollout rollout(sim, 20);
+  auto finish = [&](int from, int to) { rollout.Finish(from, to); };
   TempDirectory storage;
   TempFile config(Config(sim.url), ".yml");
   const std::vector<std::string> storage_flag = {"--storage.path=" + storage.path()};
@@ -228,8 +251,7 @@ TEST_CASE("history survives restarts: what finished during a kill -9 or a gracef
 }
 
 TEST_CASE("history: kills at random moments during a rollout never count a job twice") {
-  RunningProcess sim = StartListening({IEF_SIMULATOR_BIN, "--web.listen-address=127.0.0.1:0",
-                                       std::string("--project-id=") + kProject, "--jobs=0"});
+  RunningProcess sim = StartSimulator();
   REQUIRE_FALSE(sim.url.empty());
   const long t = Now();
   constexpr int kJobs = 30;
@@ -277,9 +299,76 @@ TEST_CASE("history: kills at random moments during a rollout never count a job t
   CHECK(counted >= kJobs - 3);
 }
 
+TEST_CASE("history: a resharding neither loses nor doubles a moved job's history") {
+  RunningProcess sim = StartSimulator();
+  REQUIRE_FALSE(sim.url.empty());
+  constexpr int kJobs = 16;
+  const Rollout rollout(sim, kJobs);
+  auto finish = [&](int from, int to) { rollout.Finish(from, to); };
+  auto id = &Rollout::Id;
+  TempDirectory storage;
+  TempFile config(Config(sim.url), ".yml");
+  auto replica = [&](int shard, int total) {
+    return StartExporter(config.path(), {"--storage.path=" + storage.path(), "--shard=" + std::to_string(shard),
+                                         "--total-shards=" + std::to_string(total)});
+  };
+  const std::string tasks = "ief_batch_tasks_finished_total";
+
+  // Two replicas share the directory; every job's tasks have their baseline.
+  RunningProcess first = replica(0, 2);
+  RunningProcess second = replica(1, 2);
+  REQUIRE_FALSE(first.url.empty());
+  REQUIRE_FALSE(second.url.empty());
+  REQUIRE(Eventually([&] {
+    return Sum(Scrape(first), "ief_batch_job_tasks_by_status") + Sum(Scrape(second), "ief_batch_job_tasks_by_status") ==
+           2 * kJobs;
+  }));
+  // ... and both files hold them (a file is written at most every 2 s).
+  const double baselines_at = SecondsNow();
+  for (const RunningProcess* replica_process : {&first, &second}) {
+    REQUIRE(Eventually([&] {
+      return Value(Scrape(*replica_process), "ief_exporter_state_last_write_success_timestamp_seconds").value_or(0) >
+             baselines_at;
+    }));
+  }
+  int second_owns = 0;  // of jobs 0-7, the ones replica 1 follows
+  const Metrics owned = Scrape(second);
+  for (int i = 0; i < 8; ++i) {
+    second_owns += std::any_of(owned.begin(), owned.end(), [&](const auto& series) {
+      return series.first.find("job_id=\"" + id(i) + "\"") != std::string::npos;
+    });
+  }
+  INFO("replica 1 of 2 follows " << second_owns << " of jobs 0-7");
+
+  // Replica 0 dies; jobs 0-7 finish, and replica 1 counts its share; then it stops too.
+  first.process->Stop(SIGKILL);
+  finish(0, 8);
+  CHECK(Eventually([&] {
+    const Metrics metrics = Scrape(second);
+    return Value(metrics, Finished("Failed")) == second_owns && Sum(metrics, tasks) == 2 * second_owns;
+  }));
+  CHECK(second.process->Stop(SIGTERM) == 0);
+
+  // Jobs 8-11 finish while nobody watches; then one replica follows everything.
+  finish(8, 12);
+  RunningProcess single = replica(0, 1);
+  INFO(single.process->Output());
+  REQUIRE_FALSE(single.url.empty());
+  // What replica 1 counted is not counted again; what replica 0 missed, and the downtime's jobs, count once.
+  const double expected = 12 - second_owns;
+  CHECK(Eventually([&] {
+    const Metrics metrics = Scrape(single);
+    return Value(metrics, Finished("Failed")) == expected && Sum(metrics, tasks) == 2 * expected;
+  }));
+  WaitForListWalks(sim, 3);
+  const Metrics metrics = Scrape(single);
+  CHECK(Value(metrics, Finished("Failed")) == expected);
+  CHECK(Sum(metrics, tasks) == 2 * expected);
+  CHECK(single.process->Output().find("keep the history another shard's state file holds") != std::string::npos);
+}
+
 TEST_CASE("history: a damaged state file is moved aside, the exporter serves, and old finishes are not counted") {
-  RunningProcess sim = StartListening({IEF_SIMULATOR_BIN, "--web.listen-address=127.0.0.1:0",
-                                       std::string("--project-id=") + kProject, "--jobs=0"});
+  RunningProcess sim = StartSimulator();
   REQUIRE_FALSE(sim.url.empty());
   Put(sim, "old", Doc("old", "Failed", Now() - 3600, Now() - 7200));
   TempDirectory storage;
@@ -304,9 +393,25 @@ TEST_CASE("history: a damaged state file is moved aside, the exporter serves, an
   CHECK(aside >= 1);  // moved aside (two within one second share a name)
 }
 
+TEST_CASE("history: another shard's damaged state file is counted and left where it is") {
+  RunningProcess sim = StartSimulator();
+  REQUIRE_FALSE(sim.url.empty());
+  TempDirectory storage;
+  const std::string sibling = storage / "history-shard-5.json";
+  { std::ofstream(sibling, std::ios::binary) << "{\"format\":\"ief_exporter history\",\"vers"; }
+  { std::ofstream(storage / "history-shard-007.json", std::ios::binary) << "not a shard's name: never read"; }
+  TempFile config(Config(sim.url), ".yml");
+  RunningProcess exporter = StartExporter(config.path(), {"--storage.path=" + storage.path()});
+  INFO(exporter.process->Output());
+  REQUIRE_FALSE(exporter.url.empty());
+  CHECK(Value(Scrape(exporter), "ief_exporter_state_read_errors_total") == 1);
+  CHECK(exporter.process->Output().find("Another shard's state file cannot be read") != std::string::npos);
+  CHECK(exporter.process->Stop(SIGTERM) == 0);
+  CHECK(std::filesystem::exists(sibling));  // not ours to move aside
+}
+
 TEST_CASE("history: an unwritable storage path holds history back, logged and counted, and the exporter serves") {
-  RunningProcess sim = StartListening({IEF_SIMULATOR_BIN, "--web.listen-address=127.0.0.1:0",
-                                       std::string("--project-id=") + kProject, "--jobs=0"});
+  RunningProcess sim = StartSimulator();
   REQUIRE_FALSE(sim.url.empty());
   Put(sim, "a", Doc("a", "Running", Now() - 10, Now() - 100));
   TempFile config(Config(sim.url), ".yml");
@@ -327,8 +432,7 @@ TEST_CASE("history: an unwritable storage path holds history back, logged and co
 }
 
 TEST_CASE("history: two exporters never share a storage path") {
-  RunningProcess sim = StartListening({IEF_SIMULATOR_BIN, "--web.listen-address=127.0.0.1:0",
-                                       std::string("--project-id=") + kProject, "--jobs=0"});
+  RunningProcess sim = StartSimulator();
   TempDirectory storage;
   TempFile config(Config(sim.url), ".yml");
   RunningProcess first = StartExporter(config.path(), {"--storage.path=" + storage.path()});

@@ -131,3 +131,51 @@ TEST_CASE("the fuzzer's seed is a valid state file") {
   CHECK(seed->total_shards == 2);
   CHECK(seed->projects.begin()->second.jobs.size() == 3);
 }
+
+TEST_CASE("after a resharding, a job that moved keeps what another shard's file counted of it") {
+  auto failed_at = [](int64_t updated, int64_t tasks_at) {
+    ief::JobHistory history;
+    history.counted = ief::StatusView{.status = "Failed", .updated_at = updated, .created_at = 1699999000,
+                                      .source = ief::ViewSource::kStored};
+    history.tasks = ief::TaskBaseline{.job_updated_at = tasks_at, .finished = {{{"Failed", "other"}, 2}}};
+    return history;
+  };
+  ief::HistoryState own{.shard = 0, .total_shards = 2};
+  own.projects["p1"] = {.since = 1700000000, .first_views_after = 1700000500, .watermark = 1700000600};
+  own.projects["p1"].jobs["stays"] = failed_at(1700000100, 1700000100);
+  own.projects["p1"].jobs["came-back"] = failed_at(1700000100, 1700000100);  // ours before it left, then retried
+  own.projects["p1"].jobs["ours-newer"] = failed_at(1700000300, 1700000300);
+  own.projects["p1"].jobs["same-view"] = failed_at(1700000300, 1700000200);
+
+  ief::HistoryState old_owner{.shard = 1, .total_shards = 3};
+  old_owner.projects["p1"] = {.since = 1690000000, .first_views_after = 1690000000, .watermark = 1690000000};
+  old_owner.projects["p1"].jobs["moved"] = failed_at(1700000400, 1700000400);
+  old_owner.projects["p1"].jobs["came-back"] = failed_at(1700000450, 1700000450);
+  old_owner.projects["p1"].jobs["ours-newer"] = failed_at(1700000200, 1700000200);
+  old_owner.projects["p1"].jobs["same-view"] = failed_at(1700000300, 1700000300);
+  old_owner.projects["p1"].jobs["not-mine"] = failed_at(1700000400, 1700000400);
+  old_owner.projects["p2"] = {.since = 1690000000, .first_views_after = 1690000000, .watermark = 1690000000};
+  old_owner.projects["p2"].jobs["moved-too"] = failed_at(1700000400, 1700000400);
+  old_owner.projects["p3"] = {.since = 1690000000};  // nothing of it is ours: not taken at all
+
+  const ief::HistoryState before = own;
+  auto mine = [](std::string_view job_id) { return job_id != "not-mine"; };
+  CHECK(ief::AdoptMovedJobs(own, {old_owner}, mine, 1700001000) == 4);
+  const auto& jobs = own.projects.at("p1").jobs;
+  CHECK(jobs.at("stays") == before.projects.at("p1").jobs.at("stays"));
+  CHECK(jobs.at("moved") == old_owner.projects.at("p1").jobs.at("moved"));
+  CHECK(jobs.at("came-back") == old_owner.projects.at("p1").jobs.at("came-back"));
+  CHECK(jobs.at("ours-newer") == before.projects.at("p1").jobs.at("ours-newer"));
+  CHECK(jobs.at("same-view").tasks->job_updated_at == 1700000300);  // the same status, tasks counted further
+  CHECK(jobs.count("not-mine") == 0);
+  // Our own points stay; a project only the sibling knew starts now, not at the sibling's long-past points.
+  CHECK(own.projects.at("p1").first_views_after == 1700000500);
+  CHECK(own.projects.at("p2").since == 1700001000);
+  CHECK(own.projects.at("p2").first_views_after == 1700000999);
+  CHECK(own.projects.at("p2").jobs.count("moved-too") == 1);
+  CHECK(own.projects.count("p3") == 0);
+  // Taking it again changes nothing.
+  const ief::HistoryState merged = own;
+  CHECK(ief::AdoptMovedJobs(own, {old_owner}, mine, 1700002000) == 0);
+  CHECK(own == merged);
+}

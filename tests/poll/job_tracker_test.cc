@@ -294,6 +294,16 @@ const std::vector<Row>& Rows() {
        {List({}), List({View("Running", 20)}, {"started 620"}), Restart(), List({View("Running", 20)}),
         Details(View("Running", 20, -600, {kOk, kOffline}),
                 {"tasks Failed node_offline 1", "tasks Successful none 1", "node node-1"})}},
+      {"after a restart or a reload, answers whose time moved backwards count no task again (issue 21)",
+       {List({View("Running", -60)}), Details(View("Running", -60, -600, {kRunning, kRunning})),
+        List({View("Failed", 100)}, {"finished Failed 700"}),
+        Details(View("Failed", 100, -600, {kOk, kOffline}),
+                {"tasks Failed node_offline 1", "tasks Successful none 1", "node node-1"}),
+        Restart(), List({View("Failed", 92)}, {"stale list"}), Details(View("Failed", 92, -600, {kOk, kOffline}),
+        {"stale details"}), Reload(), Details(View("Failed", 91, -600, {kOk, kOffline}), {"stale details"}),
+        Restart(), List({View("Failed", 90)}, {"stale list"}),
+        Details(View("Running", -61, -600, {kOk, kRunning}), {"stale details"}),
+        Details(View("Failed", 100, -600, {kOk, kOffline}))}},
       {"after a restart, a job unseen before that finished before the stored point counts nothing",
        {List({View("Running", 100, 50, {}, "other")}, {"started 50"}), Restart(), List({View("Failed", 40, -300)})}},
   };
@@ -359,4 +369,15 @@ TEST_CASE("node failures counted again after a pause of the node counter are a b
   ief::CountTasks(history, {three_failed, 100, "Running"}, {.count_nodes = true}, context, out);
   REQUIRE(out.size() == 1);  // the third failed task; its node is only the new baseline's
   CHECK(ief::Describe(out[0]) == "tasks Failed other 1");
+}
+
+TEST_CASE("a transition names its job, so that a debug log can say why a counter moved") {
+  std::vector<ief::Transition> out;
+  ief::JobHistory history;
+  const ief::CountContext context{.project_id = "p", .job_id = "j1", .job_type = "node_upgrade"};
+  ief::CountStatus(history, {.status = "Failed", .updated_at = 100, .created_at = 40}, context, out);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].project_id == "p");
+  CHECK(out[0].job_id == "j1");
+  CHECK(ief::Describe(out[0]) == "finished Failed 60");
 }
