@@ -59,12 +59,21 @@ void CountFirstView(const StatusView& view, const CountContext& context, Reporte
   if (ParseJobStatus(view.status) == JobStatus::kRunning) reporter.Started(view);
 }
 
-// The same end with a time only a little newer: the API's clock wavering, not a job run again and finished again
-// between two looks. Such a view changes nothing, not even the time counted, so that small moves cannot add up.
+// After an end, the same end or the job at work again with a time only a little newer: the API's clock wavering (a
+// finish whose time moved back past the job's running phase makes a lagging copy of the job at work look newer),
+// not a job retried. Such a view changes nothing, not even the time counted, so that small moves cannot add up. An
+// end with another status is news at any distance: a retry that ended differently.
 bool Wavers(const StatusView& before, const StatusView& after) {
-  if (!IsFinishedStatus(before.status) || before.status != after.status) return false;
+  if (!IsFinishedStatus(before.status)) return false;
+  if (IsFinishedStatus(after.status) && before.status != after.status) return false;
   const std::optional<double> moved = SecondsBetween(before.updated_at, after.updated_at);
   return moved && *moved < static_cast<double>(kMinRetrySeconds);
+}
+
+// A move the API dates at or before the point from which this job's history counts: it happened before anyone
+// counted the job (a first look through a lagging copy, then the real state), so it is known, not news.
+bool HappenedBeforeHistory(const JobHistory& history, const StatusView& view) {
+  return history.news_after && view.updated_at && *view.updated_at <= *history.news_after;
 }
 
 // A move from `before` to a newer `after`. Returns whether it was a retry.
@@ -118,6 +127,7 @@ ViewOrder CountStatus(JobHistory& history, const StatusView& view, const CountCo
   Reporter reporter(context, out);
   if (!history.counted) {
     history.counted = view;
+    history.news_after = context.first_views_after;
     CountFirstView(view, context, reporter);
     return ViewOrder::kNewer;
   }
@@ -131,11 +141,16 @@ ViewOrder CountStatus(JobHistory& history, const StatusView& view, const CountCo
       reporter.Report(transition::StaleAnswer{view.source});
       break;
     case ViewOrder::kRecreated:
-      history = JobHistory{.counted = view, .tasks_from_zero = true};  // a new job: all its tasks are news
+      // A new job: all its tasks are news.
+      history = JobHistory{.counted = view, .tasks_from_zero = true, .news_after = context.first_views_after};
       CountFirstView(view, context, reporter);
       break;
     case ViewOrder::kNewer:
       if (Wavers(*history.counted, view)) break;
+      if (HappenedBeforeHistory(history, view)) {
+        history.counted = view;
+        break;
+      }
       // Retried tasks may finish again: the next details count failed ones afresh.
       if (CountMove(*history.counted, view, reporter) && history.tasks) {
         history.tasks->retried_at = view.updated_at.value_or(0);

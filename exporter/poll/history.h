@@ -9,10 +9,12 @@
 //   both views, only a move forward counts too.
 // - A job whose created_at changed was deleted and created again: a new job, not a retry.
 // - A terminal status followed by an active one is a retry; so is one followed by another terminal status with a
-//   newer time (a retry and a new finish between two looks), when the status differs or the time moved by at least
-//   kMinRetrySeconds (less is the API's clock wavering, not a job run again).
+//   newer time (a retry and a new finish between two looks). Either needs the time to move by at least
+//   kMinRetrySeconds, unless the job ended with another status (less is the API's clock wavering, not a job run
+//   again).
 // - A job seen for the first time counts only what happened after history started: a start-up that lists old
-//   finished jobs adds nothing, and after a restart only what happened after the stored watermark is news.
+//   finished jobs adds nothing, and after a restart only what happened after the stored watermark is news. Its later
+//   moves count only when the API dates them after that point too (a first look may come through a lagging copy).
 // - Durations outside [0, kMaxPlausibleDuration] are not observed; they are counted as implausible.
 // - Tasks are counted from details only, against a baseline that never moves backwards (a lagging answer with
 //   fewer finished tasks counts nothing and changes nothing), except after a retry: the failed ones were run
@@ -36,8 +38,8 @@ namespace ief {
 
 // Durations beyond this are taken for bad data (a timestamp in the year 2286), not observed.
 inline constexpr int64_t kMaxPlausibleDurationSeconds = 90LL * 24 * 3600;
-// A job that stays in the same terminal status with a time this much newer was retried and finished again between
-// two looks; a smaller move is the API's clock wavering.
+// A finished job seen at work again, or in the same terminal status, with a time this much newer was retried (and
+// finished again between two looks); a smaller move is the API's clock wavering.
 inline constexpr int64_t kMinRetrySeconds = 60;
 
 // Where a view of a job came from.
@@ -90,6 +92,9 @@ struct JobHistory {
   // The job appeared while history was counted (or was created again): every task its first details show
   // finished is news, even if they come after a restart.
   bool tasks_from_zero = false;
+  // What the API dates at or before this time happened before history counted the job: first_views_after when it
+  // was first seen. None in state files of earlier versions (every move after the counted view is news).
+  std::optional<int64_t> news_after;
   bool operator==(const JobHistory&) const = default;
 };
 

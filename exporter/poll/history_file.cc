@@ -43,6 +43,7 @@ Json EncodeJob(const JobHistory& history) {
   }
   if (history.tasks) job["tasks"] = EncodeTasks(*history.tasks);
   if (history.tasks_from_zero) job["tasks_from_zero"] = true;
+  if (history.news_after) job["news_after"] = *history.news_after;
   return job;
 }
 
@@ -130,6 +131,7 @@ JobHistory DecodeJob(const Json& json) {
     if (!json["tasks_from_zero"].is_boolean()) throw Invalid{"tasks_from_zero is not a boolean"};
     history.tasks_from_zero = json["tasks_from_zero"].get<bool>();
   }
+  if (json.contains("news_after")) history.news_after = Time(json["news_after"], "news_after");
   return history;
 }
 

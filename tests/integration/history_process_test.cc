@@ -148,10 +148,10 @@ TEST_CASE("history: each transition counted once while the API lags, repeats its
   }
   CHECK(value(Finished("Failed")) == 3);
 
-  // Job 1 retried, then successful.
-  Put(sim, "job-1", Doc("job-1", "Running", t + 5, t - 100));
+  // Job 1 retried a minute later, then successful.
+  Put(sim, "job-1", Doc("job-1", "Running", t + 65, t - 100));
   CHECK(Eventually([&] { return value(retries) == 1; }));
-  Put(sim, "job-1", Doc("job-1", "Successful", t + 6, t - 100));
+  Put(sim, "job-1", Doc("job-1", "Successful", t + 66, t - 100));
   CHECK(Eventually([&] { return value(Finished("Successful")) == 1; }));
 
   // Job 2 deleted and created again under the same id: a new job, whose failure counts, and no retry.

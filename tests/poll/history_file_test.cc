@@ -24,6 +24,7 @@ ief::HistoryState Sample() {
                                 .failed_targets = std::vector<std::string>{"edge-1", "edge-2", "edge-7"},
                                 .retried_at = std::nullopt};
   job.tasks_from_zero = false;
+  job.news_after = 1699999999;
   project.jobs["job-2"].counted = ief::StatusView{.status = "Running", .source = ief::ViewSource::kStored};
   project.jobs["job-2"].tasks = ief::TaskBaseline{.retried_at = 1700000850};  // node failures not counted
   project.jobs["job-2"].tasks_from_zero = true;

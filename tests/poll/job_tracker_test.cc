@@ -192,6 +192,10 @@ const std::vector<Row>& Rows() {
         List({View("Failed", 170)}, {"retried", "finished Failed 770"}),
         List({View("Successful", 171)}, {"retried", "finished Successful 771"})}},
 
+      {"a retry seen at work within a minute of the finish counts when the retried job ends (issue 21)",
+       {List({View("Failed", 100)}, {"finished Failed 700"}), List({View("Running", 130)}),
+        List({View("Failed", 400)}, {"retried", "finished Failed 1000"})}},
+
       // ---- The adversarial rounds ----
       {"a finish while the details answer 500, then three reloads: one finish",
        {List({View("Running", -60)}), DetailsFail(), List({View("Failed", 60)}, {"finished Failed 660"}),
@@ -206,6 +210,16 @@ const std::vector<Row>& Rows() {
         List({View("Failed", 996)}, {"stale list"}), List({View("Failed", 995)}, {"stale list"}),
         List({View("Failed", 994)}, {"stale list"}), List({View("Failed", 993)}, {"stale list"}),
         List({View("Failed", 992)}, {"stale list"}), List({View("Failed", 991)}, {"stale list"})}},
+      {"a finish whose time moved back past the running phase, then a lagging copy at work: no retry (issue 21)",
+       {List({View("Running", 90)}, {"started 690"}), List({View("Failed", 91)}, {"finished Failed 691"}),
+        List({View("Running", 97)}), List({View("Failed", 100)}), List({View("Running", 97)}),
+        List({View("Failed", 100)})}},
+      {"first seen through a lagging copy: what the API dates before history started is not news (issue 21)",
+       {List({View("Running", -30)}), List({View("Failed", -10)}), List({View("Running", -20)}, {"stale list"}),
+        List({View("Running", 200)}, {"retried"}), List({View("Failed", 300)}, {"finished Failed 900"})}},
+      {"the point a job's history counts from survives a restart (issue 21)",
+       {List({View("Running", -30)}), Restart(), Wait(5min), List({View("Failed", -10)}),
+        List({View("Running", 400)}, {"retried"})}},
       {"a job listed twice in one walk with two statuses is one job: the newest view wins, the conflict counted",
        {List({View("Running", -60)}),
         List({View("Running", -60), View("Failed", 100)}, {"duplicate", "finished Failed 700"}),
