@@ -81,15 +81,24 @@ HistoryStore::~HistoryStore() {
 }
 
 std::optional<HistoryState> HistoryStore::Load(int64_t started) {
-  std::optional<HistoryState> own = LoadOwn();
+  OwnFile own = LoadOwn();
   const std::vector<HistoryState> siblings = LoadSiblings();
-  if (siblings.empty()) return own;
-  HistoryState merged = own.value_or(HistoryState{});
+  if (siblings.empty()) return own.state;
+  HistoryState merged = own.state.value_or(HistoryState{});
+  // Only a replica new to the directory: after a damaged file of its own, its jobs are unknown to the others' files
+  // too, and starting at their points could count again what it had counted.
+  if (own.absent) {
+    StartWhereSiblingsGot(merged, siblings);
+    log::Info("A replica new to the storage directory: history is counted from where the other shards' files had got",
+              {{"path", directory_}, {"projects", merged.projects.size()}});
+  }
   auto mine = [this](std::string_view job_id) { return InShard(job_id, shard_.ordinal, shard_.total); };
   const size_t taken = AdoptMovedJobs(merged, siblings, mine, started);
-  if (taken == 0) return own;
-  log::Info("Jobs that moved to this shard keep the history another shard's state file holds of them",
-            {{"jobs", taken}, {"shard", shard_.ordinal}, {"total_shards", shard_.total}});
+  if (taken > 0) {
+    log::Info("Jobs that moved to this shard keep the history another shard's state file holds of them",
+              {{"jobs", taken}, {"shard", shard_.ordinal}, {"total_shards", shard_.total}});
+  }
+  if (!own.state && merged.projects.empty()) return std::nullopt;
   return merged;
 }
 
@@ -120,20 +129,20 @@ std::vector<HistoryState> HistoryStore::LoadSiblings() {
   return siblings;
 }
 
-std::optional<HistoryState> HistoryStore::LoadOwn() {
+HistoryStore::OwnFile HistoryStore::LoadOwn() {
   std::error_code error;
   if (std::filesystem::symlink_status(path_, error).type() == std::filesystem::file_type::not_found) {
     log::Info("No stored history yet: history is counted from now on", {{"path", path_}});
-    return std::nullopt;
+    return {.absent = true};
   }
   Result<HistoryState> state = ReadHistoryFile(path_);
   if (!state.ok()) {
     metrics_.RecordStateReadError();
     MoveAside(state.error().message);
-    return std::nullopt;
+    return {};
   }
   log::Info("History resumed from the state file", {{"path", path_}, {"projects", state->projects.size()}});
-  return std::move(state).value();
+  return {.state = std::move(state).value()};
 }
 
 // A state file that cannot be used is kept for a post-mortem, out of the way: the next save starts afresh.

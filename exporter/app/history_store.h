@@ -26,7 +26,8 @@ class HistoryStore {
 
   // What an earlier run saved, or nothing (no file yet, or one that was moved aside). After a resharding, the jobs
   // that now belong to this shard also take what the other shards' files in the directory counted of them
-  // (AdoptMovedJobs); `started` (API seconds) is where a project only they know starts.
+  // (AdoptMovedJobs), and a replica with no file yet starts where they had got to (StartWhereSiblingsGot);
+  // `started` (API seconds) is where a project only they know starts otherwise.
   std::optional<HistoryState> Load(int64_t started);
   // Replaces the state file; false when it could not (logged once until a save succeeds, and counted).
   // Thread-compatible: the poller calls it from one thread at a time.
@@ -36,7 +37,11 @@ class HistoryStore {
 
  private:
   HistoryStore(std::string directory, ShardAssignment shard, int lock_fd, ExporterInfoMetrics& metrics);
-  std::optional<HistoryState> LoadOwn();
+  struct OwnFile {
+    std::optional<HistoryState> state;
+    bool absent = false;  // no file yet (not one moved aside): a replica new to the directory
+  };
+  OwnFile LoadOwn();
   // The state files of the other shards (read only: they are not ours to move aside).
   std::vector<HistoryState> LoadSiblings();
   void MoveAside(const std::string& reason);

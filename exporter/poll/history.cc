@@ -70,6 +70,15 @@ bool Wavers(const StatusView& before, const StatusView& after) {
   return moved && *moved < static_cast<double>(kMinRetrySeconds);
 }
 
+// A finish the API dates a little before the job was seen at work: within one run an end follows the work, so
+// this is its clock wavering (the finish's time moved back past a short running phase), not a lagging answer.
+bool EndsJustBefore(const StatusView& at_work, const StatusView& end) {
+  if (!IsActiveStatus(at_work.status) || !IsFinishedStatus(end.status)) return false;
+  if (at_work.created_at && end.created_at && *at_work.created_at != *end.created_at) return false;
+  const std::optional<double> back = SecondsBetween(end.updated_at, at_work.updated_at);
+  return back && *back < static_cast<double>(kMinRetrySeconds);
+}
+
 // A move the API dates at or before the point from which this job's history counts: it happened before anyone
 // counted the job (a first look through a lagging copy, then the real state), so it is known, not news.
 bool HappenedBeforeHistory(const JobHistory& history, const StatusView& view) {
@@ -131,7 +140,8 @@ ViewOrder CountStatus(JobHistory& history, const StatusView& view, const CountCo
     CountFirstView(view, context, reporter);
     return ViewOrder::kNewer;
   }
-  const ViewOrder order = CompareViews(*history.counted, view);
+  ViewOrder order = CompareViews(*history.counted, view);
+  if (order == ViewOrder::kStale && EndsJustBefore(*history.counted, view)) order = ViewOrder::kNewer;
   switch (order) {
     case ViewOrder::kSame:
       if (!history.counted->updated_at && view.updated_at) history.counted = view;  // now with the API's time
@@ -174,7 +184,12 @@ namespace {
 // finished between two looks) show only new ends: every failed one counts.
 std::optional<TaskBaseline> BaselineFor(const TaskBaseline& before, const TaskView& view) {
   if (before.job_updated_at && view.job_updated_at && *view.job_updated_at < *before.job_updated_at) {
-    return std::nullopt;
+    // The final details of a job whose finish the API dates a little before its work (EndsJustBefore) still count:
+    // without a retry (none within that minute), a baseline only grows.
+    const bool final_details = IsFinishedStatus(view.job_status) && !before.retried_at &&
+                               static_cast<double>(*before.job_updated_at) - static_cast<double>(*view.job_updated_at) <
+                                   static_cast<double>(kMinRetrySeconds);
+    if (!final_details) return std::nullopt;
   }
   TaskBaseline baseline = before;
   if (!before.retried_at || (view.job_updated_at && *view.job_updated_at < *before.retried_at)) return baseline;
@@ -243,6 +258,16 @@ HistoryState ResumeAfterRestart(HistoryState stored) {
   return stored;
 }
 
+namespace {
+
+int64_t FinishedTasks(const TaskBaseline& tasks) {
+  int64_t total = 0;
+  for (const auto& [key, count] : tasks.finished) total += count;
+  return total;
+}
+
+}  // namespace
+
 bool KnowsMore(const JobHistory& theirs, const JobHistory& ours) {
   if (!theirs.counted) return false;
   if (!ours.counted) return true;
@@ -250,7 +275,29 @@ bool KnowsMore(const JobHistory& theirs, const JobHistory& ours) {
   if (order == ViewOrder::kNewer || order == ViewOrder::kRecreated) return true;
   if (order != ViewOrder::kSame || !theirs.tasks) return false;
   if (!ours.tasks) return true;
-  return theirs.tasks->job_updated_at.value_or(INT64_MIN) > ours.tasks->job_updated_at.value_or(INT64_MIN);
+  // The same view of the job: the tasks counted further. A running job's time does not move while its tasks end,
+  // and within one run of the job (the same view) a baseline only grows.
+  const int64_t their_time = theirs.tasks->job_updated_at.value_or(INT64_MIN);
+  const int64_t our_time = ours.tasks->job_updated_at.value_or(INT64_MIN);
+  if (their_time != our_time) return their_time > our_time;
+  return FinishedTasks(*theirs.tasks) > FinishedTasks(*ours.tasks);
+}
+
+void StartWhereSiblingsGot(HistoryState& own, const std::vector<HistoryState>& siblings) {
+  std::map<std::string, ProjectHistory> earliest;
+  for (const HistoryState& sibling : siblings) {
+    for (const auto& [project_id, theirs] : sibling.projects) {
+      if (own.projects.contains(project_id)) continue;
+      auto [it, first] = earliest.try_emplace(project_id, ProjectHistory{.since = theirs.since,
+                                                                          .first_views_after = theirs.first_views_after,
+                                                                          .watermark = theirs.watermark});
+      if (first) continue;
+      it->second.since = std::min(it->second.since, theirs.since);
+      it->second.first_views_after = std::min(it->second.first_views_after, theirs.first_views_after);
+      it->second.watermark = std::min(it->second.watermark, theirs.watermark);
+    }
+  }
+  own.projects.merge(earliest);
 }
 
 size_t AdoptMovedJobs(HistoryState& own, const std::vector<HistoryState>& siblings,

@@ -6,7 +6,8 @@
 // - A view older than the one counted (by status_last_updated_at) is stale: it never produces a transition.
 //   At the same time, only a move forward in the lifecycle (Waiting, then Running or Stopping, then a terminal
 //   status) counts; anything else is a contradiction and is ignored like a stale view. Without the API's clock on
-//   both views, only a move forward counts too.
+//   both views, only a move forward counts too. A finish dated less than kMinRetrySeconds before the job was seen
+//   at work is not stale: within one run an end follows the work (the clock wavered).
 // - A job whose created_at changed was deleted and created again: a new job, not a retry.
 // - A terminal status followed by an active one is a retry; so is one followed by another terminal status with a
 //   newer time (a retry and a new finish between two looks). Either needs the time to move by at least
@@ -130,7 +131,13 @@ HistoryState ResumeAfterRestart(HistoryState stored);
 // be long past (the file of a shard scaled away). Returns how many jobs' histories were taken.
 size_t AdoptMovedJobs(HistoryState& own, const std::vector<HistoryState>& siblings,
                       const std::function<bool(std::string_view job_id)>& mine, int64_t started);
-// Whether `theirs` has counted more of a job than `ours` (a later status view, or the same one with later tasks).
+// A replica new to a shared storage directory (a resharding added it: no state file of its own yet) starts each
+// project where the other shards' files had got to (the earliest of them): a job none of them knew was followed by
+// nobody, and what happened to it after that point is news (created and finished while the replicas were down).
+// Projects `own` knows keep their points.
+void StartWhereSiblingsGot(HistoryState& own, const std::vector<HistoryState>& siblings);
+// Whether `theirs` has counted more of a job than `ours` (a later status view; or the same one with later tasks, or
+// more of them).
 bool KnowsMore(const JobHistory& theirs, const JobHistory& ours);
 
 // ---- Transitions: what the counting reports ----

@@ -1,6 +1,7 @@
 #include "poll/poller.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "util/log.h"
 #include "util/memory.h"
@@ -88,6 +89,9 @@ void Poller::Shutdown() {
   Stop();
   if (!options_.save_history) return;
   MutexLock commit_lock(commit_mutex_);
+  // Once only: a second call (the app's destructor after its shutdown) would find the transitions the first one
+  // left out taken, and save a file that says they were counted.
+  if (std::exchange(shut_down_, true)) return;
   HistoryState history;
   {
     MutexLock lock(mutex_);

@@ -96,6 +96,7 @@ class Poller {
   void Stop() EXCLUDES(mutex_, commit_mutex_);
   // Stops, then saves the history if no transition is pending (the file then holds everything); with transitions
   // pending, the file stays as of the last commit and the next process counts them again, where a scrape sees them.
+  // Idempotent: only the first call saves.
   void Shutdown() EXCLUDES(mutex_, commit_mutex_);
   // Runs one round now and returns when its urgent work is done (tests use it without Start's scheduler).
   void RunRound() EXCLUDES(mutex_);
@@ -146,6 +147,7 @@ class Poller {
 
   Mutex commit_mutex_;  // one commit at a time, so saves and deliveries keep their order
   std::vector<Transition> held_ GUARDED_BY(commit_mutex_);  // decided, saved unsuccessfully: waiting for a save
+  bool shut_down_ GUARDED_BY(commit_mutex_) = false;        // Shutdown has run: nothing more is saved
   std::atomic<bool> holding_{false};   // held_ is not empty
   // What the latest save held: the tracker's versions then. None before the first save.
   std::optional<std::pair<uint64_t, uint64_t>> saved_versions_ GUARDED_BY(mutex_);

@@ -331,13 +331,21 @@ TEST_CASE("history: a resharding neither loses nor doubles a moved job's history
              baselines_at;
     }));
   }
-  int second_owns = 0;  // of jobs 0-7, the ones replica 1 follows
-  const Metrics owned = Scrape(second);
-  for (int i = 0; i < 8; ++i) {
-    second_owns += std::any_of(owned.begin(), owned.end(), [&](const auto& series) {
-      return series.first.find("job_id=\"" + id(i) + "\"") != std::string::npos;
+  // How many of these jobs a replica follows (it shows series of its own jobs only).
+  auto owned = [&](const RunningProcess& replica_process, std::vector<std::string> job_ids) {
+    const Metrics metrics = Scrape(replica_process);
+    return std::count_if(job_ids.begin(), job_ids.end(), [&](const std::string& job_id) {
+      return std::any_of(metrics.begin(), metrics.end(), [&](const auto& series) {
+        return series.first.find("job_id=\"" + job_id + "\"") != std::string::npos;
+      });
     });
-  }
+  };
+  auto ids = [&](int from, int to) {
+    std::vector<std::string> job_ids;
+    for (int i = from; i < to; ++i) job_ids.push_back(id(i));
+    return job_ids;
+  };
+  const long second_owns = owned(second, ids(0, 8));  // of jobs 0-7, the ones replica 1 follows
   INFO("replica 1 of 2 follows " << second_owns << " of jobs 0-7");
 
   // Replica 0 dies; jobs 0-7 finish, and replica 1 counts its share; then it stops too.
@@ -365,6 +373,28 @@ TEST_CASE("history: a resharding neither loses nor doubles a moved job's history
   CHECK(Value(metrics, Finished("Failed")) == expected);
   CHECK(Sum(metrics, tasks) == 2 * expected);
   CHECK(single.process->Output().find("keep the history another shard's state file holds") != std::string::npos);
+  CHECK(single.process->Stop(SIGTERM) == 0);
+
+  // While nobody watches, jobs 12-15 finish, and six jobs are created and finish: no file knows those. A replica
+  // new to the directory (shard 2 of 3) starts where the files had got to: it counts both kinds of its own.
+  finish(12, 16);
+  std::vector<std::string> created;
+  for (int i = 0; i < 6; ++i) {
+    created.push_back("late-" + std::to_string(i));
+    // A second before the replica starts: before its own start's point, after the point the files had got to.
+    Put(sim, created.back(), Doc(created.back(), "Failed", Now() - 1, Now() - 1, kTwoTasksOneFailed));
+  }
+  RunningProcess added = replica(2, 3);
+  INFO(added.process->Output());
+  REQUIRE_FALSE(added.url.empty());
+  REQUIRE(Eventually([&] { return Sum(Scrape(added), "ief_batch_job_tasks_by_status") > 0; }));
+  const long added_owns = owned(added, ids(12, 16)) + owned(added, created);
+  INFO("shard 2 of 3 follows " << added_owns << " of the jobs that finished while nobody watched");
+  CHECK(Eventually([&] {
+    const Metrics metrics = Scrape(added);
+    return Value(metrics, Finished("Failed")).value_or(0) == added_owns && Sum(metrics, tasks) == 2 * added_owns;
+  }));
+  CHECK(added.process->Output().find("A replica new to the storage directory") != std::string::npos);
 }
 
 TEST_CASE("history: a damaged state file is moved aside, the exporter serves, and old finishes are not counted") {

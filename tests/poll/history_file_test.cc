@@ -147,6 +147,7 @@ TEST_CASE("after a resharding, a job that moved keeps what another shard's file 
   own.projects["p1"].jobs["came-back"] = failed_at(1700000100, 1700000100);  // ours before it left, then retried
   own.projects["p1"].jobs["ours-newer"] = failed_at(1700000300, 1700000300);
   own.projects["p1"].jobs["same-view"] = failed_at(1700000300, 1700000200);
+  own.projects["p1"].jobs["fewer-tasks"] = failed_at(1700000300, 1700000300);  // a replica scaled away and back
 
   ief::HistoryState old_owner{.shard = 1, .total_shards = 3};
   old_owner.projects["p1"] = {.since = 1690000000, .first_views_after = 1690000000, .watermark = 1690000000};
@@ -155,13 +156,15 @@ TEST_CASE("after a resharding, a job that moved keeps what another shard's file 
   old_owner.projects["p1"].jobs["ours-newer"] = failed_at(1700000200, 1700000200);
   old_owner.projects["p1"].jobs["same-view"] = failed_at(1700000300, 1700000300);
   old_owner.projects["p1"].jobs["not-mine"] = failed_at(1700000400, 1700000400);
+  old_owner.projects["p1"].jobs["fewer-tasks"] = failed_at(1700000300, 1700000300);
+  old_owner.projects["p1"].jobs["fewer-tasks"].tasks->finished[{"Successful", "none"}] = 2;
   old_owner.projects["p2"] = {.since = 1690000000, .first_views_after = 1690000000, .watermark = 1690000000};
   old_owner.projects["p2"].jobs["moved-too"] = failed_at(1700000400, 1700000400);
   old_owner.projects["p3"] = {.since = 1690000000};  // nothing of it is ours: not taken at all
 
   const ief::HistoryState before = own;
   auto mine = [](std::string_view job_id) { return job_id != "not-mine"; };
-  CHECK(ief::AdoptMovedJobs(own, {old_owner}, mine, 1700001000) == 4);
+  CHECK(ief::AdoptMovedJobs(own, {old_owner}, mine, 1700001000) == 5);
   const auto& jobs = own.projects.at("p1").jobs;
   CHECK(jobs.at("stays") == before.projects.at("p1").jobs.at("stays"));
   CHECK(jobs.at("moved") == old_owner.projects.at("p1").jobs.at("moved"));
@@ -169,6 +172,7 @@ TEST_CASE("after a resharding, a job that moved keeps what another shard's file 
   CHECK(jobs.at("ours-newer") == before.projects.at("p1").jobs.at("ours-newer"));
   CHECK(jobs.at("same-view").tasks->job_updated_at == 1700000300);  // the same status, tasks counted further
   CHECK(jobs.count("not-mine") == 0);
+  CHECK(jobs.at("fewer-tasks") == old_owner.projects.at("p1").jobs.at("fewer-tasks"));  // tasks counted further
   // Our own points stay; a project only the sibling knew starts now, not at the sibling's long-past points.
   CHECK(own.projects.at("p1").first_views_after == 1700000500);
   CHECK(own.projects.at("p2").since == 1700001000);
@@ -179,4 +183,16 @@ TEST_CASE("after a resharding, a job that moved keeps what another shard's file 
   const ief::HistoryState merged = own;
   CHECK(ief::AdoptMovedJobs(own, {old_owner}, mine, 1700002000) == 0);
   CHECK(own == merged);
+}
+
+TEST_CASE("a replica new to the directory starts each project where the other shards' files had got to") {
+  ief::HistoryState one, two, own;
+  one.projects["p1"] = {.since = 1700000000, .first_views_after = 1700000400, .watermark = 1700000500};
+  two.projects["p1"] = {.since = 1690000000, .first_views_after = 1700000100, .watermark = 1700000200};
+  two.projects["p2"] = {.since = 1700000000, .first_views_after = 1700000300, .watermark = 1700000300};
+  own.projects["p2"] = {.since = 1700000900, .first_views_after = 1700000900, .watermark = 1700000900};
+  ief::StartWhereSiblingsGot(own, {one, two});
+  const ief::ProjectHistory expected{.since = 1690000000, .first_views_after = 1700000100, .watermark = 1700000200};
+  CHECK(own.projects.at("p1") == expected);  // the earliest point: nothing after it was known to all of them
+  CHECK(own.projects.at("p2").since == 1700000900);  // known: kept
 }

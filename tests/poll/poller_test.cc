@@ -1034,3 +1034,31 @@ TEST_CASE("a list without job_count is still walked in full within full_walk_int
   CHECK(calls >= 4 + 10);  // the head each round, and the whole list in two or three steps
   CHECK(*std::max_element(f.script.list_offsets.begin(), f.script.list_offsets.end()) >= 900);
 }
+
+TEST_CASE("a shutdown with transitions still pending leaves the state file as it was, even when asked twice") {
+  std::mutex mutex;
+  std::vector<ief::HistoryState> saved;
+  ief::PollerOptions options;
+  options.save_history = [&](const ief::HistoryState& history) {
+    std::lock_guard<std::mutex> lock(mutex);
+    saved.push_back(history);
+    return true;
+  };
+  Fixture f({Discovering("p")}, options);
+  f.script.listing = {Job("a", "Running", kStarted - 10), Job("b", "Running", kStarted - 10)};
+  f.Round();  // the first save comes at once
+  f.clock.Advance(3s);
+  f.script.listing[0] = Job("a", "Failed", kStarted + 5);
+  f.Round();  // saved, then delivered
+  CHECK(f.observer.Take() == std::vector<std::string>{"finished node_upgrade Failed 5"});
+
+  f.script.listing[1] = Job("b", "Failed", kStarted + 6);
+  f.poller->RunRound();  // decided; the next save is due only 2 s later on the poller's clock
+  f.poller->Shutdown();
+  f.poller->Shutdown();  // as the app's destructor does after its own shutdown
+  CHECK(f.observer.Take().empty());
+  std::lock_guard<std::mutex> lock(mutex);
+  REQUIRE_FALSE(saved.empty());
+  const ief::JobHistory& b = saved.back().projects.at("p").jobs.at("b");
+  CHECK(b.counted->status == "Running");  // the next start counts b's finish, where a scrape sees it
+}
