@@ -148,7 +148,9 @@ JobTracker::JobTracker(TrackerOptions options, std::vector<TrackedProject> proje
 JobTracker::~JobTracker() = default;
 
 // What was counted before: each project's start and watermark, and the jobs' histories, claimed by the jobs as
-// they are tracked again. Jobs of another shard and projects no longer configured are left out.
+// they are tracked again. Jobs of another shard (after a resharding) and projects no longer configured are
+// remembered like dropped jobs: kept in the state file for a while, where the replica that owns them now can take
+// their history from, even if it starts after this replica wrote its file again (HistoryStore).
 void JobTracker::AdoptHistory(HistoryState history, Moment now) {
   for (Project& project : projects_) {
     auto stored = history.projects.find(project.state.project_id);
@@ -157,8 +159,12 @@ void JobTracker::AdoptHistory(HistoryState history, Moment now) {
     project.first_views_after = stored->second.first_views_after;
     project.watermark = std::max(stored->second.watermark, stored->second.since);
     for (auto& [job_id, job_history] : stored->second.jobs) {
-      if (!InShard(job_id, options_.shard, options_.total_shards)) continue;
-      unclaimed_[{project.state.project_id, job_id}] = std::move(job_history);
+      const JobKey key{project.state.project_id, job_id};
+      if (InShard(job_id, options_.shard, options_.total_shards)) {
+        unclaimed_[key] = std::move(job_history);
+      } else if (dropped_.size() < kMaxRememberedDropped) {
+        dropped_[key] = Dropped{std::move(job_history), now.steady};
+      }
     }
     history.projects.erase(stored);
   }

@@ -403,3 +403,24 @@ TEST_CASE("a transition names its job, so that a debug log can say why a counter
   CHECK(out[0].job_id == "j1");
   CHECK(ief::Describe(out[0]) == "finished Failed 60");
 }
+
+TEST_CASE("after a resharding, the histories of jobs another shard owns now stay in the state file (72 h)") {
+  ief::HistoryState stored{.shard = 0, .total_shards = 1};
+  ief::ProjectHistory& project = stored.projects["p"];
+  project.since = project.first_views_after = project.watermark = kStart - 100;
+  for (int i = 0; i < 20; ++i) {
+    project.jobs["job-" + std::to_string(i)].counted =
+        ief::StatusView{.status = "Failed", .updated_at = kStart - 200, .source = ief::ViewSource::kStored};
+  }
+  ief::testing::ManualClock clock{static_cast<double>(kStart)};
+  auto context = std::make_shared<ief::ProjectContext>();
+  context->project_id = "p";
+  ief::TrackedProject tracked{context, {}, {}};
+  tracked.discovery.enabled = true;
+  ief::TrackerOptions options{.shard = 1, .total_shards = 2};
+  options.started_at = clock.Wall();
+  ief::JobTracker tracker(options, {tracked}, nullptr, stored, ief::Moment::Now(clock));
+  // This replica owns about half of them now; a replica that owns the others and starts later still finds them
+  // here, even after this one saved its file again.
+  CHECK(tracker.History().projects.at("p").jobs == project.jobs);
+}
