@@ -27,8 +27,8 @@
 namespace ief {
 namespace {
 
-// A SIGTERM ends the process within 2 s, whatever hangs: the web server gets this long to stop (CivetWeb's workers
-// wait out a poll of up to 2 s on a kept-alive connection), the poller stops and saves its state in any case, and
+// A SIGTERM ends the process within 2 s, whatever hangs: the web server gets this long to stop (CivetWeb's threads
+// see the stop within 200 ms, when their poll ends), the poller stops and saves its state in any case, and
 // whatever still runs at the deadline is left behind.
 constexpr std::chrono::milliseconds kWebStopBudget{1000};
 constexpr std::chrono::milliseconds kShutdownDeadline{1700};

@@ -187,8 +187,7 @@ std::optional<TaskBaseline> BaselineFor(const TaskBaseline& before, const TaskVi
     // The final details of a job whose finish the API dates a little before its work (EndsJustBefore) still count:
     // without a retry (none within that minute), a baseline only grows.
     const bool final_details = IsFinishedStatus(view.job_status) && !before.retried_at &&
-                               static_cast<double>(*before.job_updated_at) - static_cast<double>(*view.job_updated_at) <
-                                   static_cast<double>(kMinRetrySeconds);
+                               *SecondsBetween(view.job_updated_at, before.job_updated_at) < kMinRetrySeconds;
     if (!final_details) return std::nullopt;
   }
   TaskBaseline baseline = before;

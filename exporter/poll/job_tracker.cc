@@ -162,8 +162,8 @@ void JobTracker::AdoptHistory(HistoryState history, Moment now) {
       const JobKey key{project.state.project_id, job_id};
       if (InShard(job_id, options_.shard, options_.total_shards)) {
         unclaimed_[key] = std::move(job_history);
-      } else if (dropped_.size() < kMaxRememberedDropped) {
-        dropped_[key] = Dropped{std::move(job_history), now.steady};
+      } else {
+        RememberDropped(key, std::move(job_history), now.steady);
       }
     }
     history.projects.erase(stored);
@@ -263,7 +263,7 @@ void JobTracker::SeedFrom(const Snapshot& previous, Moment now) {
 void JobTracker::ForgetUnclaimedHistory(size_t project_index, Moment now) {
   const std::string& project_id = projects_[project_index].state.project_id;
   for (auto it = unclaimed_.lower_bound({project_id, ""}); it != unclaimed_.end() && it->first.first == project_id;) {
-    if (dropped_.size() < kMaxRememberedDropped) dropped_[it->first] = Dropped{std::move(it->second), now.steady};
+    RememberDropped(it->first, std::move(it->second), now.steady);
     it = unclaimed_.erase(it);
   }
   ++history_version_;
@@ -942,10 +942,12 @@ void JobTracker::Report(const std::string& project_id, TransitionEvent event) {
 }
 
 void JobTracker::DropDiscovered(JobMap::iterator job, Moment now) {
-  if (job->second.history.counted && dropped_.size() < kMaxRememberedDropped) {
-    dropped_[job->first] = Dropped{std::move(job->second.history), now.steady};
-  }
+  if (job->second.history.counted) RememberDropped(job->first, std::move(job->second.history), now.steady);
   EraseJob(job);
+}
+
+void JobTracker::RememberDropped(const JobKey& key, JobHistory history, SteadyTime now) {
+  if (dropped_.size() < kMaxRememberedDropped) dropped_[key] = Dropped{std::move(history), now};
 }
 
 void JobTracker::ForgetDroppedLongAgo(SteadyTime now) {

@@ -206,6 +206,8 @@ class JobTracker {
   void Report(const std::string& project_id, TransitionEvent event);
 
   void DropDiscovered(JobMap::iterator job, Moment now);
+  // Keeps a history no tracked job holds for kRememberDroppedFor, while fewer than kMaxRememberedDropped are kept.
+  void RememberDropped(const JobKey& key, JobHistory history, SteadyTime now);
   void ForgetDroppedLongAgo(SteadyTime now);
   void EraseJob(JobMap::iterator job);
 

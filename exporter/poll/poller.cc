@@ -121,16 +121,18 @@ bool Poller::HistoryChangedLocked() const {
          *saved_versions_ != std::make_pair(tracker_.history_version(), tracker_.watermark_version());
 }
 
-void Poller::Commit() {
+void Poller::Commit(Pace pace) {
   MutexLock commit_lock(commit_mutex_);
   std::vector<Transition> transitions;
   std::optional<HistoryState> history;
   {
     MutexLock lock(mutex_);
+    if (pace == Pace::kWhenDue && !(SaveDueLocked() && SavePacedLocked())) return;
     transitions = tracker_.TakeTransitions();
     if (options_.save_history && (HistoryChangedLocked() || !held_.empty())) {
       history = tracker_.History();
       saved_versions_ = {tracker_.history_version(), tracker_.watermark_version()};
+      last_save_at_ = clock_.Steady();
     }
   }
   if (options_.save_history) {
@@ -169,31 +171,34 @@ void Poller::TransitionsDecided() {
 
 // Whether the committer should save now: transitions wait, or jobs' histories changed; or only a watermark moved,
 // and the quiet interval has passed.
-bool Poller::SaveDueLocked(SteadyTime last_save) const {
+bool Poller::SaveDueLocked() const {
   if (tracker_.HasTransitions() || holding_) return true;  // held transitions: the save is tried again
   if (!saved_versions_ || saved_versions_->first != tracker_.history_version()) return true;
-  return HistoryChangedLocked() && clock_.Steady() - last_save >= kQuietHistorySaveInterval;
+  return HistoryChangedLocked() && (!last_save_at_ || clock_.Steady() - *last_save_at_ >= kQuietHistorySaveInterval);
 }
 
-// With a state file: one save (and the deliveries behind it) at most every kMinHistorySaveInterval.
+bool Poller::SavePacedLocked() const {
+  return !last_save_at_ || clock_.Steady() - *last_save_at_ >= kMinHistorySaveInterval;
+}
+
+// With a state file: one save (and the deliveries behind it) at most every kMinHistorySaveInterval, counting the
+// saves other threads commit (a reload's, or a test's).
 void Poller::CommitLoop() {
-  SteadyTime last_save = clock_.Steady() - kMinHistorySaveInterval;
   while (true) {
     {
       MutexLock lock(mutex_);
       // Woken by every decision; the timeout lets a quiet change reach the disk.
       const SteadyTime quiet_check = clock_.Steady() + kQuietHistorySaveInterval;
-      while (!stopping_ && !SaveDueLocked(last_save) && clock_.WaitUntil(lock, commit_wanted_, quiet_check)) {
+      while (!stopping_ && !SaveDueLocked() && clock_.WaitUntil(lock, commit_wanted_, quiet_check)) {
       }
       if (stopping_) return;
-      if (!SaveDueLocked(last_save)) continue;
-      const SteadyTime save_at = last_save + kMinHistorySaveInterval;
-      while (!stopping_ && clock_.WaitUntil(lock, stop_requested_, save_at)) {
+      if (!SaveDueLocked()) continue;
+      while (!stopping_ && !SavePacedLocked() &&
+             clock_.WaitUntil(lock, stop_requested_, *last_save_at_ + kMinHistorySaveInterval)) {
       }
       if (stopping_) return;
     }
-    Commit();
-    last_save = clock_.Steady();
+    Commit(Pace::kWhenDue);
   }
 }
 

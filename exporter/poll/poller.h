@@ -103,7 +103,7 @@ class Poller {
   // Waits until nothing is queued or in flight, background work included, and every transition is delivered (tests).
   void WaitUntilIdle() EXCLUDES(mutex_, commit_mutex_);
   // Saves (with a state file, when something changed) and delivers the transitions decided so far, now.
-  void Commit() EXCLUDES(mutex_, commit_mutex_);
+  void Commit() EXCLUDES(mutex_, commit_mutex_) { Commit(Pace::kAtOnce); }
   // What was counted so far: the seed of the next poller.
   HistoryState History() EXCLUDES(mutex_);
 
@@ -120,8 +120,14 @@ class Poller {
       REQUIRES(mutex_);
   void SchedulerLoop();
   void CommitLoop();
+  // kWhenDue: the committer's commit, which nothing else may have made early. Another thread's commit can come
+  // between its wait and its commit; the pace is checked again under the lock, so that commit does not make the
+  // next decision's save early.
+  enum class Pace { kAtOnce, kWhenDue };
+  void Commit(Pace pace) EXCLUDES(mutex_, commit_mutex_);
   bool HistoryChangedLocked() const REQUIRES(mutex_);
-  bool SaveDueLocked(SteadyTime last_save) const REQUIRES(mutex_);
+  bool SaveDueLocked() const REQUIRES(mutex_);
+  bool SavePacedLocked() const REQUIRES(mutex_);  // kMinHistorySaveInterval has passed since the last save
   void ListDueProjects();
   void Walk(const JobTracker::ListPlan& plan);
   void PublishLocked() REQUIRES(mutex_);
@@ -151,6 +157,8 @@ class Poller {
   std::atomic<bool> holding_{false};   // held_ is not empty
   // What the latest save held: the tracker's versions then. None before the first save.
   std::optional<std::pair<uint64_t, uint64_t>> saved_versions_ GUARDED_BY(mutex_);
+  // When the latest save was begun, by whichever thread: the committer's pace counts them all. None before it.
+  std::optional<SteadyTime> last_save_at_ GUARDED_BY(mutex_);
 
   Cancellation cancellation_;
   std::atomic<bool> first_round_done_{false};

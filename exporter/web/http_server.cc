@@ -1,16 +1,13 @@
 #include "web/http_server.h"
 
 #include <civetweb.h>
-#include <netdb.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cctype>
 #include <chrono>
 #include <cstdio>
-#include <thread>
 
 #include "util/log.h"
 #include "util/mutex.h"
@@ -432,48 +429,12 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& o
 HttpServer::HttpServer(std::unique_ptr<Impl> impl, std::vector<HostPort> addresses)
     : impl_(std::move(impl)), addresses_(std::move(addresses)) {}
 
-namespace {
-
-// The loopback address that reaches a listener bound to `host` ("0.0.0.0" and "[::]" listen on every address).
-std::string KnockHost(const std::string& host) {
-  if (host.empty() || host == "0.0.0.0") return "127.0.0.1";
-  if (host == "[::]") return "::1";
-  if (host.size() > 2 && host.front() == '[') return host.substr(1, host.size() - 2);
-  return host;
-}
-
-// CivetWeb's master thread waits for connections in polls of up to 2 s (SOCKET_TIMEOUT_QUANTUM) and sees a stop
-// only when one ends, so a stop took up to 2 s. A connection wakes it: knock (connect and hang up at once) until
-// the stop is done. One listener is enough: the master thread polls them all at once. A knock that comes before the
-// stop is an empty connection a worker drops at once.
-void KnockUntil(const HostPort& listener, const std::atomic<bool>& stopped) {
-  addrinfo hints{};
-  hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  const std::string port = std::to_string(listener.port.value_or(0));
-  if (::getaddrinfo(KnockHost(listener.host).c_str(), port.c_str(), &hints, &found) != 0) return;
-  while (!stopped) {
-    int fd = ::socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd >= 0) {
-      (void)::connect(fd, found->ai_addr, found->ai_addrlen);
-      ::close(fd);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  ::freeaddrinfo(found);
-}
-
-}  // namespace
-
+// CivetWeb's threads see a stop when their poll ends: at most SOCKET_TIMEOUT_QUANTUM (third_party/civetweb sets it
+// to 200 ms), so this returns within about that.
 HttpServer::~HttpServer() {
   if (!impl_ || impl_->context == nullptr) return;
-  std::atomic<bool> stopped{false};
-  std::thread knocker(KnockUntil, std::cref(addresses_.front()), std::cref(stopped));
   mg_stop(impl_->context);
   impl_->context = nullptr;
-  stopped = true;
-  knocker.join();
 }
 
 }  // namespace ief

@@ -1056,7 +1056,7 @@ TEST_CASE("a shutdown with transitions still pending leaves the state file as it
   f.poller->RunRound();  // decided; the next save is due only 2 s later on the poller's clock
   f.poller->Shutdown();
   f.poller->Shutdown();  // as the app's destructor does after its own shutdown
-  CHECK(f.observer.Take().empty());
+  CHECK(f.observer.Take() == std::vector<std::string>{});
   std::lock_guard<std::mutex> lock(mutex);
   REQUIRE_FALSE(saved.empty());
   const ief::JobHistory& b = saved.back().projects.at("p").jobs.at("b");
