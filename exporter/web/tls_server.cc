@@ -419,8 +419,9 @@ Status TlsServerContext::Usable(const KeyPair& pair) const {
 void TlsServerContext::WatchFiles() {
   MutexLock lock(watch_mutex_);
   while (true) {
-    const auto next_check = std::chrono::steady_clock::now() + options_.reload_check_interval;
-    while (!stopping_ && lock.WaitUntil(watch_wakeup_, next_check)) {
+    const Clock& clock = *options_.clock;
+    const SteadyTime next_check = clock.Steady() + options_.reload_check_interval;
+    while (!stopping_ && clock.WaitUntil(lock, watch_wakeup_, next_check)) {
     }
     if (stopping_) return;
     lock.Unlock();

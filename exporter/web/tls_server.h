@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "config/web_config.h"
+#include "util/clock.h"
 #include "util/mutex.h"
 #include "util/result.h"
 
@@ -37,6 +38,7 @@ class TlsServerContext {
   struct Options {
     // How often the certificate and key files are looked at (a stat of each; they are read only when changed).
     std::chrono::milliseconds reload_check_interval = std::chrono::seconds(5);
+    const Clock* clock = &SystemClock();  // what the watcher waits on; outlives the context
   };
 
   // Loads the certificate and key (errors carry the web config position of the key that names them) and builds

@@ -15,6 +15,7 @@
 #include <catch2/catch.hpp>
 
 #include "support/certificates.h"
+#include "support/manual_clock.h"
 #include "support/process.h"
 #include "support/raw_client.h"
 #include "web/http_server.h"
@@ -106,12 +107,12 @@ std::string ServedCommonName(int port, const std::string& ca_file) {
 // A server whose certificate and key files (copies of pki.server's) a test rewrites as cert-manager or certbot
 // would, with `renewed` ready to take their place.
 struct Rotation {
-  explicit Rotation(std::chrono::milliseconds check_interval) {
+  explicit Rotation(std::chrono::milliseconds check_interval, const ief::Clock& clock = ief::SystemClock()) {
     REQUIRE((pki.ok() && renewed.ok));
     ief::TlsServerConfig config;
     config.cert = File(cert.path(), "web.yml:2:3");
     config.key = File(key.path(), "web.yml:3:3");
-    context = Context(config, {.reload_check_interval = check_interval});
+    context = Context(config, {.reload_check_interval = check_interval, .clock = &clock});
     server = Serve(context);
   }
   Pki pki;
@@ -298,17 +299,27 @@ TEST_CASE("a certificate replaced on disk is served from the next handshake, and
   CHECK(ServedCommonName(server->port(), pki.ca.cert.path()) == "ief-exporter");
 }
 
-TEST_CASE("the certificate files are watched without being asked") {
-  Rotation rotation(milliseconds(100));
+TEST_CASE("the certificate files are watched without being asked, every reload_check_interval") {
+  ief::testing::ManualClock clock;  // outlives the watcher
+  const ief::TlsServerContext::Options defaults;
+  Rotation rotation(defaults.reload_check_interval, clock);
+  auto served = [&] { return ServedCommonName(rotation.server->port(), rotation.pki.ca.cert.path()); };
   // A rename over the old file, as certbot and Kubernetes do it.
   TempFile next_cert(FileContent(rotation.renewed.cert.path()), ".pem");
   TempFile next_key(FileContent(rotation.renewed.key.path()), ".key");
   REQUIRE(std::rename(next_key.path().c_str(), rotation.key.path().c_str()) == 0);
   REQUIRE(std::rename(next_cert.path().c_str(), rotation.cert.path().c_str()) == 0);
+  clock.Advance(defaults.reload_check_interval - std::chrono::seconds(1));
+  CHECK(served() == "ief-exporter");  // not looked at yet
+  CHECK(rotation.context->Stats().reloads == 0);
+  // The watcher's first wait may begin after any one move of the clock: move it until the files are looked at.
   CHECK(Eventually(
-      [&] { return ServedCommonName(rotation.server->port(), rotation.pki.ca.cert.path()) == "ief-exporter-renewed"; },
+      [&] {
+        clock.Advance(defaults.reload_check_interval);
+        return served() == "ief-exporter-renewed";
+      },
       std::chrono::seconds(10)));
-  CHECK(rotation.context->Stats().reloads >= 1);
+  CHECK(rotation.context->Stats().reloads == 1);
 }
 
 TEST_CASE("cipher_suites, curve_preferences and max_version restrict what is negotiated") {
