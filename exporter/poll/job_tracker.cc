@@ -947,7 +947,9 @@ void JobTracker::DropDiscovered(JobMap::iterator job, Moment now) {
 }
 
 void JobTracker::RememberDropped(const JobKey& key, JobHistory history, SteadyTime now) {
-  if (dropped_.size() < kMaxRememberedDropped) dropped_[key] = Dropped{std::move(history), now};
+  if (dropped_.size() < kMaxRememberedDropped || dropped_.contains(key)) {
+    dropped_[key] = Dropped{std::move(history), now};
+  }
 }
 
 void JobTracker::ForgetDroppedLongAgo(SteadyTime now) {

@@ -132,13 +132,13 @@ void Poller::Commit(Pace pace) {
     if (options_.save_history && (HistoryChangedLocked() || !held_.empty())) {
       history = tracker_.History();
       saved_versions_ = {tracker_.history_version(), tracker_.watermark_version()};
-      last_save_at_ = clock_.Steady();
     }
   }
   if (options_.save_history) {
     held_.insert(held_.end(), std::make_move_iterator(transitions.begin()), std::make_move_iterator(transitions.end()));
     transitions.clear();
     const bool saved = !history || options_.save_history(*history);
+    if (history) NoteSaveEnded(saved);
     if (saved || held_.size() > kMaxHeldTransitions) {
       if (!saved) {
         log::Error("The state file has not been written for too long: history is published unsaved, and a restart "
@@ -161,6 +161,14 @@ void Poller::Commit(Pace pace) {
   }
 }
 
+// The pace counts from the end of a save (a slow disk is not written back to back), whichever thread made it. A
+// failed save leaves the history to save again, even when no transition waits for it.
+void Poller::NoteSaveEnded(bool saved) {
+  MutexLock lock(mutex_);
+  last_save_at_ = clock_.Steady();
+  if (!saved) saved_versions_.reset();
+}
+
 void Poller::TransitionsDecided() {
   if (options_.save_history) {
     commit_wanted_.notify_one();
@@ -174,6 +182,7 @@ void Poller::TransitionsDecided() {
 bool Poller::SaveDueLocked() const {
   if (tracker_.HasTransitions() || holding_) return true;  // held transitions: the save is tried again
   if (!saved_versions_ || saved_versions_->first != tracker_.history_version()) return true;
+  // (No end of a save yet: the first one is still being written; Commit checks again once it has ended.)
   return HistoryChangedLocked() && (!last_save_at_ || clock_.Steady() - *last_save_at_ >= kQuietHistorySaveInterval);
 }
 
@@ -182,13 +191,14 @@ bool Poller::SavePacedLocked() const {
 }
 
 // With a state file: one save (and the deliveries behind it) at most every kMinHistorySaveInterval, counting the
-// saves other threads commit (a reload's, or a test's).
+// saves other threads commit (a test's WaitUntilIdle).
 void Poller::CommitLoop() {
   while (true) {
     {
       MutexLock lock(mutex_);
       // Woken by every decision; the timeout lets a quiet change reach the disk.
-      const SteadyTime quiet_check = clock_.Steady() + kQuietHistorySaveInterval;
+      const SteadyTime quiet_check =
+          last_save_at_ ? *last_save_at_ + kQuietHistorySaveInterval : clock_.Steady() + kQuietHistorySaveInterval;
       while (!stopping_ && !SaveDueLocked() && clock_.WaitUntil(lock, commit_wanted_, quiet_check)) {
       }
       if (stopping_) return;

@@ -62,7 +62,8 @@ using HistorySaver = std::function<bool(const HistoryState& history)>;
 inline constexpr size_t kMaxHeldTransitions = 100000;
 
 // With a state file, saves happen at most this often while transitions or jobs' histories change (transitions wait
-// for the next save), and a history whose only change is a watermark that moved is saved this often.
+// for the next save; the interval counts from the end of one save to the start of the next), and a history whose
+// only change is a watermark that moved is saved this often.
 inline constexpr Duration kMinHistorySaveInterval = std::chrono::seconds(2);
 inline constexpr Duration kQuietHistorySaveInterval = std::chrono::minutes(1);
 
@@ -128,6 +129,7 @@ class Poller {
   bool HistoryChangedLocked() const REQUIRES(mutex_);
   bool SaveDueLocked() const REQUIRES(mutex_);
   bool SavePacedLocked() const REQUIRES(mutex_);  // kMinHistorySaveInterval has passed since the last save
+  void NoteSaveEnded(bool saved) EXCLUDES(mutex_);
   void ListDueProjects();
   void Walk(const JobTracker::ListPlan& plan);
   void PublishLocked() REQUIRES(mutex_);
@@ -157,7 +159,7 @@ class Poller {
   std::atomic<bool> holding_{false};   // held_ is not empty
   // What the latest save held: the tracker's versions then. None before the first save.
   std::optional<std::pair<uint64_t, uint64_t>> saved_versions_ GUARDED_BY(mutex_);
-  // When the latest save was begun, by whichever thread: the committer's pace counts them all. None before it.
+  // When the latest save ended, whichever thread made it: the committer's pace counts them all. None before it.
   std::optional<SteadyTime> last_save_at_ GUARDED_BY(mutex_);
 
   Cancellation cancellation_;

@@ -12,8 +12,8 @@ int WaitForProcessSignal();
 
 // Makes sure the process ends within `deadline` from now. Call it once, when shutting down, before the orderly
 // shutdown: if the process still runs when the deadline passes (a thread that cannot be stopped, such as one in a
-// read on a file system that stalls, or a web worker waiting out its 2 s poll on a kept-alive connection), it logs
-// that and exits with `exit_code` at once, without running destructors.
+// read on a file system that stalls, or a web handler that does not return), it logs that and exits with
+// `exit_code` at once, without running destructors.
 void ExitNoLaterThan(std::chrono::milliseconds deadline, int exit_code);
 
 }  // namespace ief

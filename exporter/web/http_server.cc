@@ -430,7 +430,7 @@ HttpServer::HttpServer(std::unique_ptr<Impl> impl, std::vector<HostPort> address
     : impl_(std::move(impl)), addresses_(std::move(addresses)) {}
 
 // CivetWeb's threads see a stop when their poll ends: at most SOCKET_TIMEOUT_QUANTUM (third_party/civetweb sets it
-// to 200 ms), so this returns within about that.
+// to 200 ms), so this returns within about that, unless a handler is still running.
 HttpServer::~HttpServer() {
   if (!impl_ || impl_->context == nullptr) return;
   mg_stop(impl_->context);

@@ -1062,3 +1062,47 @@ TEST_CASE("a shutdown with transitions still pending leaves the state file as it
   const ief::JobHistory& b = saved.back().projects.at("p").jobs.at("b");
   CHECK(b.counted->status == "Running");  // the next start counts b's finish, where a scrape sees it
 }
+
+TEST_CASE("a failed save is tried again, even when no transition waits for it") {
+  std::mutex mutex;
+  bool disk_full = false;
+  int failures = 0;
+  std::vector<ief::HistoryState> saved;
+  ief::PollerOptions options;
+  options.save_history = [&](const ief::HistoryState& history) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (disk_full) {
+      ++failures;
+      return false;
+    }
+    saved.push_back(history);
+    return true;
+  };
+  auto counted_update = [&]() -> std::optional<int64_t> {
+    std::lock_guard<std::mutex> lock(mutex);
+    return saved.back().projects.at("p").jobs.at("a").counted->updated_at;
+  };
+  Fixture f({Discovering("p")}, options);
+  f.script.listing = {Job("a", "Running", kStarted - 10)};
+  f.Round();
+  REQUIRE(counted_update() == kStarted - 10);
+  (void)f.observer.Take();
+
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    disk_full = true;
+  }
+  f.clock.Advance(3s);
+  f.script.listing[0] = Job("a", "Running", kStarted + 2);  // a newer view: the history changes, nothing is counted
+  f.Round();
+  CHECK(f.observer.Take().empty());
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    REQUIRE(failures >= 1);
+    disk_full = false;
+  }
+  f.clock.Advance(3s);
+  f.poller->Commit();  // the committer's retry, or this one
+  CHECK(counted_update() == kStarted + 2);
+  f.poller->Stop();
+}
