@@ -70,19 +70,14 @@ bool Wavers(const StatusView& before, const StatusView& after) {
   return moved && *moved < static_cast<double>(kMinRetrySeconds);
 }
 
-// A finish the API dates a little before the job was seen at work: within one run an end follows the work, so
-// this is its clock wavering (the finish's time moved back past a short running phase), not a lagging answer.
-bool EndsJustBefore(const StatusView& at_work, const StatusView& end) {
-  if (!IsActiveStatus(at_work.status) || !IsFinishedStatus(end.status)) return false;
-  if (at_work.created_at && end.created_at && *at_work.created_at != *end.created_at) return false;
-  const std::optional<double> back = SecondsBetween(end.updated_at, at_work.updated_at);
-  return back && *back < static_cast<double>(kMinRetrySeconds);
-}
-
 // A move the API dates at or before the point from which this job's history counts: it happened before anyone
-// counted the job (a first look through a lagging copy, then the real state), so it is known, not news.
+// counted the job (a first look through a lagging copy, then the real state), so it is known, not news. Not so for
+// the end of a job seen at work after that point: an end follows the work, whatever its clock says (EndsJustBefore).
 bool HappenedBeforeHistory(const JobHistory& history, const StatusView& view) {
-  return history.news_after && view.updated_at && *view.updated_at <= *history.news_after;
+  if (!history.news_after || !view.updated_at || *view.updated_at > *history.news_after) return false;
+  const StatusView& counted = *history.counted;
+  const bool at_work_since = IsActiveStatus(counted.status) && counted.updated_at && *counted.updated_at > *history.news_after;
+  return !at_work_since;
 }
 
 // A move from `before` to a newer `after`. Returns whether it was a retry.
@@ -129,6 +124,13 @@ ViewOrder CompareViews(const StatusView& counted, const StatusView& view) {
 bool IsNewerView(const BatchJob& than, const BatchJob& view) {
   const ViewOrder order = CompareViews(StatusView::Of(than, ViewSource::kList), StatusView::Of(view, ViewSource::kList));
   return order == ViewOrder::kNewer || order == ViewOrder::kRecreated;
+}
+
+bool EndsJustBefore(const StatusView& at_work, const StatusView& end) {
+  if (!IsActiveStatus(at_work.status) || !IsFinishedStatus(end.status)) return false;
+  if (at_work.created_at && end.created_at && *at_work.created_at != *end.created_at) return false;
+  const std::optional<double> back = SecondsBetween(end.updated_at, at_work.updated_at);
+  return back && *back < static_cast<double>(kMinRetrySeconds);
 }
 
 ViewOrder CountStatus(JobHistory& history, const StatusView& view, const CountContext& context,
@@ -257,15 +259,12 @@ HistoryState ResumeAfterRestart(HistoryState stored) {
   return stored;
 }
 
-namespace {
-
 int64_t FinishedTasks(const TaskBaseline& tasks) {
   int64_t total = 0;
-  for (const auto& [key, count] : tasks.finished) total += count;
+  // Saturating: the counts are never negative, but a state file may hold any size (hostile input).
+  for (const auto& [key, count] : tasks.finished) total = count > INT64_MAX - total ? INT64_MAX : total + count;
   return total;
 }
-
-}  // namespace
 
 bool KnowsMore(const JobHistory& theirs, const JobHistory& ours) {
   if (!theirs.counted) return false;

@@ -73,6 +73,9 @@ enum class ViewOrder {
 ViewOrder CompareViews(const StatusView& counted, const StatusView& view);
 // Whether `view` of a job is newer than `than` (CompareViews): of two copies in one list walk, the newer one wins.
 bool IsNewerView(const BatchJob& than, const BatchJob& view);
+// A finish the API dates a little before the job was seen at work: within one run an end follows the work, so
+// this is its clock wavering (the finish's time moved back past a short running phase), not a lagging answer.
+bool EndsJustBefore(const StatusView& at_work, const StatusView& end);
 
 // What a job's finished tasks added up to when they were counted last.
 struct TaskBaseline {
@@ -85,6 +88,8 @@ struct TaskBaseline {
   std::optional<int64_t> retried_at;
   bool operator==(const TaskBaseline&) const = default;
 };
+// How many tasks the baseline holds finished, whatever their status (at most INT64_MAX).
+int64_t FinishedTasks(const TaskBaseline& tasks);
 
 // What was counted of one job: the state that reloads carry over and the state file keeps.
 struct JobHistory {

@@ -682,12 +682,51 @@ std::optional<FetchReason> JobTracker::RefreshDue(const Job& job, SteadyTime now
 // Details older than the list (a lagging replica answered), once the fetches a list version may cost are spent: read
 // again after 1, 2, 4... poll intervals, up to active_refresh_interval, finished job or not, so the job neither shows
 // old details for long nor costs a call every round.
+// A finished job whose final tasks are still owed (FinalTasksOwed) is read again at urgent priority for the first
+// kMaxFinalTasksRereads of these: background work can wait for ever on an endpoint busy with urgent work, and a count
+// waits for these details.
 std::optional<FetchReason> JobTracker::LaggingDetailsDue(const Job& job, SteadyTime now) const {
   if (options_.active_refresh_interval == Duration(0)) return FetchReason::kChanged;
-  const int doublings = std::clamp(job.fetches_for_listing - kMaxFetchesPerListing, 0, 16);
+  const int rereads = job.fetches_for_listing - kMaxFetchesPerListing;
+  const int doublings = std::clamp(rereads, 0, 16);
   const Duration wait = std::min<Duration>(options_.active_refresh_interval, options_.poll_interval * (1 << doublings));
-  if (!job.details_at || now - *job.details_at >= wait) return FetchReason::kRefresh;
-  return std::nullopt;
+  if (job.details_at && now - *job.details_at < wait) return std::nullopt;
+  const bool counts_wait = FinalTasksOwed(job) && rereads < kMaxFinalTasksRereads;
+  return counts_wait ? FetchReason::kChanged : FetchReason::kRefresh;
+}
+
+// The job's finish was counted and its last tasks were not: the details read since show the job at work (a lagging
+// replica), or an earlier finish (it was retried), or, after a restart, the stored baseline is older than the finish
+// or holds fewer tasks than the list counts finished; or no details were ever counted while its tasks are news.
+// Only its details can tell those tasks.
+bool JobTracker::FinalTasksOwed(const Job& job) const {
+  const JobHistory& history = job.history;
+  if (!history.counted || !IsFinishedStatus(history.counted->status) || !history.counted->updated_at) return false;
+  const int64_t finished_at = *history.counted->updated_at;
+  if (!history.tasks) return finished_at > NewsAfter(job) && TasksAreNews(job, history.counted->created_at);
+  const JobSnapshot& shown = *job.published;
+  if (shown.has_details && shown.last_good) return !ShowsFinish(*shown.last_good, finished_at);
+  if (history.tasks->retried_at) return true;
+  const std::optional<int64_t>& tasks_at = history.tasks->job_updated_at;
+  return (tasks_at && *tasks_at < finished_at) || ListShowsMoreFinishedTasks(job);
+}
+
+// Whether these details show the finish counted at `finished_at`: a terminal status, dated within a minute of it
+// (the API's clock wavers; a retried job's new end is further away).
+bool JobTracker::ShowsFinish(const BatchJob& details, int64_t finished_at) {
+  if (!IsFinishedStatus(details.status) || !details.status_last_updated_at) return false;
+  const double apart = std::abs(static_cast<double>(*details.status_last_updated_at) - static_cast<double>(finished_at));
+  return apart < static_cast<double>(kMinRetrySeconds);
+}
+
+// Whether the list shows the job finished with more tasks finished than its history counted.
+bool JobTracker::ListShowsMoreFinishedTasks(const Job& job) {
+  if (!job.listed || !IsFinishedStatus(job.listed->status) || !job.history.tasks) return false;
+  if (!job.listed->task_success_count && !job.listed->task_failed_count) return false;
+  // In doubles: two int64 values from the network could overflow a sum.
+  const double listed = static_cast<double>(job.listed->task_success_count.value_or(0)) +
+                        static_cast<double>(job.listed->task_failed_count.value_or(0));
+  return listed > static_cast<double>(FinishedTasks(*job.history.tasks));
 }
 
 // Details that are older than the list (a lagging replica answered): once the fetches a list version may cost are
@@ -707,6 +746,7 @@ std::optional<FetchReason> JobTracker::NeedsFetch(Job& job, SteadyTime now) cons
   const JobSnapshot& shown = *job.published;
   if (!shown.has_details) {
     if (job.source == JobSource::kConfig || job.first_details == FirstDetails::kNews) return FetchReason::kNew;
+    if (FinalTasksOwed(job)) return FetchReason::kChanged;  // a count waits for these details: not background work
     const bool active = !shown.last_good || IsActiveStatus(shown.last_good->status);
     if (!active) return FetchReason::kFillFinished;
     // active_refresh_interval 0s asks for every active job every round: its first read included.
@@ -719,9 +759,10 @@ std::optional<FetchReason> JobTracker::NeedsFetch(Job& job, SteadyTime now) cons
         job.fetches_for_listing < kMaxFetchesPerListing) {
       return FetchReason::kChanged;
     }
-    if (DetailsBehindList(job)) return LaggingDetailsDue(job, now);
+    if (DetailsBehindList(job) || FinalTasksOwed(job)) return LaggingDetailsDue(job, now);
     return RefreshIfDue(job, job.listed->status, now);
   }
+  if (FinalTasksOwed(job)) return LaggingDetailsDue(job, now);
   // Not in this round's walk (no walk this round, or a head walk that stopped above it): refreshes keep it current.
   if (job.source == JobSource::kDiscovery || project.discovery_enabled) {
     return RefreshIfDue(job, shown.last_good->status, now);
@@ -828,7 +869,7 @@ void JobTracker::ApplyDetails(const FetchTicket& ticket, const Fetched<BatchJob>
     const bool same_job = !counted_created || !result->created_at || *counted_created == *result->created_at;
     if (digest.tally && same_job) {
       CountTasks(job.history, TaskView{*digest.tally, result->status_last_updated_at, result->status},
-                 {.count_first = FirstTasksAreNews(job, *result), .count_nodes = options_.count_node_failures},
+                 {.count_first = TasksAreNews(job, result->created_at), .count_nodes = options_.count_node_failures},
                  ContextFor(job, *result), transitions_);
       ++history_version_;
     }
@@ -842,12 +883,15 @@ void JobTracker::ApplyDetails(const FetchTicket& ticket, const Fetched<BatchJob>
   RecordOutcome(job, result);
 }
 
-// Details replace what is shown, unless they are older than the details shown already (a lagging replica).
+// Details replace what is shown, unless they are older than the details shown already (a lagging replica). The end
+// of a job shown at work is not older, even when the API dates it a little before (EndsJustBefore).
 void JobTracker::ShowDetails(Job& job, const BatchJob& details, Digest digest, Moment now) {
   const JobSnapshot& shown = *job.published;
   const bool older = shown.has_details && shown.last_good && shown.last_good->status_last_updated_at &&
                      details.status_last_updated_at &&
-                     *details.status_last_updated_at < *shown.last_good->status_last_updated_at;
+                     *details.status_last_updated_at < *shown.last_good->status_last_updated_at &&
+                     !EndsJustBefore(StatusView::Of(*shown.last_good, ViewSource::kDetails),
+                                     StatusView::Of(details, ViewSource::kDetails));
   auto next = std::make_shared<JobSnapshot>(shown);
   next->last_fetch_ok = true;
   next->last_success = now.wall;
@@ -930,11 +974,16 @@ void JobTracker::Count(Job& job, const BatchJob& view, ViewSource source) {
   }
 }
 
-// Whether the tasks of a job's first details are news: it appeared while the exporter watched its project's list,
-// or it was created after history started (here, or after the watermark the stored history reached).
-bool JobTracker::FirstTasksAreNews(const Job& job, const BatchJob& details) const {
-  return job.history.tasks_from_zero ||
-         (details.created_at && *details.created_at > projects_[job.project_index].first_views_after);
+// Whether every task a job's first details show finished is news: the job appeared while the exporter watched its
+// project's list, or it was created (`created_at`) after the point its history counts from (news_after: where the
+// project's history was when the job was first seen, by this process or an earlier one; the project's point for
+// state files without it).
+bool JobTracker::TasksAreNews(const Job& job, std::optional<int64_t> created_at) const {
+  return job.history.tasks_from_zero || (created_at && *created_at > NewsAfter(job));
+}
+
+int64_t JobTracker::NewsAfter(const Job& job) const {
+  return job.history.news_after.value_or(projects_[job.project_index].first_views_after);
 }
 
 void JobTracker::Report(const std::string& project_id, TransitionEvent event) {

@@ -8,7 +8,8 @@
 // What is fetched, in short (README "Spending the tenant's API quota"):
 //   - a job's details, when the list summary differs from what its last details showed (at most
 //     kMaxFetchesPerListing times per list version), when the job is new, or when an active job's details are older
-//     than active_refresh_interval;
+//     than active_refresh_interval; at urgent priority when a counted finish waits for its last tasks
+//     (FinalTasksOwed: at most kMaxFinalTasksRereads re-reads of lagging details);
 //   - in a project without a list this round, configured active jobs every round and finished ones every
 //     terminal_recheck_interval;
 //   - never a job twice at once; a job that keeps failing is skipped for 1, then 3 rounds.
@@ -72,6 +73,9 @@ struct TrackerOptions {
 // A list summary that keeps differing from the details after this many fetches is left to the refresh schedule:
 // a list and a detail answer that disagree for good must not cost a call every round.
 inline constexpr int kMaxFetchesPerListing = 2;
+// A finished job whose details still lag behind the finish its list shows owes its final task count: it is read
+// again this many times at urgent priority (after 1, 2, 4, 8 poll intervals), then on the refresh schedule.
+inline constexpr int kMaxFinalTasksRereads = 4;
 
 // A job that keeps failing is skipped for 1, then 3 rounds (at most this many) before it is asked again.
 inline constexpr int kMaxSkippedRounds = 3;
@@ -193,6 +197,9 @@ class JobTracker {
   std::optional<FetchReason> RefreshDue(const Job& job, SteadyTime now) const;
   bool DetailsBehindList(const Job& job) const;
   std::optional<FetchReason> LaggingDetailsDue(const Job& job, SteadyTime now) const;
+  bool FinalTasksOwed(const Job& job) const;
+  static bool ShowsFinish(const BatchJob& details, int64_t finished_at);
+  static bool ListShowsMoreFinishedTasks(const Job& job);
   bool ListConfirmsDetails(const Job& job) const;
 
   // Details.
@@ -202,7 +209,9 @@ class JobTracker {
   // History.
   void Count(Job& job, const BatchJob& view, ViewSource source);
   CountContext ContextFor(const Job& job, const BatchJob& view) const;
-  bool FirstTasksAreNews(const Job& job, const BatchJob& details) const;
+  bool TasksAreNews(const Job& job, std::optional<int64_t> created_at) const;
+  // What the API dates at or before this happened before history counted the job (JobHistory::news_after).
+  int64_t NewsAfter(const Job& job) const;
   void Report(const std::string& project_id, TransitionEvent event);
 
   void DropDiscovered(JobMap::iterator job, Moment now);

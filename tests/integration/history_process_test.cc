@@ -472,3 +472,42 @@ TEST_CASE("history: two exporters never share a storage path") {
   CHECK(second.WaitForExit() == 1);
   CHECK(second.Output().find("is locked") != std::string::npos);
 }
+
+TEST_CASE("history: a job created while the exporter was down counts all its tasks, even when its first details "
+          "come only after the next restart") {
+  RunningProcess sim = StartSimulator();
+  REQUIRE_FALSE(sim.url.empty());
+  TempDirectory storage;
+  TempFile config(Config(sim.url), ".yml");
+  const std::vector<std::string> storage_flag = {"--storage.path=" + storage.path()};
+
+  RunningProcess first = StartExporter(config.path(), storage_flag);  // an empty project
+  REQUIRE_FALSE(first.url.empty());
+  WaitForListWalks(sim, 1);
+  CHECK(first.process->Stop(SIGTERM) == 0);
+
+  const std::string id = "late-job";  // created while the exporter is down; its details answer 500 for a while
+  const long created = Now();
+  Put(sim, id, Doc(id, "Running", created, created, kTwoTasksRunning));
+  REQUIRE(Http("PUT", sim.url + "/sim/faults/" + id, R"({"kind":"http_500"})").status == 200);
+  RunningProcess second = StartExporter(config.path(), storage_flag);
+  REQUIRE_FALSE(second.url.empty());
+  REQUIRE(Eventually([&] { return SimulatorCount(sim, id) >= 1; }));  // listed; its details failed
+  // Another job moves the API time the exporter has seen (its watermark) past the late job's creation.
+  REQUIRE(Eventually([&] { return Now() > created; }));
+  Put(sim, "next-job", Doc("next-job", "Running", Now(), Now()));
+  WaitForListWalks(sim, 2);
+  CHECK(second.process->Stop(SIGTERM) == 0);
+
+  Put(sim, id, Doc(id, "Failed", Now(), created, kTwoTasksOneFailed));
+  REQUIRE(Http("DELETE", sim.url + "/sim/faults/" + id).status == 200);
+  RunningProcess third = StartExporter(config.path(), storage_flag);
+  INFO(third.process->Output());
+  REQUIRE_FALSE(third.url.empty());
+  CHECK(Eventually([&] {
+    const Metrics metrics = Scrape(third);
+    return Value(metrics, Finished("Failed")) == 1 && Sum(metrics, "ief_batch_tasks_finished_total") == 2;
+  }));
+  WaitForListWalks(sim, 3);
+  CHECK(Sum(Scrape(third), "ief_batch_tasks_finished_total") == 2);  // and nothing more
+}

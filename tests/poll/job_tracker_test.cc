@@ -100,7 +100,8 @@ class Harness {
       }
       case Step::Kind::kDetails:
       case Step::Kind::kDetailsFail: {
-        ief::JobTracker::FetchTicket ticket{{"p", "j"}, ief::FetchReason::kChanged, tracker_->Context(0)};
+        const std::string job_id = step.views.empty() ? "j" : step.views.front().job_id;
+        ief::JobTracker::FetchTicket ticket{{"p", job_id}, ief::FetchReason::kChanged, tracker_->Context(0)};
         if (step.kind == Step::Kind::kDetailsFail) {
           tracker_->ApplyDetails(ticket, ief::FetchError{.kind = ief::ErrorKind::kHttpStatus, .message = "HTTP 500"},
                                  {}, now);
@@ -136,6 +137,22 @@ class Harness {
   }
 
   ief::JobTracker& tracker() { return *tracker_; }
+
+  // The fetches due now, by job id, with why each is worth a call. None is made: they are cancelled.
+  std::map<std::string, ief::FetchReason> DueFetches() {
+    const ief::Moment now = ief::Moment::Now(clock_);
+    tracker_->QueueDueFetches(now);
+    std::vector<ief::JobTracker::FetchTicket> tickets;
+    while (auto ticket = tracker_->NextFetch([](const ief::ProjectContext&, ief::FetchReason) { return true; })) {
+      tickets.push_back(*ticket);
+    }
+    std::map<std::string, ief::FetchReason> due;
+    for (const auto& ticket : tickets) {
+      due[ticket.key.second] = ticket.reason;
+      tracker_->ApplyDetails(ticket, ief::FetchError{.kind = ief::ErrorKind::kCancelled}, {}, now);
+    }
+    return due;
+  }
 
  private:
   void Build(const ief::Snapshot* previous, ief::HistoryState history) {
@@ -326,6 +343,19 @@ const std::vector<Row>& Rows() {
         Restart(), List({View("Failed", 90)}, {"stale list"}),
         Details(View("Running", -61, -600, {kOk, kRunning}), {"stale details"}),
         Details(View("Failed", 100, -600, {kOk, kOffline}))}},
+      {"a job first listed after a restart counts all its tasks, even when its first details come after the next one",
+       {List({}), Restart(), Wait(5min), List({View("Running", 340, 330)}, {"started 10"}), DetailsFail(),
+        Restart(), Wait(5min), List({View("Failed", 600, 330)}, {"finished Failed 270"}),
+        Details(View("Failed", 600, 330, {kOk, kOffline}),
+                {"tasks Failed node_offline 1", "tasks Successful none 1", "node node-1"})}},
+      {"a job that was there before history started keeps its first details as a baseline after a restart",
+       {List({View("Running", -60)}), DetailsFail(), Restart(), Wait(5min),
+        List({View("Failed", 400)}, {"finished Failed 1000"}), Details(View("Failed", 400, -600, {kOk, kOffline}))}},
+      {"the end of a job seen at work after its history started counts, even when the API dates it before (issue 21)",
+       {List({View("Running", 100, 50, {}, "other")}, {"started 50"}), Restart(),
+        List({View("Running", 100, 50, {}, "other"), View("Running", 102, 101)}, {"started 1"}),
+        List({View("Running", 100, 50, {}, "other"), View("Failed", 98, 101)},
+             {"implausible duration", "finished Failed -"})}},
       {"after a restart, a job unseen before that finished before the stored point counts nothing",
        {List({View("Running", 100, 50, {}, "other")}, {"started 50"}), Restart(), List({View("Failed", 40, -300)})}},
   };
@@ -423,4 +453,114 @@ TEST_CASE("after a resharding, the histories of jobs another shard owns now stay
   // This replica owns about half of them now; a replica that owns the others and starts later still finds them
   // here, even after this one saved its file again.
   CHECK(tracker.History().projects.at("p").jobs == project.jobs);
+}
+
+using Due = std::map<std::string, ief::FetchReason>;
+
+TEST_CASE("a finished job whose details lag behind its finish is read again at urgent priority, a bounded number of "
+          "times, until its last tasks count") {
+  Harness h;
+  const ief::BatchJob at_work = View("Running", -60, -600, {kOk, kRunning});
+  h.Run(List({View("Running", -60)}));
+  h.Run(Details(at_work));
+  CHECK(h.Run(List({View("Failed", 100)})) == std::vector<std::string>{"finished Failed 700"});
+  CHECK(h.Run(Details(at_work)) == std::vector<std::string>{"stale details"});  // a lagging replica, twice
+  CHECK(h.Run(Details(at_work)) == std::vector<std::string>{"stale details"});
+  for (int reread = 0; reread < ief::kMaxFinalTasksRereads; ++reread) {
+    // After 1, 2, 4, 8 poll intervals (30 s: each step is 30 s after the one before).
+    for (int round = 1; round < (1 << reread); ++round) {
+      h.Run(List({View("Failed", 100)}));
+      CHECK(h.DueFetches().empty());
+    }
+    h.Run(List({View("Failed", 100)}));
+    CHECK(h.DueFetches() == Due{{"j", ief::FetchReason::kChanged}});  // urgent: background work may wait for ever
+    h.Run(Details(at_work));
+  }
+  h.Run(Wait(5min));
+  h.Run(List({View("Failed", 100)}));
+  CHECK(h.DueFetches() == Due{{"j", ief::FetchReason::kRefresh}});  // then on the refresh schedule, in the background
+  CHECK(h.Run(Details(View("Failed", 100, -600, {kOk, kOffline}))) ==
+        std::vector<std::string>{"tasks Failed node_offline 1", "node node-1"});
+  h.Run(List({View("Failed", 100)}));
+  CHECK(h.DueFetches().empty());  // nothing owed any more
+}
+
+TEST_CASE("lagging details of a job whose finish the API dates before its work are read again until they show it") {
+  Harness h;
+  const ief::BatchJob at_work = View("Running", 100, -600, {kOk, kRunning});
+  CHECK(h.Run(List({View("Running", 100)})) == std::vector<std::string>{"started 700"});
+  h.Run(Details(at_work));
+  CHECK(h.Run(List({View("Failed", 95)})) == std::vector<std::string>{"finished Failed 695"});
+  h.Run(Details(at_work));  // a lagging replica, twice: newer by its time than the finish, but it wavers
+  h.Run(Details(at_work));
+  h.Run(List({View("Failed", 95)}));
+  CHECK(h.DueFetches() == Due{{"j", ief::FetchReason::kChanged}});
+  CHECK(h.Run(Details(View("Failed", 95, -600, {kOk, kPullFailed}))) ==
+        std::vector<std::string>{"tasks Failed image_pull 1", "node node-1"});
+  CHECK(h.tracker().MakeSnapshot()->jobs.at(0)->last_good->status == "Failed");  // the end is shown
+  h.Run(Wait(1h));
+  h.Run(List({View("Failed", 95)}));
+  CHECK(h.DueFetches().empty());  // nothing owed: never read again
+}
+
+TEST_CASE("lagging details of a job retried and finished again between two looks are read again until they show "
+          "the new finish") {
+  Harness h;
+  const ief::BatchJob first_run = View("Failed", 100, -600, {kOk, kPullFailed});
+  CHECK(h.Run(List({View("Failed", 100)})) == std::vector<std::string>{"finished Failed 700"});
+  h.Run(Details(first_run));
+  CHECK(h.Run(List({View("Failed", 400)})) == std::vector<std::string>{"retried", "finished Failed 1000"});
+  h.Run(Details(first_run));  // a lagging replica shows the first run's end, twice
+  h.Run(Details(first_run));
+  h.Run(List({View("Failed", 400)}));
+  CHECK(h.DueFetches() == Due{{"j", ief::FetchReason::kChanged}});
+  CHECK(h.Run(Details(View("Failed", 400, -600, {kOk, kPullFailed}))) ==
+        std::vector<std::string>{"tasks Failed image_pull 1", "node node-1"});  // failed again
+  h.Run(List({View("Failed", 400)}));
+  CHECK(h.DueFetches().empty());
+}
+
+TEST_CASE("final details whose time moved back a little owe nothing: no urgent re-read") {
+  Harness h;
+  h.Run(List({View("Running", -60)}));
+  h.Run(Details(View("Running", -60, -600, {kOk, kRunning})));
+  h.Run(List({View("Failed", 100)}));
+  CHECK(h.Run(Details(View("Failed", 99, -600, {kOk, kOk}))) ==
+        std::vector<std::string>{"stale details", "tasks Successful none 1"});
+  h.Run(Details(View("Failed", 99, -600, {kOk, kOk})));
+  h.Run(List({View("Failed", 100)}));
+  CHECK(h.DueFetches() == Due{{"j", ief::FetchReason::kRefresh}});  // not urgent
+}
+
+// A list item with its task counts.
+ief::BatchJob Counted(ief::BatchJob job, int64_t succeeded, int64_t failed) {
+  job.task_success_count = succeeded;
+  job.task_failed_count = failed;
+  return job;
+}
+
+TEST_CASE("after a restart, a job that finished while the exporter was down is read at urgent priority when its "
+          "tasks are owed") {
+  Harness h;
+  h.Run(List({View("Running", -60), View("Failed", -3600, -7200, {}, "old"), View("Running", 10, 5, {}, "wavers"),
+              View("Running", 10, 5, {}, "done")}));
+  h.Run(Details(View("Running", -60, -600, {kOk, kRunning})));
+  CHECK(h.Run(Details(View("Running", 10, 5, {kOk, kRunning}, "wavers"))) ==
+        std::vector<std::string>{"tasks Successful none 1"});
+  CHECK(h.Run(Details(View("Running", 10, 5, {kOk, kOk}, "done"))) ==
+        std::vector<std::string>{"tasks Successful none 2"});
+  h.Run(Restart());
+  h.Run(Wait(5min));
+  // "late" was created and finished while the exporter was down: it is first seen on the opening walk. The API
+  // dates the finishes of "wavers" and "done" at the time of their running phase (its clock wavered); the list's task
+  // counts tell that one of wavers' tasks is still to be counted, and none of done's.
+  CHECK(h.Run(List({View("Failed", 400), View("Failed", -3600, -7200, {}, "old"), View("Failed", 380, 300, {}, "late"),
+                    Counted(View("Failed", 10, 5, {}, "wavers"), 1, 1), Counted(View("Failed", 10, 5, {}, "done"), 2, 0)})) ==
+        std::vector<std::string>{"finished Failed 1000", "finished Failed 80", "finished Failed 5", "finished Failed 5"});
+  // The last tasks of j and wavers, and all of late's, are owed: urgent; nothing of old's or done's: background fill.
+  CHECK(h.DueFetches() == Due{{"j", ief::FetchReason::kChanged},
+                              {"late", ief::FetchReason::kChanged},
+                              {"old", ief::FetchReason::kFillFinished},
+                              {"wavers", ief::FetchReason::kChanged},
+                              {"done", ief::FetchReason::kFillFinished}});
 }
