@@ -193,8 +193,7 @@ struct JobRenderer {
       finished = static_cast<double>(tally.succeeded) + static_cast<double>(tally.failed);
     } else {
       total = static_cast<double>(job.task_total_count.value_or(0));
-      finished = static_cast<double>(job.task_success_count.value_or(0)) +
-                 static_cast<double>(job.task_failed_count.value_or(0));
+      finished = job.CountedFinishedTasks();
     }
     if (total > 0) Add(kProgress, std::clamp(finished / total, 0.0, 1.0));
   }

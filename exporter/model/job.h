@@ -85,6 +85,11 @@ struct BatchJob {
   std::optional<int64_t> status_last_updated_at;
 
   JobStatus Status() const { return ParseJobStatus(status); }
+  // task_success_count + task_failed_count (absent ones as 0), in doubles: a sum of two int64 values from the
+  // network could overflow.
+  double CountedFinishedTasks() const {
+    return static_cast<double>(task_success_count.value_or(0)) + static_cast<double>(task_failed_count.value_or(0));
+  }
 };
 
 // The job without its bulky parts (tasks, targets, task_data, description): what a ListBatchJob item carries.

@@ -14,12 +14,6 @@ int LifecycleRank(std::string_view status) {
   return 1;  // Running, Stopping, and statuses the documentation does not list
 }
 
-// `later - earlier` of two API timestamps, in doubles: int64 values from the network could overflow a subtraction.
-std::optional<double> SecondsBetween(std::optional<int64_t> earlier, std::optional<int64_t> later) {
-  if (!earlier || !later) return std::nullopt;
-  return static_cast<double>(*later) - static_cast<double>(*earlier);
-}
-
 bool Plausible(double seconds) { return seconds >= 0 && seconds <= kMaxPlausibleDurationSeconds; }
 
 class Reporter {
@@ -119,6 +113,11 @@ ViewOrder CompareViews(const StatusView& counted, const StatusView& view) {
   // anything else (a retry included) cannot be told from a lagging answer.
   if (view.status == counted.status) return ViewOrder::kSame;
   return LifecycleRank(view.status) > LifecycleRank(counted.status) ? ViewOrder::kNewer : ViewOrder::kConflict;
+}
+
+std::optional<double> SecondsBetween(std::optional<int64_t> earlier, std::optional<int64_t> later) {
+  if (!earlier || !later) return std::nullopt;
+  return static_cast<double>(*later) - static_cast<double>(*earlier);
 }
 
 bool IsNewerView(const BatchJob& than, const BatchJob& view) {

@@ -71,6 +71,9 @@ enum class ViewOrder {
   kRecreated,   // a newer created_at: the job was deleted and created again under the same id
 };
 ViewOrder CompareViews(const StatusView& counted, const StatusView& view);
+// `later - earlier` of two API timestamps (none when either is missing), in doubles: int64 values from the network
+// could overflow a subtraction.
+std::optional<double> SecondsBetween(std::optional<int64_t> earlier, std::optional<int64_t> later);
 // Whether `view` of a job is newer than `than` (CompareViews): of two copies in one list walk, the newer one wins.
 bool IsNewerView(const BatchJob& than, const BatchJob& view);
 // A finish the API dates a little before the job was seen at work: within one run an end follows the work, so

@@ -714,19 +714,15 @@ bool JobTracker::FinalTasksOwed(const Job& job) const {
 // Whether these details show the finish counted at `finished_at`: a terminal status, dated within a minute of it
 // (the API's clock wavers; a retried job's new end is further away).
 bool JobTracker::ShowsFinish(const BatchJob& details, int64_t finished_at) {
-  if (!IsFinishedStatus(details.status) || !details.status_last_updated_at) return false;
-  const double apart = std::abs(static_cast<double>(*details.status_last_updated_at) - static_cast<double>(finished_at));
-  return apart < static_cast<double>(kMinRetrySeconds);
+  const std::optional<double> apart = SecondsBetween(finished_at, details.status_last_updated_at);
+  return IsFinishedStatus(details.status) && apart && std::abs(*apart) < static_cast<double>(kMinRetrySeconds);
 }
 
 // Whether the list shows the job finished with more tasks finished than its history counted.
 bool JobTracker::ListShowsMoreFinishedTasks(const Job& job) {
   if (!job.listed || !IsFinishedStatus(job.listed->status) || !job.history.tasks) return false;
   if (!job.listed->task_success_count && !job.listed->task_failed_count) return false;
-  // In doubles: two int64 values from the network could overflow a sum.
-  const double listed = static_cast<double>(job.listed->task_success_count.value_or(0)) +
-                        static_cast<double>(job.listed->task_failed_count.value_or(0));
-  return listed > static_cast<double>(FinishedTasks(*job.history.tasks));
+  return job.listed->CountedFinishedTasks() > static_cast<double>(FinishedTasks(*job.history.tasks));
 }
 
 // Details that are older than the list (a lagging replica answered): once the fetches a list version may cost are
